@@ -1,0 +1,229 @@
+// The request and response schemas of the HTTP API. They validate requests, produce the OpenAPI document
+// and give the SDK its types (`Static<typeof X>`), so the three cannot drift apart.
+import { type Static, Type } from 'typebox';
+import { RESOURCE_NAME_PATTERN, TENANT_ID_PATTERN } from '../core/ids.ts';
+import { TIERS } from '../core/tiers.ts';
+
+const Timestamp = Type.String({ format: 'date-time', description: 'ISO-8601 UTC' });
+
+export const FieldErrorSchema = Type.Object(
+  {
+    field: Type.String({
+      description: 'the offending field: a body path, a column, a header or a parameter',
+    }),
+    message: Type.String(),
+    line: Type.Optional(Type.Integer({ description: 'line of the uploaded file, from 1' })),
+    index: Type.Optional(Type.Integer({ description: 'index of the offending instance or row, from 0' })),
+  },
+  { $id: 'FieldError' },
+);
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'a URI naming the problem type: /problems/<code>' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String({ description: 'stable machine-readable code; see docs/errors.md' }),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    requestId: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(FieldErrorSchema)),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export const TierSchema = Type.Union(
+  TIERS.map((t) => Type.Literal(t)),
+  { description: 'service tier; carries default quotas' },
+);
+
+const quotaNumber = (description: string) => Type.Integer({ minimum: 0, description });
+export const QuotasSchema = Type.Object(
+  {
+    datasets: quotaNumber('datasets a tenant may hold'),
+    rowsPerDataset: quotaNumber('rows in one dataset version'),
+    columnsPerDataset: quotaNumber('columns in one dataset version'),
+    storageBytes: quotaNumber('bytes of stored artifacts'),
+    concurrentJobs: quotaNumber('training jobs running at once'),
+    queuedJobs: quotaNumber('training jobs waiting'),
+    predictionsPerSecond: quotaNumber('rows predicted per second'),
+  },
+  { $id: 'Quotas', additionalProperties: false },
+);
+export const QuotaOverridesSchema = Type.Partial(QuotasSchema, { additionalProperties: false });
+
+export const TenantSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    tier: TierSchema,
+    sharedTraining: Type.Boolean({ description: 'consent to pool de-identified data into shared models' }),
+    quotaOverrides: QuotaOverridesSchema,
+    quotas: QuotasSchema,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Tenant' },
+);
+
+export const ConsentChangeSchema = Type.Object({
+  sharedTraining: Type.Boolean(),
+  changedBy: Type.String({ description: 'key id, or "operator"' }),
+  changedAt: Timestamp,
+});
+
+export const TenantDetailSchema = Type.Intersect([
+  TenantSchema,
+  Type.Object({ consentHistory: Type.Array(ConsentChangeSchema) }),
+]);
+
+export const TenantCreateSchema = Type.Object(
+  {
+    id: Type.Optional(
+      Type.String({
+        pattern: TENANT_ID_PATTERN,
+        description: 'lower-case letters, digits, dashes; generated if absent',
+      }),
+    ),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    tier: Type.Optional(TierSchema),
+    sharedTraining: Type.Optional(Type.Boolean({ default: false })),
+    quotaOverrides: Type.Optional(QuotaOverridesSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const TenantPatchSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    tier: Type.Optional(TierSchema),
+    sharedTraining: Type.Optional(Type.Boolean()),
+    quotaOverrides: Type.Optional(QuotaOverridesSchema),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('predict')], {
+  description: 'admin: manage the tenant’s data and models; predict: inference and feedback only',
+});
+
+export const KeyCreateSchema = Type.Object({ role: RoleSchema }, { additionalProperties: false });
+
+export const KeyCreatedSchema = Type.Object({
+  id: Type.String({ description: 'public key id' }),
+  key: Type.String({ description: 'the secret key; shown once, never again' }),
+  tenantId: Type.String(),
+  role: RoleSchema,
+  createdAt: Timestamp,
+});
+
+export const KeyInfoSchema = Type.Object({
+  id: Type.String(),
+  tenantId: Type.String(),
+  role: RoleSchema,
+  createdAt: Timestamp,
+  createdBy: Type.String(),
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+  lastUsedAt: Type.Union([Timestamp, Type.Null()]),
+});
+
+export const ColumnSchemaSchema = Type.Object({
+  name: Type.String(),
+  type: Type.Union(
+    ['numeric', 'integer', 'boolean', 'categorical', 'text', 'datetime'].map((t) => Type.Literal(t)),
+  ),
+  nullable: Type.Boolean(),
+  missing: Type.Integer(),
+  distinct: Type.Integer(),
+  distinctApprox: Type.Boolean(),
+  identifying: Type.Boolean({ description: 'looks like it identifies a person' }),
+  identifyingReasons: Type.Array(Type.String()),
+  min: Type.Optional(Type.Number()),
+  max: Type.Optional(Type.Number()),
+});
+
+export const DatasetVersionSchema = Type.Object(
+  {
+    name: Type.String(),
+    version: Type.Integer({ minimum: 1 }),
+    rows: Type.Integer(),
+    schema: Type.Object({ columns: Type.Array(ColumnSchemaSchema) }),
+    sha256: Type.String({ description: 'sha256 of the uploaded body, hex' }),
+    format: Type.Union([Type.Literal('csv'), Type.Literal('json'), Type.Literal('ndjson')]),
+    storedBytes: Type.Integer({ description: 'bytes stored (encrypted)' }),
+    createdAt: Timestamp,
+    createdBy: Type.String(),
+  },
+  { $id: 'DatasetVersion' },
+);
+
+export const DatasetSummarySchema = Type.Object({
+  name: Type.String(),
+  latestVersion: Type.Integer(),
+  versions: Type.Integer(),
+  createdAt: Timestamp,
+});
+
+export const DatasetDetailSchema = Type.Object({
+  name: Type.String(),
+  latestVersion: Type.Integer(),
+  createdAt: Timestamp,
+  versions: Type.Array(DatasetVersionSchema),
+  preview: Type.Object({
+    version: Type.Integer(),
+    columns: Type.Array(Type.String()),
+    rows: Type.Array(Type.Array(Type.Unknown()), { description: 'the first rows of the latest version' }),
+  }),
+});
+
+export const AuditEntrySchema = Type.Object({
+  seq: Type.Integer(),
+  tenantId: Type.Union([Type.String(), Type.Null()]),
+  actorKeyId: Type.String(),
+  actorRole: Type.String(),
+  action: Type.String(),
+  target: Type.String(),
+  outcome: Type.Union([Type.Literal('ok'), Type.Literal('denied'), Type.Literal('failed')]),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  at: Timestamp,
+  prevHash: Type.String(),
+  hash: Type.String(),
+});
+
+export const AuditListSchema = Type.Object({
+  entries: Type.Array(AuditEntrySchema),
+  verified: Type.Optional(
+    Type.Object({
+      ok: Type.Boolean(),
+      brokenAt: Type.Optional(Type.Integer()),
+      reason: Type.Optional(Type.String()),
+    }),
+  ),
+});
+
+export const NameParams = Type.Object({
+  name: Type.String({ description: 'dataset or model name', maxLength: 1000 }),
+});
+export const TenantIdParams = Type.Object({ id: Type.String({ maxLength: 1000 }) });
+export const KeyParams = Type.Object({
+  id: Type.String({ maxLength: 1000 }),
+  keyId: Type.String({ maxLength: 200 }),
+});
+
+export const HealthSchema = Type.Object({ status: Type.String() });
+
+export type TenantView = Static<typeof TenantSchema>;
+export type TenantDetailView = Static<typeof TenantDetailSchema>;
+export type TenantCreate = Static<typeof TenantCreateSchema>;
+export type TenantPatchBody = Static<typeof TenantPatchSchema>;
+export type KeyCreated = Static<typeof KeyCreatedSchema>;
+export type KeyInfo = Static<typeof KeyInfoSchema>;
+export type DatasetVersionView = Static<typeof DatasetVersionSchema>;
+export type DatasetSummary = Static<typeof DatasetSummarySchema>;
+export type DatasetDetail = Static<typeof DatasetDetailSchema>;
+export type AuditEntryView = Static<typeof AuditEntrySchema>;
+export type AuditList = Static<typeof AuditListSchema>;
+export type Problem = Static<typeof ProblemSchema>;
+
+/** Names accepted in the resource-name parameter; checked by the services for a precise error. */
+export const RESOURCE_NAME = RESOURCE_NAME_PATTERN;

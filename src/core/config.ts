@@ -1,0 +1,158 @@
+// Configuration: read from the environment only at the edge (CLI, server start), validated once here,
+// then frozen. Every bad value is reported at once, each with the variable's name.
+import { isAbsolute, join, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  /** Folder for the SQLite file, the artifacts and generated keys (embedded profile). */
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** `postgres://…` or a SQLite file path. */
+  readonly databaseUrl: string;
+  /** PostgreSQL owner connection for migrations; defaults to databaseUrl. */
+  readonly databaseAdminUrl: string | undefined;
+  readonly profile: 'embedded' | 'distributed';
+  /** Where artifacts live (filesystem adapter). */
+  readonly artifactsDir: string;
+  /** The operator's admin key; undefined → generated on first start and kept in dataDir. */
+  readonly adminKey: string | undefined;
+  /** 32-byte master key that wraps tenant data keys; undefined → generated on first start (embedded). */
+  readonly masterKey: Buffer | undefined;
+  readonly logLevel: LogLevel;
+  /** Largest dataset upload, bytes. */
+  readonly maxUploadBytes: number;
+  /** Largest JSON request body on other routes, bytes. */
+  readonly maxJsonBytes: number;
+  readonly redisUrl: string | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The environment variables tenantml reads, with their meaning (the README's configuration table). */
+export const CONFIG_VARIABLES = {
+  TENANTML_DATA_DIR: 'data folder (SQLite file, artifacts, generated keys); default ./data',
+  TENANTML_HOST: 'address to listen on; default 0.0.0.0',
+  TENANTML_PORT: 'port to listen on; default 8080',
+  TENANTML_DATABASE_URL: 'postgres://user@host/db, or a SQLite file path; default <data dir>/tenantml.db',
+  TENANTML_DATABASE_ADMIN_URL:
+    'PostgreSQL owner connection used for migrations; default TENANTML_DATABASE_URL',
+  TENANTML_ADMIN_KEY:
+    "the operator's key (at least 32 characters); default: generated into <data dir>/admin.key",
+  TENANTML_MASTER_KEY:
+    '32 bytes, base64 or hex, wrapping every tenant data key; default: generated into <data dir>/master.key',
+  TENANTML_LOG_LEVEL: 'fatal|error|warn|info|debug|trace|silent; default info',
+  TENANTML_MAX_UPLOAD_BYTES: 'largest dataset upload in bytes; default 268435456 (256 MiB)',
+  TENANTML_MAX_JSON_BYTES: 'largest JSON request body in bytes; default 1048576 (1 MiB)',
+  TENANTML_REDIS_URL: 'redis://host:port for rate-limit counters shared by API replicas; default in memory',
+} as const;
+
+function int(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) {
+    problems.push(`${name} must be a whole number (got ${JSON.stringify(raw)})`);
+    return def;
+  }
+  const n = Number(raw.trim());
+  if (n < min || n > max) problems.push(`${name} must be between ${min} and ${max} (got ${n})`);
+  return n;
+}
+
+export function parseMasterKey(raw: string): Buffer | null {
+  const s = raw.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(s)) {
+    const b = Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    return b.length === 32 ? b : null;
+  }
+  return null;
+}
+
+/** Validates the environment into a frozen Config, or throws ConfigError listing every problem. */
+export function loadConfig(env: Env, cwd: string): Config {
+  const problems: string[] = [];
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('TENANTML_') && !(key in CONFIG_VARIABLES) && !key.startsWith('TENANTML_TEST_')) {
+      problems.push(`${key} is not a tenantml setting (known: ${Object.keys(CONFIG_VARIABLES).join(', ')})`);
+    }
+  }
+  const dataDirRaw = env.TENANTML_DATA_DIR?.trim() || './data';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const host = env.TENANTML_HOST?.trim() || '0.0.0.0';
+  const port = int(env, 'TENANTML_PORT', 8080, 0, 65535, problems);
+
+  let databaseUrl = env.TENANTML_DATABASE_URL?.trim() || join(dataDir, 'tenantml.db');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(databaseUrl)) {
+    if (!/^postgres(ql)?:\/\//i.test(databaseUrl) && !databaseUrl.startsWith('sqlite://')) {
+      problems.push(
+        `TENANTML_DATABASE_URL must be postgres://… or a SQLite file path (got a ${databaseUrl.split(':')[0]} URL)`,
+      );
+    }
+  } else if (databaseUrl !== ':memory:' && !isAbsolute(databaseUrl)) {
+    databaseUrl = resolve(cwd, databaseUrl);
+  }
+  const databaseAdminUrl = env.TENANTML_DATABASE_ADMIN_URL?.trim() || undefined;
+  if (databaseAdminUrl && !/^postgres(ql)?:\/\//i.test(databaseAdminUrl)) {
+    problems.push('TENANTML_DATABASE_ADMIN_URL must be a postgres:// URL');
+  }
+  const isPostgres = /^postgres(ql)?:\/\//i.test(databaseUrl);
+
+  const adminKey = env.TENANTML_ADMIN_KEY?.trim() || undefined;
+  if (adminKey !== undefined && adminKey.length < 32) {
+    problems.push(`TENANTML_ADMIN_KEY must be at least 32 characters (got ${adminKey.length})`);
+  }
+  let masterKey: Buffer | undefined;
+  if (env.TENANTML_MASTER_KEY?.trim()) {
+    const parsed = parseMasterKey(env.TENANTML_MASTER_KEY);
+    if (parsed === null)
+      problems.push('TENANTML_MASTER_KEY must be 32 bytes as 64 hex digits or 43–44 base64 characters');
+    else masterKey = parsed;
+  }
+
+  const logLevel = (env.TENANTML_LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(
+      `TENANTML_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got ${JSON.stringify(logLevel)})`,
+    );
+  }
+  const maxUploadBytes = int(
+    env,
+    'TENANTML_MAX_UPLOAD_BYTES',
+    256 * 1024 * 1024,
+    1024,
+    64 * 1024 ** 3,
+    problems,
+  );
+  const maxJsonBytes = int(env, 'TENANTML_MAX_JSON_BYTES', 1024 * 1024, 1024, 1024 ** 3, problems);
+  const redisUrl = env.TENANTML_REDIS_URL?.trim() || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('TENANTML_REDIS_URL must be a redis:// URL');
+
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({
+    dataDir,
+    host,
+    port,
+    databaseUrl,
+    databaseAdminUrl,
+    profile: isPostgres ? 'distributed' : 'embedded',
+    artifactsDir: join(dataDir, 'artifacts'),
+    adminKey,
+    masterKey,
+    logLevel,
+    maxUploadBytes,
+    maxJsonBytes,
+    redisUrl,
+  });
+}

@@ -1,0 +1,102 @@
+// Filesystem adapter of the BlobStore port: one file per blob under a root folder. Writes go to a
+// temporary file in the same folder, are fsynced, then renamed over the target, so a reader sees the old
+// blob or the whole new one.
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { BlobStore } from './ports.ts';
+
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs' as const;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  /** Maps a blob path to a file, refusing anything that would leave the root. */
+  private file(path: string): string {
+    if (
+      path.length === 0 ||
+      path.startsWith('/') ||
+      path.split('/').some((s) => s === '..' || s === '.' || s === '')
+    ) {
+      throw new Error(`invalid blob path: ${JSON.stringify(path)}`);
+    }
+    const full = resolve(this.root, path);
+    if (!full.startsWith(this.root + sep)) throw new Error('blob path escapes the root');
+    return full;
+  }
+
+  async put(path: string, body: Readable | Uint8Array): Promise<number> {
+    const target = this.file(path);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      const source = body instanceof Readable ? body : Readable.from([Buffer.from(body)]);
+      await pipeline(source, createWriteStream(tmp, { mode: 0o600 }));
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, target);
+      return (await stat(target)).size;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(path: string): Promise<Readable> {
+    const file = this.file(path);
+    await stat(file); // rejects with ENOENT before a stream is handed out
+    return createReadStream(file);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await stat(this.file(path));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async size(path: string): Promise<number> {
+    return (await stat(this.file(path))).size;
+  }
+
+  async delete(path: string): Promise<void> {
+    await rm(this.file(path), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const dir = this.file(prefix.replace(/\/+$/, ''));
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const dir = this.file(prefix.replace(/\/+$/, ''));
+    const out: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await readdir(d, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (!e.name.includes('.tmp-')) out.push(relative(this.root, p).split(sep).join('/'));
+      }
+    };
+    await walk(dir);
+    return out.sort();
+  }
+}
