@@ -41,12 +41,16 @@ export interface TenantPatch {
 
 /** Operator-level tenant administration. Not tenant-scoped: only operator routes and the system call it. */
 export interface TenantRepo {
+  /** Conflict (AppError) on a duplicate id. Records the initial consent as the first consent change. */
   create(t: NewTenant, actorKeyId: string, at: string): Promise<Tenant>;
   list(): Promise<Tenant[]>;
   get(id: string): Promise<Tenant | null>;
   /** Applies the patch; records a consent change when sharedTraining changes. Null if absent. */
   update(id: string, patch: TenantPatch, actorKeyId: string, at: string): Promise<Tenant | null>;
-  /** Deletes the tenant and every row it owns, including its wrapped data key. False if absent. */
+  /**
+   * Deletes the tenant and every row it owns, including its wrapped data key and its audit chain, in one
+   * transaction. False if absent.
+   */
   delete(id: string): Promise<boolean>;
   consentHistory(scope: TenantScope): Promise<ConsentChange[]>;
   /** The wrapped data key, or null once destroyed. */
@@ -100,6 +104,11 @@ export interface AuditRepo {
   listAll(q?: AuditQuery & { tenantId?: string | null }): Promise<AuditEntry[]>;
   /** Every entry of one chain in order, for verification. */
   chain(tenantId: string | null): Promise<AuditEntry[]>;
+  /**
+   * The chain's recorded tip, kept apart from the entries so that verification (verifyChain's `head`)
+   * notices entries cut from the end. Null before the first append.
+   */
+  head(tenantId: string | null): Promise<{ seq: number; hash: string } | null>;
   /** Removes a tenant's chain (tenant deletion). */
   deleteChain(tenantId: string): Promise<void>;
 }

@@ -1,0 +1,241 @@
+// The schema's history: an ordered list of migrations, applied once each and recorded in
+// `schema_migrations`. Running them is idempotent and safe at every start, and from several processes at
+// once: PostgreSQL takes an advisory transaction lock, SQLite a write lock (BEGIN IMMEDIATE), and all
+// pending migrations apply in one transaction (both databases have transactional DDL).
+import { type Kysely, sql } from 'kysely';
+
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/** The PostgreSQL role every application query runs as: not an owner, not a superuser, DML only. */
+export const APP_ROLE = 'tenantml_app';
+
+/** Column types that differ between the dialects; migrations write `${t.bool}` and so on. */
+export interface TypeNames {
+  bool: string;
+  bytes: string;
+  bigint: string;
+  /** An auto-numbered integer primary key. */
+  serialKey: string;
+}
+
+const TYPES: Record<SqlDialect, TypeNames> = {
+  sqlite: {
+    bool: 'integer',
+    bytes: 'blob',
+    bigint: 'integer',
+    serialKey: 'integer primary key autoincrement',
+  },
+  postgres: {
+    bool: 'boolean',
+    bytes: 'bytea',
+    bigint: 'bigint',
+    serialKey: 'bigint generated always as identity primary key',
+  },
+};
+
+export interface TenantTable {
+  table: string;
+  /** The column naming the owning tenant (row-level security compares it with app.tenant_id). */
+  column: string;
+}
+
+export interface Migration {
+  id: number;
+  name: string;
+  /** Single statements (better-sqlite3 prepares one at a time), in order. */
+  up(t: TypeNames, dialect: SqlDialect): string[];
+  /**
+   * Tables this migration creates that a tenant owns. On PostgreSQL the runner enables and forces
+   * row-level security on each with the one tenant policy, and grants DML on it to the application role.
+   */
+  tenantTables: TenantTable[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'tenants, keys, datasets, audit',
+    up: (t) => [
+      `create table tenants (
+        id text primary key,
+        name text not null,
+        tier text not null,
+        shared_training ${t.bool} not null,
+        quota_overrides text not null default '{}',
+        created_at text not null,
+        updated_at text not null
+      )`,
+      `create table tenant_data_keys (
+        tenant_id text primary key references tenants(id) on delete cascade,
+        wrapped_key ${t.bytes} not null,
+        created_at text not null
+      )`,
+      `create table consent_changes (
+        id ${t.serialKey},
+        tenant_id text not null references tenants(id) on delete cascade,
+        shared_training ${t.bool} not null,
+        changed_by text not null,
+        changed_at text not null
+      )`,
+      'create index consent_changes_tenant on consent_changes (tenant_id, id)',
+      `create table api_keys (
+        id text primary key,
+        tenant_id text not null references tenants(id) on delete cascade,
+        role text not null,
+        hash text not null,
+        created_at text not null,
+        created_by text not null,
+        revoked_at text,
+        last_used_at text
+      )`,
+      'create index api_keys_tenant on api_keys (tenant_id, created_at)',
+      `create table datasets (
+        tenant_id text not null references tenants(id) on delete cascade,
+        name text not null,
+        created_at text not null,
+        latest_version integer not null,
+        primary key (tenant_id, name)
+      )`,
+      `create table dataset_versions (
+        tenant_id text not null references tenants(id) on delete cascade,
+        name text not null,
+        version integer not null,
+        rows ${t.bigint} not null,
+        schema text not null,
+        sha256 text not null,
+        stored_bytes ${t.bigint} not null,
+        artifact text not null,
+        format text not null,
+        created_at text not null,
+        created_by text not null,
+        primary key (tenant_id, name, version),
+        foreign key (tenant_id, name) references datasets(tenant_id, name) on delete cascade
+      )`,
+      `create table audit_heads (
+        chain text primary key,
+        tenant_id text references tenants(id) on delete cascade,
+        seq integer not null,
+        hash text not null,
+        check ((tenant_id is null and chain = '_operator') or chain = tenant_id)
+      )`,
+      `create table audit_entries (
+        chain text not null,
+        seq integer not null,
+        tenant_id text references tenants(id) on delete cascade,
+        actor_key_id text not null,
+        actor_role text not null,
+        action text not null,
+        target text not null,
+        outcome text not null,
+        request_id text,
+        at text not null,
+        prev_hash text not null,
+        hash text not null,
+        primary key (chain, seq),
+        check ((tenant_id is null and chain = '_operator') or chain = tenant_id)
+      )`,
+      'create index audit_entries_at on audit_entries (at, chain, seq)',
+    ],
+    tenantTables: [
+      { table: 'tenants', column: 'id' },
+      { table: 'tenant_data_keys', column: 'tenant_id' },
+      { table: 'consent_changes', column: 'tenant_id' },
+      { table: 'api_keys', column: 'tenant_id' },
+      { table: 'datasets', column: 'tenant_id' },
+      { table: 'dataset_versions', column: 'tenant_id' },
+      { table: 'audit_heads', column: 'tenant_id' },
+      { table: 'audit_entries', column: 'tenant_id' },
+    ],
+  },
+];
+
+/** Every tenant-owned table of the current schema. */
+export function tenantTables(): TenantTable[] {
+  return MIGRATIONS.flatMap((m) => m.tenantTables);
+}
+
+// Arbitrary constant: the advisory lock key that serializes migration runs within one database.
+const MIGRATION_LOCK_KEY = 74_176_330_001;
+
+/**
+ * The application role is cluster-wide, so another database of the same cluster may be creating it at
+ * this very moment (parallel test suites do): a duplicate is tolerated. When the owner is not a superuser
+ * it must be a member of the role to `SET ROLE` to it; that grant is attempted and may be refused.
+ */
+const ENSURE_APP_ROLE = `
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = '${APP_ROLE}') then
+    begin
+      create role ${APP_ROLE} nologin nosuperuser nobypassrls nocreatedb nocreaterole;
+    exception when duplicate_object or unique_violation then null;
+    end;
+  end if;
+  if not (select rolsuper from pg_roles where rolname = current_user)
+     and not pg_has_role(current_user, '${APP_ROLE}', 'MEMBER') then
+    begin
+      execute format('grant ${APP_ROLE} to %I', current_user);
+    exception when insufficient_privilege or invalid_grant_operation then null;
+    end;
+  end if;
+  execute format('grant usage on schema %I to ${APP_ROLE}', current_schema());
+end
+$$`;
+
+/**
+ * The one policy of every tenant-owned table. A row is visible (and writable) when its tenant column
+ * equals the transaction's `app.tenant_id`, or when the transaction declared itself a system path with
+ * `app.scope = 'system'` (tenant administration, key lookup during authentication, the operator's audit
+ * listing). Both are set with set_config(…, true), so they end with the transaction and a pooled
+ * connection never carries them into the next one; unset, current_setting(…, true) is null or '' and
+ * matches nothing.
+ */
+export function tenantPolicy(table: string, column: string): string[] {
+  const rule = `${column} = current_setting('app.tenant_id', true) or current_setting('app.scope', true) = 'system'`;
+  return [
+    `alter table ${table} enable row level security`,
+    `alter table ${table} force row level security`,
+    `create policy tenant_isolation on ${table} using (${rule}) with check (${rule})`,
+    `grant select, insert, update, delete on ${table} to ${APP_ROLE}`,
+  ];
+}
+
+/**
+ * Applies the pending migrations; returns the ids applied by this call. Runs on an owner connection
+ * (PostgreSQL: the admin URL, before any `SET ROLE`).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: runs before and beneath the typed schema
+export async function migrate(db: Kysely<any>, dialect: SqlDialect): Promise<number[]> {
+  return db.connection().execute(async (conn) => {
+    const run = (text: string) => sql.raw(text).execute(conn);
+    await run(dialect === 'postgres' ? 'begin' : 'begin immediate');
+    try {
+      if (dialect === 'postgres') {
+        await run(`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+        await run(ENSURE_APP_ROLE);
+      }
+      await run(
+        'create table if not exists schema_migrations (id integer primary key, name text not null, applied_at text not null)',
+      );
+      const done = await sql<{ id: number }>`select id from schema_migrations`.execute(conn);
+      const applied = new Set(done.rows.map((r) => Number(r.id)));
+      const now = new Date().toISOString();
+      const ran: number[] = [];
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.id)) continue;
+        for (const stmt of m.up(TYPES[dialect], dialect)) await run(stmt);
+        if (dialect === 'postgres')
+          for (const t of m.tenantTables) for (const stmt of tenantPolicy(t.table, t.column)) await run(stmt);
+        await sql`insert into schema_migrations (id, name, applied_at) values (${m.id}, ${m.name}, ${now})`.execute(
+          conn,
+        );
+        ran.push(m.id);
+      }
+      await run('commit');
+      return ran;
+    } catch (e) {
+      await run('rollback').catch(() => {});
+      throw e;
+    }
+  });
+}
