@@ -33,9 +33,13 @@ export const ProblemSchema = Type.Object(
 );
 
 export const TierSchema = Type.Union(
-  TIERS.map((t) => Type.Literal(t)),
-  { description: 'service tier; carries default quotas' },
+  [Type.Literal('free'), Type.Literal('standard'), Type.Literal('premium')],
+  {
+    description: 'service tier; carries default quotas',
+  },
 );
+// The literal list above must name every tier.
+const _tiersCovered: readonly Static<typeof TierSchema>[] = TIERS;
 
 const quotaNumber = (description: string) => Type.Integer({ minimum: 0, description });
 export const QuotasSchema = Type.Object(

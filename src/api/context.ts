@@ -1,0 +1,39 @@
+// What the API layer needs from the rest of the platform, and what it adds to each request.
+import type { Config } from '../core/config.ts';
+import type { TenantScope } from '../core/scope.ts';
+import type { AuditService } from '../services/audit.ts';
+import type { AuthService, Principal } from '../services/auth.ts';
+import type { DatasetService } from '../services/datasets/service.ts';
+import type { TenantService } from '../services/tenants.ts';
+import type { Store } from '../store/ports.ts';
+
+export interface ApiDeps {
+  config: Pick<Config, 'maxUploadBytes' | 'maxJsonBytes' | 'logLevel'>;
+  store: Pick<Store, 'ping'>;
+  auth: AuthService;
+  tenants: TenantService;
+  datasets: DatasetService;
+  audit: AuditService;
+}
+
+/**
+ * Who may call a route. `operator`: the operator's key only. `tenant`: any tenant key (or the operator
+ * naming a tenant in X-Tenant-Id). `tenantAdmin`: as `tenant`, but a `predict` key is refused.
+ * `admin`: the operator (all tenants) or a tenant admin (its own). `public`: no key.
+ */
+export type AuthRule = 'public' | 'operator' | 'tenant' | 'tenantAdmin' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthRule;
+    /** Audit action recorded for this route (mutating routes). */
+    audit?: string;
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+    scope?: TenantScope;
+    /** Set by a handler when the audit entry belongs to a tenant's chain the scope does not name. */
+    auditTenant?: string;
+    auditTarget?: string;
+  }
+}

@@ -1,0 +1,89 @@
+// Builds the HTTP server from the platform's services. No I/O of its own beyond HTTP: everything it
+// touches arrives in `deps`, so tests build it on any store.
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { AppError } from '../core/errors.ts';
+import { registerAuditHook } from './audit-hook.ts';
+import { registerAuth } from './auth.ts';
+import type { ApiDeps } from './context.ts';
+import { sendProblem } from './problem.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { datasetRoutes } from './routes/datasets.ts';
+import { healthRoutes } from './routes/health.ts';
+import { tenantRoutes } from './routes/tenants.ts';
+import { FieldErrorSchema, ProblemSchema } from './schemas.ts';
+
+export const API_VERSION = '0.1.0';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+export interface ServerState {
+  shuttingDown: boolean;
+}
+
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance & { state: ServerState }> {
+  const app = Fastify({
+    logger: {
+      level: deps.config.logLevel,
+      // Logs carry ids, methods, routes and status codes — never bodies, headers or query values.
+      serializers: {
+        req: (req) => ({ method: req.method, route: req.routeOptions?.url, id: req.id }),
+        res: (res) => ({ statusCode: res.statusCode }),
+      },
+    },
+    bodyLimit: deps.config.maxJsonBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: true },
+    },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const state: ServerState = { shuttingDown: false };
+  app.addSchema(FieldErrorSchema);
+  app.addSchema(ProblemSchema);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('X-Request-Id', req.id);
+  });
+  app.setErrorHandler((err, req, reply) => sendProblem(reply, req, err));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, req, new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'tenantml',
+        version: API_VERSION,
+        description:
+          'Multitenant machine learning: datasets, models, training jobs and predictions per tenant. ' +
+          'Errors are RFC 9457 problem documents; see docs/errors.md for every code.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'operator or tenant API key' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  registerAuth(app, deps);
+  registerAuditHook(app, deps);
+
+  await app.register(healthRoutes(deps, state));
+  await app.register(tenantRoutes(deps));
+  await app.register(datasetRoutes(deps));
+  await app.register(auditRoutes(deps));
+
+  return Object.assign(app, { state });
+}

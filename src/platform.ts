@@ -1,0 +1,118 @@
+// The composition root: configuration in, a running platform out. It is the one place that picks
+// adapters (SQLite or PostgreSQL, filesystem blobs) and hands them to the services.
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { ApiDeps } from './api/context.ts';
+import { buildServer, type ServerState } from './api/server.ts';
+import { type Clock, cryptoRandom, type Random, systemClock } from './core/clock.ts';
+import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
+import { TenantArtifacts } from './services/artifacts.ts';
+import { AuditService } from './services/audit.ts';
+import { AuthService, generateOperatorKey } from './services/auth.ts';
+import { DatasetService } from './services/datasets/service.ts';
+import { KeyRing } from './services/keyring.ts';
+import { TenantService } from './services/tenants.ts';
+import { FsBlobStore } from './store/artifacts/fs.ts';
+import type { BlobStore } from './store/artifacts/ports.ts';
+import type { Store } from './store/ports.ts';
+import { openStore } from './store/sql/index.ts';
+
+export interface Platform {
+  readonly config: Config;
+  readonly app: FastifyInstance & { state: ServerState };
+  readonly store: Store;
+  readonly blobs: BlobStore;
+  readonly services: Omit<ApiDeps, 'config' | 'store'> & { keyring: KeyRing; artifacts: TenantArtifacts };
+  /** The operator key in force (from the environment or the generated file). */
+  readonly adminKey: string;
+  /** Set when the operator key was generated into (or read from) the data folder. */
+  readonly adminKeyFile?: string;
+  close(): Promise<void>;
+}
+
+export interface PlatformOptions {
+  clock?: Clock;
+  random?: Random;
+  /** An already open store (tests share one across servers). */
+  store?: Store;
+}
+
+/** Reads a secret kept in the data folder, or creates it with mode 0600 on first start. */
+async function secretFile(path: string, create: () => string): Promise<{ value: string; created: boolean }> {
+  try {
+    return { value: (await readFile(path, 'utf8')).trim(), created: false };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const value = create();
+    await writeFile(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(path, 0o600);
+    return { value, created: true };
+  }
+}
+
+export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? cryptoRandom;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  let masterKey = config.masterKey;
+  if (!masterKey) {
+    const file = await secretFile(join(config.dataDir, 'master.key'), () => random.bytes(32).toString('base64'));
+    const parsed = parseMasterKey(file.value);
+    if (!parsed) throw new ConfigError([`${join(config.dataDir, 'master.key')} does not hold a 32-byte key`]);
+    masterKey = parsed;
+  }
+  let adminKey = config.adminKey;
+  let adminKeyFile: string | undefined;
+  if (!adminKey) {
+    adminKeyFile = join(config.dataDir, 'admin.key');
+    adminKey = (await secretFile(adminKeyFile, () => generateOperatorKey(random))).value;
+  }
+
+  const store = opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
+  const blobs = new FsBlobStore(config.artifactsDir);
+  const keyring = new KeyRing(masterKey, store.tenants);
+  const artifacts = new TenantArtifacts(blobs, keyring);
+  const audit = new AuditService(store.audit, clock);
+  const auth = new AuthService(adminKey, store.keys, clock, random);
+  const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
+  const datasets = new DatasetService(store, tenants, artifacts, clock, random);
+  const services = { keyring, artifacts, audit, auth, tenants, datasets };
+  const app = await buildServer({ config, store, ...services });
+
+  let closed = false;
+  return {
+    config,
+    app,
+    store,
+    blobs,
+    services,
+    adminKey,
+    adminKeyFile,
+    async close() {
+      if (closed) return;
+      closed = true;
+      app.state.shuttingDown = true;
+      await app.close(); // waits for requests in flight
+      if (!opts.store) await store.close();
+    },
+  };
+}
+
+/** Serves the platform on the configured address (what `tenantml start` and `npm start` run). */
+export async function startPlatform(
+  config: Config,
+  opts: PlatformOptions = {},
+): Promise<{ url: string; adminKeyFile?: string; platform: Platform; close(): Promise<void> }> {
+  const platform = await createPlatform(config, opts);
+  await platform.app.listen({ host: config.host, port: config.port });
+  const addr = platform.app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+  platform.app.log.info({ url, database: platform.store.dialect }, 'tenantml is serving');
+  if (platform.adminKeyFile) {
+    platform.app.log.info({ adminKeyFile: platform.adminKeyFile }, 'operator key is in this file (mode 0600)');
+  }
+  return { url, adminKeyFile: platform.adminKeyFile, platform, close: () => platform.close() };
+}

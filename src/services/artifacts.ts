@@ -1,0 +1,56 @@
+// A tenant's artifacts: every read and write goes through the tenant's prefix and its data key, so no
+// code path can put one tenant's bytes where another's belong, or store them in the clear.
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { TenantScope } from '../core/scope.ts';
+import { decryptBuffer, decryptStream, encryptBuffer, encryptStream } from '../store/artifacts/envelope.ts';
+import { type BlobStore, tenantPath } from '../store/artifacts/ports.ts';
+import type { KeyRing } from './keyring.ts';
+
+export class TenantArtifacts {
+  constructor(
+    private readonly blobs: BlobStore,
+    private readonly keys: KeyRing,
+  ) {}
+
+  /** Encrypts and stores a stream; returns the stored byte count. Nothing is left behind on failure. */
+  async putStream(scope: TenantScope, key: string, body: Readable): Promise<number> {
+    const dek = await this.keys.dataKey(scope.tenantId);
+    const enc = encryptStream(dek, scope.tenantId, key);
+    body.on('error', (err) => enc.destroy(err));
+    return this.blobs.put(tenantPath(scope.tenantId, key), body.pipe(enc));
+  }
+
+  async put(scope: TenantScope, key: string, data: Uint8Array): Promise<number> {
+    const dek = await this.keys.dataKey(scope.tenantId);
+    return this.blobs.put(tenantPath(scope.tenantId, key), encryptBuffer(dek, scope.tenantId, key, data));
+  }
+
+  /** A decrypting stream; it errors at its end if the artifact was altered. */
+  async getStream(scope: TenantScope, key: string): Promise<Readable> {
+    const dek = await this.keys.dataKey(scope.tenantId);
+    const raw = await this.blobs.get(tenantPath(scope.tenantId, key));
+    const dec = decryptStream(dek, scope.tenantId, key);
+    raw.on('error', (err) => dec.destroy(err));
+    return raw.pipe(dec);
+  }
+
+  async get(scope: TenantScope, key: string): Promise<Buffer> {
+    const dek = await this.keys.dataKey(scope.tenantId);
+    const chunks: Buffer[] = [];
+    const raw = await this.blobs.get(tenantPath(scope.tenantId, key));
+    await pipeline(raw, async (source: AsyncIterable<Buffer>) => {
+      for await (const c of source) chunks.push(c);
+    });
+    return decryptBuffer(dek, scope.tenantId, key, Buffer.concat(chunks));
+  }
+
+  async delete(scope: TenantScope, key: string): Promise<void> {
+    await this.blobs.delete(tenantPath(scope.tenantId, key));
+  }
+
+  /** Removes everything the tenant has stored (tenant deletion). */
+  async deleteTenant(tenantId: string): Promise<void> {
+    await this.blobs.deletePrefix(`tenants/${tenantId}/`);
+  }
+}

@@ -1,0 +1,108 @@
+// API keys: 256-bit random secrets, shown once, stored as sha256 hashes, found by their public id and
+// compared in constant time. A key reads `tml.<keyId>.<secret>`; the operator's key is any secret of at
+// least 32 characters, compared the same way.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Clock, Random } from '../core/clock.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { TenantScope } from '../core/scope.ts';
+import type { ApiKeyRecord, Role } from '../core/types.ts';
+import type { KeyRepo } from '../store/ports.ts';
+
+export type Principal =
+  | { kind: 'operator'; keyId: 'operator' }
+  | { kind: 'tenant'; tenantId: string; keyId: string; role: Role };
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+function sameHash(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** A fresh operator key (for the embedded quick start). */
+export function generateOperatorKey(random: Random): string {
+  return `tml.operator.${random.bytes(32).toString('base64url')}`;
+}
+
+const KEY_RE = /^tml\.(tk_[0-9a-z]{12})\.([A-Za-z0-9_-]{43})$/;
+const TOUCH_EVERY_MS = 60_000;
+
+export class AuthService {
+  private readonly operatorHash: Buffer;
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(
+    operatorKey: string,
+    private readonly keys: KeyRepo,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {
+    this.operatorHash = sha256(operatorKey);
+  }
+
+  /** Resolves an Authorization header to a principal, or throws `unauthenticated`. */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    if (header === undefined || header === '') {
+      throw new AppError('unauthenticated', 'missing Authorization header (expected "Bearer <key>")', {
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      });
+    }
+    const m = /^Bearer ([\x21-\x7e]+)$/.exec(header);
+    if (!m) {
+      throw new AppError('unauthenticated', 'malformed Authorization header (expected "Bearer <key>")', {
+        errors: [{ field: 'Authorization', message: 'expected "Bearer <key>"' }],
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      });
+    }
+    const presented = m[1];
+    const hash = sha256(presented);
+    if (sameHash(hash, this.operatorHash)) return { kind: 'operator', keyId: 'operator' };
+    const parts = KEY_RE.exec(presented);
+    const rec = parts ? await this.keys.findForAuth(parts[1]) : null;
+    // One answer for unknown, revoked and wrong keys: nothing tells a guesser which it was.
+    if (!rec || rec.revokedAt !== null || !sameHash(hash, Buffer.from(rec.hash, 'hex'))) {
+      throw new AppError('unauthenticated', 'invalid or revoked API key', {
+        headers: { 'WWW-Authenticate': 'Bearer' },
+      });
+    }
+    this.touch(rec.id);
+    return { kind: 'tenant', tenantId: rec.tenantId, keyId: rec.id, role: rec.role };
+  }
+
+  /** Records last use at most once a minute per key, off the request's critical path. */
+  private touch(keyId: string): void {
+    const now = this.clock.now();
+    const prev = this.lastTouched.get(keyId) ?? 0;
+    if (now.getTime() - prev < TOUCH_EVERY_MS) return;
+    this.lastTouched.set(keyId, now.getTime());
+    this.keys.touch(keyId, now.toISOString()).catch(() => {});
+  }
+
+  /** Creates a key for the scope's tenant; the secret is returned once and never stored. */
+  async createKey(scope: TenantScope, role: Role): Promise<{ record: ApiKeyRecord; key: string }> {
+    const id = newId('tk', this.random);
+    const key = `tml.${id}.${this.random.bytes(32).toString('base64url')}`;
+    const record: ApiKeyRecord = {
+      id,
+      tenantId: scope.tenantId,
+      role,
+      hash: sha256(key).toString('hex'),
+      createdAt: this.clock.now().toISOString(),
+      createdBy: scope.actor.keyId,
+      revokedAt: null,
+      lastUsedAt: null,
+    };
+    await this.keys.create(scope, record);
+    return { record, key };
+  }
+
+  listKeys(scope: TenantScope): Promise<ApiKeyRecord[]> {
+    return this.keys.list(scope);
+  }
+
+  async revokeKey(scope: TenantScope, keyId: string): Promise<void> {
+    const ok = await this.keys.revoke(scope, keyId, this.clock.now().toISOString());
+    if (!ok) throw new AppError('not_found', 'key was not found');
+    this.lastTouched.delete(keyId);
+  }
+}
