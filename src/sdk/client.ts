@@ -1,0 +1,67 @@
+// The typed client for the tenantml HTTP API. Each resource group is a small class over one Transport,
+// so new groups (models, jobs, predict) are added beside these without touching the request path.
+import { AuditApi } from './resources/audit.ts';
+import { DatasetsApi } from './resources/datasets.ts';
+import { KeysApi } from './resources/keys.ts';
+import { TenantsApi } from './resources/tenants.ts';
+import { ROUTES } from './routes.ts';
+import { type CallOptions, type FetchLike, Transport } from './transport.ts';
+
+export interface TenantmlClientOptions {
+  /** e.g. `http://localhost:8080`; a path prefix is kept (`https://host/ml`). */
+  baseUrl: string;
+  /** The operator's key or a tenant key. Without one only health checks succeed. */
+  apiKey?: string;
+  /** Operator keys: the tenant that tenant routes (datasets, …) act on, sent as `X-Tenant-Id`. */
+  tenantId?: string;
+  /** Default: the global `fetch`. */
+  fetch?: FetchLike;
+  /** Per request; 0 waits forever. Default 30 s (uploads: at least 10 min). */
+  timeoutMs?: number;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+}
+
+export interface Health {
+  status: string;
+}
+
+export class TenantmlClient {
+  readonly tenants: TenantsApi;
+  readonly keys: KeysApi;
+  readonly datasets: DatasetsApi;
+  readonly audit: AuditApi;
+  /** The request core, for routes this version of the SDK does not wrap yet. */
+  readonly transport: Transport;
+
+  constructor(opts: TenantmlClientOptions | Transport) {
+    this.transport = opts instanceof Transport ? opts : new Transport(opts);
+    this.tenants = new TenantsApi(this.transport);
+    this.keys = new KeysApi(this.transport);
+    this.datasets = new DatasetsApi(this.transport);
+    this.audit = new AuditApi(this.transport);
+  }
+
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  get tenantId(): string | undefined {
+    return this.transport.tenantId;
+  }
+
+  /** A client with the same key acting on `tenantId` (operator keys). */
+  withTenant(tenantId: string): TenantmlClient {
+    return new TenantmlClient(this.transport.withTenant(tenantId));
+  }
+
+  /** Liveness: `{status: 'ok'}` while the process serves. */
+  health(opts: CallOptions = {}): Promise<Health> {
+    return this.transport.request(ROUTES.health, opts);
+  }
+
+  /** Readiness: throws a TenantmlError (503 `unavailable`) while the database is not reachable. */
+  ready(opts: CallOptions = {}): Promise<Health> {
+    return this.transport.request(ROUTES.ready, opts);
+  }
+}

@@ -1,0 +1,152 @@
+// The one request path every SDK method goes through: URL and headers from the route table, timeouts,
+// JSON or streamed bodies, and every failure turned into a TenantmlError.
+import { errorFromResponse, networkError, TenantmlError } from './errors.ts';
+import { fillPath, type PathParams, type Route } from './routes.ts';
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export type QueryValue = string | number | boolean | undefined | null;
+
+export interface CallOptions {
+  /** Cancels the request. */
+  signal?: AbortSignal;
+  /** Overrides the client's timeout for this call; 0 waits forever. */
+  timeoutMs?: number;
+}
+
+export interface RequestInitFor<P extends string> extends CallOptions {
+  params?: PathParams<P>;
+  query?: Record<string, QueryValue>;
+  /** Sent as JSON. */
+  json?: unknown;
+  /** Sent as is, with `contentType`; a stream is sent chunk by chunk. */
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  contentType?: string;
+  /** `none`: the answer carries no body worth reading (204 routes); anything sent is ignored. */
+  response?: 'json' | 'none';
+}
+
+export interface TransportOptions {
+  baseUrl: string;
+  apiKey?: string;
+  tenantId?: string;
+  fetch?: FetchLike;
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class Transport {
+  readonly baseUrl: string;
+  readonly tenantId: string | undefined;
+  readonly timeoutMs: number;
+  readonly #apiKey: string | undefined;
+  readonly #fetch: FetchLike;
+  readonly #headers: Record<string, string>;
+
+  constructor(opts: TransportOptions) {
+    if (typeof opts.baseUrl !== 'string' || !/^https?:\/\//i.test(opts.baseUrl)) {
+      throw new TypeError(`baseUrl must be an http:// or https:// URL (got ${JSON.stringify(opts.baseUrl)})`);
+    }
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.tenantId = opts.tenantId || undefined;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#apiKey = opts.apiKey || undefined;
+    // Bound so that a browser's window.fetch is not called with the wrong `this`.
+    this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#headers = { ...opts.headers };
+  }
+
+  /** The same connection settings acting on another tenant (operator keys). */
+  withTenant(tenantId: string | undefined): Transport {
+    return new Transport({
+      baseUrl: this.baseUrl,
+      apiKey: this.#apiKey,
+      tenantId,
+      fetch: this.#fetch,
+      timeoutMs: this.timeoutMs,
+      headers: this.#headers,
+    });
+  }
+
+  url<P extends string>(route: Route<P>, params?: PathParams<P>, query?: Record<string, QueryValue>): string {
+    let url = this.baseUrl + fillPath(route.path, (params ?? {}) as PathParams<P>);
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined && v !== null) search.append(k, String(v));
+    }
+    const qs = search.toString();
+    if (qs) url += `?${qs}`;
+    return url;
+  }
+
+  headersFor(route: Route, contentType?: string): Record<string, string> {
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      ...this.#headers,
+    };
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (route.scope === 'tenant' && this.tenantId) headers['x-tenant-id'] = this.tenantId;
+    if (contentType) headers['content-type'] = contentType;
+    return headers;
+  }
+
+  async request<T, P extends string = string>(route: Route<P>, init: RequestInitFor<P> = {}): Promise<T> {
+    const url = this.url(route, init.params, init.query);
+    let body: string | Uint8Array | ReadableStream<Uint8Array> | undefined = init.body;
+    let contentType = init.contentType;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      contentType = 'application/json';
+    }
+    const streaming = typeof body === 'object' && !(body instanceof Uint8Array);
+
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs;
+    const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [init.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+
+    const requestInit: RequestInit & { duplex?: 'half' } = {
+      method: route.method,
+      headers: this.headersFor(route, contentType),
+      body,
+      signal,
+    };
+    if (streaming) requestInit.duplex = 'half';
+
+    let res: Response;
+    let text: string;
+    try {
+      res = await this.#fetch(url, requestInit);
+      text = await res.text();
+    } catch (e) {
+      if (init.signal?.aborted) throw init.signal.reason;
+      if (timeout?.aborted) {
+        throw new TenantmlError({
+          status: 0,
+          code: 'timeout',
+          title: 'The request timed out',
+          detail: `${route.method} ${route.path} got no complete answer within ${timeoutMs} ms`,
+          cause: e,
+        });
+      }
+      throw networkError(this.baseUrl, e);
+    }
+
+    if (!res.ok) throw errorFromResponse(res.status, res.statusText, res.headers, text);
+    if (init.response === 'none') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new TenantmlError({
+        status: res.status,
+        code: 'invalid_response',
+        title: 'The answer is not JSON',
+        detail: `${route.method} ${route.path} answered ${res.status} with a body that is not JSON`,
+        requestId: res.headers.get('x-request-id') ?? undefined,
+        cause: e,
+      });
+    }
+  }
+}
