@@ -40,13 +40,9 @@ export interface TestStoreOptions {
   separateAppLogin?: boolean;
 }
 
-function withDatabase(url: string, database: string, user?: string): string {
+function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
-  if (user !== undefined) {
-    u.username = user;
-    u.password = '';
-  }
   return u.toString();
 }
 
@@ -55,19 +51,33 @@ const toDollar = (text: string): string => {
   return text.replace(/\?/g, () => `$${++i}`);
 };
 
-/** Creates the cluster-wide test login role if absent; parallel suites may race to create it. */
-async function ensureTestLogin(admin: pg.Client): Promise<void> {
-  await admin.query(`
-    do $$
-    begin
-      if not exists (select 1 from pg_roles where rolname = '${TEST_APP_LOGIN}') then
-        begin
-          create role ${TEST_APP_LOGIN} login nosuperuser nobypassrls in role ${APP_ROLE};
-        exception when duplicate_object or unique_violation then null;
-        end;
-      end if;
-    end
-    $$`);
+/**
+ * The URL of the same database as `ownerUrl`, logged in as TEST_APP_LOGIN, a member of the application
+ * role and nothing more. Creates that cluster-wide role if absent (parallel suites may race to). The
+ * application role must exist already: open a store on the database first.
+ */
+export async function testAppLoginUrl(ownerUrl: string): Promise<string> {
+  const c = new pg.Client({ connectionString: ownerUrl });
+  await c.connect();
+  try {
+    await c.query(`
+      do $$
+      begin
+        if not exists (select 1 from pg_roles where rolname = '${TEST_APP_LOGIN}') then
+          begin
+            create role ${TEST_APP_LOGIN} login nosuperuser nobypassrls in role ${APP_ROLE};
+          exception when duplicate_object or unique_violation then null;
+          end;
+        end if;
+      end
+      $$`);
+  } finally {
+    await c.end();
+  }
+  const u = new URL(ownerUrl);
+  u.username = TEST_APP_LOGIN;
+  u.password = '';
+  return u.toString();
 }
 
 export async function createTestStore(kind: StoreKind, opts: TestStoreOptions = {}): Promise<TestStore> {
@@ -106,14 +116,7 @@ export async function createTestStore(kind: StoreKind, opts: TestStoreOptions = 
     if (opts.separateAppLogin) {
       // The app role exists once some store has migrated on this cluster: migrate first, as the owner.
       await (await openStore({ url: adminUrl })).close();
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      try {
-        await ensureTestLogin(c);
-      } finally {
-        await c.end();
-      }
-      url = withDatabase(TEST_POSTGRES_URL, database, TEST_APP_LOGIN);
+      url = await testAppLoginUrl(adminUrl);
       store = await openStore({ url, adminUrl });
     } else {
       store = await openStore({ url });

@@ -1,0 +1,118 @@
+// Shared inputs for the store conformance suite, and the loop that runs a suite against every adapter.
+import { after, before, describe } from 'node:test';
+import { type Actor, mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
+import type { ApiKeyRecord, DatasetVersion } from '../../../src/core/types.ts';
+import type { NewTenant, Store } from '../../../src/store/ports.ts';
+import { createTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../../helpers/stores.ts';
+
+export const T0 = '2026-01-01T00:00:00.000Z';
+export const at = (minutes: number): string => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
+
+export const scopeOf = (tenantId: string, actor: Actor = SYSTEM): TenantScope =>
+  mintTenantScope(tenantId, actor);
+
+export function newTenant(id: string, over: Partial<NewTenant> = {}): NewTenant {
+  return {
+    id,
+    name: `Tenant ${id}`,
+    tier: 'free',
+    sharedTraining: false,
+    quotaOverrides: {},
+    wrappedDataKey: Buffer.from(`wrapped-key-of-${id}`),
+    ...over,
+  };
+}
+
+export function versionInput(
+  name: string,
+  over: Partial<Omit<DatasetVersion, 'version' | 'tenantId'>> = {},
+): Omit<DatasetVersion, 'version' | 'tenantId'> {
+  return {
+    name,
+    rows: 3,
+    schema: {
+      columns: [
+        {
+          name: 'x',
+          type: 'numeric',
+          nullable: false,
+          missing: 0,
+          distinct: 3,
+          distinctApprox: false,
+          identifying: false,
+          identifyingReasons: [],
+          min: 1,
+          max: 3,
+        },
+      ],
+    },
+    sha256: 'a'.repeat(64),
+    storedBytes: 100,
+    artifact: `datasets/${name}/blob`,
+    format: 'csv',
+    createdAt: T0,
+    createdBy: 'tk_creator',
+    ...over,
+  };
+}
+
+export function keyRecord(id: string, tenantId: string, over: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  return {
+    id,
+    tenantId,
+    role: 'admin',
+    hash: 'b'.repeat(64),
+    createdAt: T0,
+    createdBy: 'operator',
+    revokedAt: null,
+    lastUsedAt: null,
+    ...over,
+  };
+}
+
+/** A tenant with at least one row in every tenant-owned table. */
+export async function seedTenant(store: Store, id: string): Promise<void> {
+  const scope = scopeOf(id);
+  await store.tenants.create(newTenant(id), 'operator', T0);
+  await store.tenants.update(id, { sharedTraining: true }, 'operator', at(1));
+  await store.keys.create(scope, keyRecord(`tk_${id}_1`, id));
+  await store.datasets.addVersion(scope, versionInput(`${id}-data`, { sha256: id.padEnd(64, '0') }), {
+    maxDatasets: 10,
+  });
+  await store.datasets.addVersion(scope, versionInput('common-name', { sha256: id.padEnd(64, '1') }), {
+    maxDatasets: 10,
+  });
+  await store.audit.append({
+    tenantId: id,
+    actorKeyId: `tk_${id}_1`,
+    actorRole: 'admin',
+    action: 'dataset.upload',
+    target: `${id}-data`,
+    outcome: 'ok',
+    requestId: 'req-1',
+    at: at(2),
+  });
+}
+
+/** Runs `body` once per adapter, each with its own fresh store. */
+export function describeStores(
+  name: string,
+  body: (s: { kind: StoreKind; t: () => TestStore; store: () => Store }) => void,
+): void {
+  for (const kind of STORE_KINDS) {
+    describe(`${name} [${kind}]`, () => {
+      let ts: TestStore | undefined;
+      before(async () => {
+        ts = await createTestStore(kind);
+      });
+      after(async () => {
+        await ts?.cleanup();
+      });
+      body({
+        kind,
+        t: () => ts as TestStore,
+        store: () => (ts as TestStore).store,
+      });
+    });
+  }
+}
