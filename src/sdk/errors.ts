@@ -5,6 +5,9 @@ import type { ErrorCode } from '../core/errors.ts';
 
 export type FieldError = Static<typeof FieldErrorSchema>;
 
+/** A problem body; the server may add members (quota name, limit, usage…). */
+export type ProblemBody = Problem & Record<string, unknown>;
+
 /** Codes the client itself produces when there is no problem body to read one from. */
 export type ClientErrorCode =
   /** The server could not be reached (refused, reset, DNS…); `status` is 0. */
@@ -27,7 +30,7 @@ export interface TenantmlErrorInit {
   errors?: FieldError[];
   requestId?: string;
   retryAfterSeconds?: number;
-  problem?: Problem;
+  problem?: ProblemBody;
   cause?: unknown;
 }
 
@@ -43,7 +46,7 @@ export class TenantmlError extends Error {
   /** From `Retry-After`, when the server sent one (rate limits). */
   readonly retryAfterSeconds: number | undefined;
   /** The full problem body, with any extra members (quota name, limit…). */
-  readonly problem: Problem | undefined;
+  readonly problem: ProblemBody | undefined;
 
   constructor(init: TenantmlErrorInit) {
     const detail = init.detail ?? init.title;
@@ -112,7 +115,7 @@ export function errorFromResponse(
       errors: fieldErrors(body.errors),
       requestId: typeof body.requestId === 'string' ? body.requestId : headerRequestId,
       retryAfterSeconds: retryAfter(headers),
-      problem: body as Problem,
+      problem: body as ProblemBody,
     });
   }
   // Not one of ours: a proxy page, a plain-text error, an empty body. Show a short, single-line excerpt.

@@ -26,6 +26,7 @@ export {
   type ClientErrorCode,
   type FieldError,
   isTenantmlError,
+  type ProblemBody,
   TenantmlError,
   type TenantmlErrorCode,
 } from './errors.ts';
