@@ -1,0 +1,81 @@
+// Predictions from fitted parameters, in TypeScript (the ONNX graph computes the same numbers).
+// Output convention shared with the tree ensembles: n × C row-major, where C is the number of classes
+// (binary gives two columns [1 − p, p]) or 1 for regression.
+import type { FittedModel, LinearModel, Matrix } from './types.ts';
+
+export function outputColumns(model: FittedModel): number {
+  return model.task === 'binary' ? 2 : model.task === 'multiclass' ? model.nOutputs : 1;
+}
+
+export function predictLinear(model: LinearModel, X: Matrix): Float64Array {
+  if (X.cols !== model.nFeatures) throw new Error(`expected ${model.nFeatures} features, got ${X.cols}`);
+  const n = X.rows;
+  const d = X.cols;
+  const K = model.nOutputs;
+  const W = model.weights;
+  const z = new Float64Array(n * K);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) {
+      let s = model.intercepts[k];
+      const kb = k * d;
+      if (X.kind === 'dense') {
+        const base = i * d;
+        for (let j = 0; j < d; j++) s += W[kb + j] * X.data[base + j];
+      } else {
+        for (let q = X.indptr[i]; q < X.indptr[i + 1]; q++) s += W[kb + X.indices[q]] * X.values[q];
+      }
+      z[i * K + k] = s;
+    }
+  }
+  return scoresToOutput(model.task, z, n, K);
+}
+
+/** Raw scores (n × K) to the output convention: sigmoid, softmax, or identity. */
+export function scoresToOutput(
+  task: FittedModel['task'],
+  z: Float64Array,
+  n: number,
+  K: number,
+): Float64Array {
+  if (task === 'regression') return z;
+  if (task === 'binary') {
+    const out = new Float64Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      const s = z[i];
+      const p = s >= 0 ? 1 / (1 + Math.exp(-s)) : Math.exp(s) / (1 + Math.exp(s));
+      out[2 * i] = 1 - p;
+      out[2 * i + 1] = p;
+    }
+    return out;
+  }
+  const out = new Float64Array(n * K);
+  for (let i = 0; i < n; i++) {
+    let mx = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) mx = Math.max(mx, z[i * K + k]);
+    let se = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(z[i * K + k] - mx);
+      out[i * K + k] = e;
+      se += e;
+    }
+    for (let k = 0; k < K; k++) out[i * K + k] /= se;
+  }
+  return out;
+}
+
+// TODO(part B): dispatch tree ensembles to predictTrees from src/ml/gbdt/predict.ts once it lands.
+export function predictModel(model: FittedModel, X: Matrix): Float64Array {
+  if (model.kind === 'linear') return predictLinear(model, X);
+  throw new Error('tree ensembles are not wired into predictModel yet');
+}
+
+/** Index of the largest column per row: the predicted class. */
+export function argmaxRows(p: Float64Array, n: number, C: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < C; k++) if (p[i * C + k] > p[i * C + best]) best = k;
+    out[i] = best;
+  }
+  return out;
+}
