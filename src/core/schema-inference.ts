@@ -1,0 +1,286 @@
+// Infers a dataset's schema while its rows stream past, batch by batch, in constant memory per column.
+// Cells are read through core/cells.ts, so a column typed here reads the same at training and prediction.
+// The rule is documented in docs/datasets.md ("Schema inference"); keep the two in step.
+import {
+  cellText,
+  isInteger,
+  isMissing,
+  parseBoolean,
+  parseDatetime,
+  parseNumber,
+  type RawCell,
+} from './cells.ts';
+import { ContentDetector, identifyingByName } from './identifying.ts';
+import type { ColumnSchema, ColumnType, DatasetSchema } from './types.ts';
+
+export interface InferenceOptions {
+  /** Distinct values counted exactly up to this many; beyond it the count is an estimate. */
+  distinctCap?: number;
+  /** Cells of each column checked for identifying content: the first `sampleHead`… */
+  sampleHead?: number;
+  /** …then one in every `sampleEvery` after them… */
+  sampleEvery?: number;
+  /** …up to this many in all. */
+  sampleMax?: number;
+  /** Share of sampled cells that must match for a column to be flagged by content. */
+  identifyingThreshold?: number;
+}
+
+const DEFAULTS: Required<InferenceOptions> = {
+  distinctCap: 10_000,
+  sampleHead: 1_000,
+  sampleEvery: 100,
+  sampleMax: 5_000,
+  identifyingThreshold: 0.3,
+};
+
+/** String columns: at most this many distinct values is always categorical. */
+export const FEW_DISTINCT = 50;
+/** String columns: a mean length above this (characters) is text. */
+export const LONG_TEXT = 40;
+/** String columns: distinct values above this share of non-missing cells, with whitespace, is text. */
+export const MANY_DISTINCT_SHARE = 0.5;
+
+// --- distinct counting past the cap: a HyperLogLog with 2^12 registers (about 1.6% standard error) ---
+
+const HLL_BITS = 12;
+const HLL_M = 1 << HLL_BITS;
+
+function hash32(s: string): number {
+  // FNV-1a, then the murmur3 finalizer to spread the bits that HyperLogLog reads.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+class HyperLogLog {
+  private readonly reg = new Uint8Array(HLL_M);
+
+  add(s: string): void {
+    const h = hash32(s);
+    const idx = h >>> (32 - HLL_BITS);
+    const rest = (h << HLL_BITS) >>> 0;
+    const rank = rest === 0 ? 32 - HLL_BITS + 1 : Math.clz32(rest) + 1;
+    if (rank > this.reg[idx]) this.reg[idx] = rank;
+  }
+
+  estimate(): number {
+    let sum = 0;
+    let zeros = 0;
+    for (let i = 0; i < HLL_M; i++) {
+      sum += 2 ** -this.reg[i];
+      if (this.reg[i] === 0) zeros++;
+    }
+    const alpha = 0.7213 / (1 + 1.079 / HLL_M);
+    const raw = (alpha * HLL_M * HLL_M) / sum;
+    if (raw <= 2.5 * HLL_M && zeros > 0) return Math.round(HLL_M * Math.log(HLL_M / zeros));
+    return Math.round(raw);
+  }
+}
+
+/** Exact distinct count up to a cap, then a HyperLogLog seeded with every value seen so far. */
+class DistinctCounter {
+  private set: Set<string> | null = new Set();
+  private hll: HyperLogLog | null = null;
+
+  constructor(private readonly cap: number) {}
+
+  add(key: string): void {
+    if (this.set) {
+      this.set.add(key);
+      if (this.set.size > this.cap) {
+        this.hll = new HyperLogLog();
+        for (const k of this.set) this.hll.add(k);
+        this.set = null;
+      }
+    } else this.hll!.add(key);
+  }
+
+  get approx(): boolean {
+    return this.set === null;
+  }
+
+  /** The values when still exact (for the 0/1 and small-set checks), else null. */
+  values(): ReadonlySet<string> | null {
+    return this.set;
+  }
+
+  count(): number {
+    // An estimate never reports fewer than the cap it went past.
+    return this.set ? this.set.size : Math.max(this.cap + 1, this.hll!.estimate());
+  }
+}
+
+/** Everything kept about one column while rows stream past: counters and flags, never the cells. */
+class ColumnState {
+  missing = 0;
+  present = 0;
+  /** Whether every non-missing cell so far reads as each type. */
+  allBool = true;
+  allBinary = true;
+  allInt = true;
+  allNum = true;
+  allDate = true;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  textLength = 0;
+  withSpace = 0;
+  readonly distinct: DistinctCounter;
+  readonly content: ContentDetector;
+  private sampled = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly o: Required<InferenceOptions>,
+  ) {
+    this.distinct = new DistinctCounter(o.distinctCap);
+    this.content = new ContentDetector(o.identifyingThreshold);
+  }
+
+  observe(v: RawCell): void {
+    if (isMissing(v)) {
+      this.missing++;
+      return;
+    }
+    this.present++;
+    const text = cellText(v) as string;
+    this.distinct.add(text);
+    if (this.allBool && parseBoolean(v, false) === undefined) this.allBool = false;
+    if (this.allBinary && parseBoolean(v, true) === undefined) this.allBinary = false;
+    if (this.allNum) {
+      const n = parseNumber(v);
+      if (n === undefined) {
+        this.allNum = false;
+        this.allInt = false;
+      } else {
+        if (n < this.min) this.min = n;
+        if (n > this.max) this.max = n;
+        if (this.allInt && !isInteger(n)) this.allInt = false;
+      }
+    }
+    if (this.allDate && parseDatetime(v) === undefined) this.allDate = false;
+    if (typeof v === 'string') {
+      this.textLength += text.length;
+      if (/\s/.test(text.trim())) this.withSpace++;
+      if (this.shouldSample()) this.content.observe(text);
+    }
+  }
+
+  private shouldSample(): boolean {
+    const i = this.present;
+    if (this.sampled >= this.o.sampleMax) return false;
+    if (i > this.o.sampleHead && (i - this.o.sampleHead) % this.o.sampleEvery !== 0) return false;
+    this.sampled++;
+    return true;
+  }
+
+  type(): ColumnType {
+    if (this.present === 0) return 'categorical';
+    if (this.allBool || this.allBinary) return 'boolean';
+    if (this.allInt) return 'integer';
+    if (this.allNum) return 'numeric';
+    if (this.allDate) return 'datetime';
+    const meanLength = this.textLength / this.present;
+    if (meanLength > LONG_TEXT) return 'text';
+    const distinct = this.distinct.count();
+    if (distinct <= FEW_DISTINCT) return 'categorical';
+    if (distinct > MANY_DISTINCT_SHARE * this.present && this.withSpace >= 0.5 * this.present) return 'text';
+    if (distinct > MANY_DISTINCT_SHARE * this.present && meanLength > 20) return 'text';
+    return 'categorical';
+  }
+
+  schema(): ColumnSchema {
+    const type = this.type();
+    // A boolean cannot identify anyone, whatever its name says (`mobile`, `has_email` as a flag).
+    const byName = type === 'boolean' ? [] : identifyingByName(this.name);
+    const byContent = this.content.flagged();
+    const reasons = [...byName.map((k) => `name:${k}`), ...byContent.map((k) => `content:${k}`)];
+    const col: ColumnSchema = {
+      name: this.name,
+      type,
+      nullable: this.missing > 0,
+      missing: this.missing,
+      distinct: this.distinct.count(),
+      distinctApprox: this.distinct.approx,
+      identifying: reasons.length > 0,
+      identifyingReasons: reasons,
+    };
+    if ((type === 'integer' || type === 'numeric') && this.present > 0) {
+      col.min = this.min;
+      col.max = this.max;
+    }
+    return col;
+  }
+}
+
+/**
+ * Observes rows batch by batch and infers each column's schema. Rows are arrays aligned with the
+ * columns; a row shorter than the column list is missing its trailing cells (JSON uploads discover
+ * keys as they go: `addColumns` makes earlier rows count as missing there).
+ */
+export class SchemaInferrer {
+  private readonly cols: ColumnState[] = [];
+  private readonly o: Required<InferenceOptions>;
+  private rowCount = 0;
+
+  constructor(columns: readonly string[] = [], options: InferenceOptions = {}) {
+    this.o = { ...DEFAULTS, ...options };
+    this.addColumns(columns);
+  }
+
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  get columns(): string[] {
+    return this.cols.map((c) => c.name);
+  }
+
+  /** Appends columns; rows already observed count as missing in them. */
+  addColumns(names: readonly string[]): void {
+    for (const name of names) {
+      const c = new ColumnState(name, this.o);
+      c.missing = this.rowCount;
+      this.cols.push(c);
+    }
+  }
+
+  /** Brings the column list up to `columns` (a list that only ever grows at its end). */
+  syncColumns(columns: readonly string[]): void {
+    if (columns.length > this.cols.length) this.addColumns(columns.slice(this.cols.length));
+  }
+
+  observe(rows: readonly (readonly RawCell[])[]): void {
+    const cols = this.cols;
+    const width = cols.length;
+    for (const row of rows) {
+      if (row.length > width)
+        throw new Error(`row has ${row.length} cells but only ${width} columns are known`);
+      for (let j = 0; j < width; j++) cols[j].observe(row[j]);
+    }
+    this.rowCount += rows.length;
+  }
+
+  finish(): DatasetSchema {
+    return { columns: this.cols.map((c) => c.schema()) };
+  }
+}
+
+/** Infers a schema from rows held in memory (tests, small frames). */
+export function inferSchema(
+  columns: readonly string[],
+  rows: readonly (readonly RawCell[])[],
+  options?: InferenceOptions,
+): DatasetSchema {
+  const inf = new SchemaInferrer(columns, options);
+  inf.observe(rows);
+  return inf.finish();
+}
