@@ -133,9 +133,14 @@ export const KeyInfoSchema = Type.Object({
 
 export const ColumnSchemaSchema = Type.Object({
   name: Type.String(),
-  type: Type.Union(
-    ['numeric', 'integer', 'boolean', 'categorical', 'text', 'datetime'].map((t) => Type.Literal(t)),
-  ),
+  type: Type.Union([
+    Type.Literal('numeric'),
+    Type.Literal('integer'),
+    Type.Literal('boolean'),
+    Type.Literal('categorical'),
+    Type.Literal('text'),
+    Type.Literal('datetime'),
+  ]),
   nullable: Type.Boolean(),
   missing: Type.Integer(),
   distinct: Type.Integer(),

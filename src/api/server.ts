@@ -68,7 +68,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance & { st
           'Errors are RFC 9457 problem documents; see docs/errors.md for every code.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'operator or tenant API key' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'operator or tenant API key' },
+        },
       },
       security: [{ bearer: [] }],
     },

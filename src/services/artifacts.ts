@@ -1,7 +1,8 @@
 // A tenant's artifacts: every read and write goes through the tenant's prefix and its data key, so no
 // code path can put one tenant's bytes where another's belong, or store them in the clear.
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import type { TenantScope } from '../core/scope.ts';
 import { decryptBuffer, decryptStream, encryptBuffer, encryptStream } from '../store/artifacts/envelope.ts';
 import { type BlobStore, tenantPath } from '../store/artifacts/ports.ts';
@@ -16,9 +17,17 @@ export class TenantArtifacts {
   /** Encrypts and stores a stream; returns the stored byte count. Nothing is left behind on failure. */
   async putStream(scope: TenantScope, key: string, body: Readable): Promise<number> {
     const dek = await this.keys.dataKey(scope.tenantId);
-    const enc = encryptStream(dek, scope.tenantId, key);
-    body.on('error', (err) => enc.destroy(err));
-    return this.blobs.put(tenantPath(scope.tenantId, key), body.pipe(enc));
+    let failure: Error | undefined;
+    // pipeline() owns both streams' errors, so a parse error before the blob store starts reading is
+    // never an unhandled 'error' event; the first error is the one reported.
+    const enc = pipeline(body, encryptStream(dek, scope.tenantId, key), (err) => {
+      if (err) failure ??= err;
+    });
+    try {
+      return await this.blobs.put(tenantPath(scope.tenantId, key), enc);
+    } catch (err) {
+      throw failure ?? err;
+    }
   }
 
   async put(scope: TenantScope, key: string, data: Uint8Array): Promise<number> {
@@ -30,16 +39,14 @@ export class TenantArtifacts {
   async getStream(scope: TenantScope, key: string): Promise<Readable> {
     const dek = await this.keys.dataKey(scope.tenantId);
     const raw = await this.blobs.get(tenantPath(scope.tenantId, key));
-    const dec = decryptStream(dek, scope.tenantId, key);
-    raw.on('error', (err) => dec.destroy(err));
-    return raw.pipe(dec);
+    return pipeline(raw, decryptStream(dek, scope.tenantId, key), () => {});
   }
 
   async get(scope: TenantScope, key: string): Promise<Buffer> {
     const dek = await this.keys.dataKey(scope.tenantId);
     const chunks: Buffer[] = [];
     const raw = await this.blobs.get(tenantPath(scope.tenantId, key));
-    await pipeline(raw, async (source: AsyncIterable<Buffer>) => {
+    await pipelineAsync(raw, async (source: AsyncIterable<Buffer>) => {
       for await (const c of source) chunks.push(c);
     });
     return decryptBuffer(dek, scope.tenantId, key, Buffer.concat(chunks));

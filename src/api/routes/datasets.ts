@@ -1,8 +1,9 @@
 // Dataset routes. Uploads are streamed: the body goes from the socket through the parser, the schema
 // inferrer, the encoder and the encryption straight to the artifact store, never whole in memory.
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Transform } from 'node:stream';
+
 import type { Readable } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../../core/errors.ts';
 import type { DatasetVersion } from '../../core/types.ts';
@@ -32,12 +33,19 @@ const MEDIA_TYPES: Record<string, UploadFormat> = {
 export function formatOf(contentType: string | undefined): UploadFormat {
   const [type, ...params] = (contentType ?? '').split(';').map((s) => s.trim().toLowerCase());
   const format = MEDIA_TYPES[type ?? ''];
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
   if (!format || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
     throw new AppError(
       'unsupported_media_type',
       `Content-Type ${JSON.stringify(contentType ?? '')} is not accepted; send text/csv, application/json or application/x-ndjson in UTF-8`,
-      { errors: [{ field: 'Content-Type', message: 'expected text/csv, application/json or application/x-ndjson' }] },
+      {
+        errors: [
+          { field: 'Content-Type', message: 'expected text/csv, application/json or application/x-ndjson' },
+        ],
+      },
     );
   }
   return format;
@@ -84,20 +92,25 @@ export function datasetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Upload a new immutable version of a dataset (CSV, JSON array or JSON Lines)',
           params: NameParams,
-          response: { 201: DatasetVersionSchema, 413: Type.Ref('Problem'), 415: Type.Ref('Problem'), ...errorResponses },
+          response: {
+            201: DatasetVersionSchema,
+            413: Type.Ref('Problem'),
+            415: Type.Ref('Problem'),
+            ...errorResponses,
+          },
         },
       },
       async (req, reply) => {
         const format = formatOf(req.headers['content-type']);
         const declared = Number(req.headers['content-length'] ?? Number.NaN);
-        if (declared > limit) throw new AppError('body_too_large', `the upload is larger than ${limit} bytes`);
+        if (declared > limit)
+          throw new AppError('body_too_large', `the upload is larger than ${limit} bytes`);
         const raw = req.body as Readable | undefined;
         if (!raw || typeof (raw as Readable).pipe !== 'function' || declared === 0) {
           throw new AppError('empty_body', 'the upload is empty');
         }
-        const limited = byteLimit(limit);
-        raw.on('error', (err) => limited.destroy(err));
-        const v = await deps.datasets.upload(req.scope!, req.params.name, format, raw.pipe(limited));
+        const limited = pipeline(raw, byteLimit(limit), () => {});
+        const v = await deps.datasets.upload(req.scope!, req.params.name, format, limited);
         return reply.code(201).send(versionView(v));
       },
     );
@@ -106,7 +119,10 @@ export function datasetRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       '/v1/datasets',
       {
         config: { auth: 'tenantAdmin' },
-        schema: { tags, response: { 200: Type.Object({ datasets: Type.Array(DatasetSummarySchema) }), ...errorResponses } },
+        schema: {
+          tags,
+          response: { 200: Type.Object({ datasets: Type.Array(DatasetSummarySchema) }), ...errorResponses },
+        },
       },
       async (req) => ({
         datasets: (await deps.datasets.list(req.scope!)).map((d) => ({
