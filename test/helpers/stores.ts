@@ -80,6 +80,21 @@ export async function testAppLoginUrl(ownerUrl: string): Promise<string> {
   return u.toString();
 }
 
+/** A fresh, empty PostgreSQL database (no store opened on it yet), for tests of migrations themselves. */
+export async function createEmptyPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const database = `tenantml_t_${randomBytes(6).toString('hex')}`;
+  const control = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await control.connect();
+  await control.query(`create database ${database}`);
+  return {
+    url: withDatabase(TEST_POSTGRES_URL, database),
+    drop: async () => {
+      await control.query(`drop database if exists ${database} with (force)`);
+      await control.end();
+    },
+  };
+}
+
 export async function createTestStore(kind: StoreKind, opts: TestStoreOptions = {}): Promise<TestStore> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'tenantml-store-'));
