@@ -43,6 +43,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance & { st
       customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false, useDefaults: true },
     },
     return503OnClosing: true,
+    // Long names reach our own check, which names the field, instead of Fastify's bare 414.
+    routerOptions: { maxParamLength: 1000 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const state: ServerState = { shuttingDown: false };
