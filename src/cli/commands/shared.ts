@@ -1,0 +1,36 @@
+// What every command module receives: the I/O, the merged options and a client built from them.
+import { type Command, InvalidArgumentError } from 'commander';
+import type { TenantmlClient } from '../../sdk/client.ts';
+import type { FetchLike } from '../../sdk/transport.ts';
+import { type ClientSettings, clientFor, type GlobalOptions, resolveSettings } from '../context.ts';
+import type { CliIo } from '../output.ts';
+
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly fetch?: FetchLike;
+  /** Set by `start`: the process keeps serving after the command returns. */
+  keepRunning: boolean;
+  /** The settings the last client was built with, for hints when a request fails. */
+  settings?: ClientSettings;
+}
+
+export function globalsOf(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals<GlobalOptions>();
+}
+
+export function settingsOf(ctx: CommandContext, cmd: Command): ClientSettings {
+  return resolveSettings(globalsOf(cmd), ctx.io);
+}
+
+export function clientOf(ctx: CommandContext, cmd: Command): TenantmlClient {
+  ctx.settings = settingsOf(ctx, cmd);
+  return clientFor(ctx.settings, ctx.fetch as typeof fetch | undefined);
+}
+
+export const wantsJson = (cmd: Command): boolean => globalsOf(cmd).json === true;
+
+/** Option parser for whole numbers ≥ 0. */
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
+  return Number(value.trim());
+}

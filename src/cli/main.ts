@@ -1,0 +1,14 @@
+// Entry of the `tenantml` command (bin/tenantml.mjs, `npm run cli`, `npm start`).
+import { runCli } from './program.ts';
+
+const result = await runCli(process.argv.slice(2), {
+  env: process.env,
+  cwd: process.cwd(),
+  stdin: process.stdin,
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+});
+if (!result.keepRunning) {
+  // Exit now rather than waiting for idle keep-alive sockets; flush stdout first (pipes may be async).
+  process.stdout.write('', () => process.exit(result.exitCode));
+}

@@ -1,0 +1,84 @@
+// The `tenantml` command tree, and running it against any I/O (tests run it in-process).
+import { Command, CommanderError } from 'commander';
+import { isTenantmlError } from '../sdk/errors.ts';
+import type { FetchLike } from '../sdk/transport.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerDatasets } from './commands/datasets.ts';
+import { registerHealth } from './commands/health.ts';
+import { registerKeys } from './commands/keys.ts';
+import type { CommandContext } from './commands/shared.ts';
+import { registerStart } from './commands/start.ts';
+import { registerTenants } from './commands/tenants.ts';
+import { DEFAULT_URL } from './context.ts';
+import { type CliIo, describeError, ExitCode } from './output.ts';
+
+export const CLI_VERSION = '0.1.0';
+
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('tenantml')
+    .description('self-hosted multitenant machine learning: serve the platform, or manage it over HTTP')
+    .version(CLI_VERSION)
+    .option('--url <url>', `server URL (TENANTML_URL; default ${DEFAULT_URL})`)
+    .option(
+      '--key <key>',
+      'API key (TENANTML_API_KEY; default: the operator key in <TENANTML_DATA_DIR or ./data>/admin.key)',
+    )
+    .option('--tenant <id>', 'operator key: the tenant to act on (TENANTML_TENANT)')
+    .option('--json', 'print JSON instead of tables')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.io.stdout(s),
+      writeErr: (s) => ctx.io.stderr(s),
+    });
+  // Subcommands made with .command() inherit exitOverride and the output settings.
+  registerStart(program, ctx);
+  registerTenants(program, ctx);
+  registerKeys(program, ctx);
+  registerDatasets(program, ctx);
+  registerAudit(program, ctx);
+  registerHealth(program, ctx);
+  return program;
+}
+
+function hintFor(err: unknown, ctx: CommandContext): string | undefined {
+  if (!isTenantmlError(err) || !ctx.settings) return undefined;
+  if (err.code === 'network_error')
+    return `is the server running at ${ctx.settings.baseUrl}? (tenantml start, or --url)`;
+  if (err.code === 'unauthenticated' && !ctx.settings.apiKey) {
+    return 'no API key: pass --key, set TENANTML_API_KEY, or run where <TENANTML_DATA_DIR or ./data>/admin.key exists';
+  }
+  if (err.code === 'tenant_header_required') return 'name the tenant with --tenant <id> or TENANTML_TENANT';
+  return undefined;
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** True when the command left something running (`start`); the caller must not exit. */
+  keepRunning: boolean;
+}
+
+/** Runs one command line (without `node` and the script). Never throws; never calls process.exit. */
+export async function runCli(argv: readonly string[], io: CliIo, fetchImpl?: FetchLike): Promise<RunResult> {
+  const ctx: CommandContext = { io, fetch: fetchImpl, keepRunning: false };
+  const program = buildProgram(ctx);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return { exitCode: 2, keepRunning: false };
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return { exitCode: 0, keepRunning: ctx.keepRunning };
+  } catch (err) {
+    if (err instanceof ExitCode) return { exitCode: err.code, keepRunning: false };
+    if (err instanceof CommanderError) {
+      // Help and version end with 0; every parse error is a usage error. Commander printed it already.
+      return { exitCode: err.exitCode === 0 ? 0 : 2, keepRunning: false };
+    }
+    const { lines, exitCode } = describeError(err);
+    const hint = hintFor(err, ctx);
+    if (hint) lines.push(`  hint: ${hint}`);
+    for (const line of lines) io.stderr(`${line}\n`);
+    return { exitCode, keepRunning: false };
+  }
+}
