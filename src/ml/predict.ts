@@ -1,6 +1,8 @@
 // Predictions from fitted parameters, in TypeScript (the ONNX graph computes the same numbers).
 // Output convention shared with the tree ensembles: n × C row-major, where C is the number of classes
 // (binary gives two columns [1 − p, p]) or 1 for regression.
+import { toDense } from './featurizer.ts';
+import { predictTrees } from './gbdt/predict.ts';
 import type { FittedModel, LinearModel, Matrix } from './types.ts';
 
 export function outputColumns(model: FittedModel): number {
@@ -63,10 +65,10 @@ export function scoresToOutput(
   return out;
 }
 
-// TODO(part B): dispatch tree ensembles to predictTrees from src/ml/gbdt/predict.ts once it lands.
+/** Linear models take dense or CSR input; tree ensembles get a dense copy of CSR input. */
 export function predictModel(model: FittedModel, X: Matrix): Float64Array {
   if (model.kind === 'linear') return predictLinear(model, X);
-  throw new Error('tree ensembles are not wired into predictModel yet');
+  return predictTrees(model, toDense(X));
 }
 
 /** Index of the largest column per row: the predicted class. */
