@@ -49,6 +49,11 @@ export interface Migration {
    * row-level security on each with the one tenant policy, and grants DML on it to the application role.
    */
   tenantTables: TenantTable[];
+  /**
+   * Tables the application uses that no tenant owns (operator-level data): DML grants, no tenant policy.
+   * A table with a tenant column belongs in tenantTables instead (a schema test checks).
+   */
+  appTables?: string[];
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -224,8 +229,11 @@ export async function migrate(db: Kysely<any>, dialect: SqlDialect): Promise<num
       for (const m of MIGRATIONS) {
         if (applied.has(m.id)) continue;
         for (const stmt of m.up(TYPES[dialect], dialect)) await run(stmt);
-        if (dialect === 'postgres')
+        if (dialect === 'postgres') {
           for (const t of m.tenantTables) for (const stmt of tenantPolicy(t.table, t.column)) await run(stmt);
+          for (const table of m.appTables ?? [])
+            await run(`grant select, insert, update, delete on ${table} to ${APP_ROLE}`);
+        }
         await sql`insert into schema_migrations (id, name, applied_at) values (${m.id}, ${m.name}, ${now})`.execute(
           conn,
         );

@@ -81,6 +81,8 @@ export function auditRepo(ctx: SqlContext): AuditRepo {
         return rows.map(toAuditEntry);
       }),
 
+    // Across chains, entries come in time order and `after` still compares seq, which is only meaningful
+    // within one chain: page a single chain (tenantId given) when paging matters.
     listAll: (q = {}) =>
       ctx.system(async (trx) => {
         let query = page(trx, q);
