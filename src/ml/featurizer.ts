@@ -462,13 +462,49 @@ function textEntries(st: TextState, text: string | null): { buckets: Int32Array;
 }
 
 /**
+ * A frame column read the way the fitted state expects. A tuned model's featurizer may meet a dataset
+ * whose schema typed a column differently (zip codes as numbers here, as categories there): numbers are
+ * then read from the strings, and strings spelled from the numbers, instead of reading as all missing.
+ */
+function alignColumn(st: ColumnState, col: FrameColumn | undefined): FrameColumn | undefined {
+  if (!col) return col;
+  const wantNumber = st.kind === 'numeric' || st.kind === 'datetime';
+  if (wantNumber && col.kind === 'string') {
+    const type: NumberColumn['type'] = st.kind === 'datetime' ? 'datetime' : st.type;
+    const values = new Float64Array(col.values.length);
+    for (let i = 0; i < values.length; i++) values[i] = readNumberCell(col.values[i], type);
+    return { kind: 'number', name: col.name, type, values };
+  }
+  if (!wantNumber && col.kind === 'number') {
+    const values = new Array<string | null>(col.values.length);
+    for (let i = 0; i < values.length; i++) {
+      const x = col.values[i];
+      values[i] = Number.isNaN(x)
+        ? null
+        : col.type === 'boolean'
+          ? x === 1
+            ? 'true'
+            : 'false'
+          : col.type === 'datetime'
+            ? new Date(x).toISOString()
+            : String(x);
+    }
+    return { kind: 'string', name: col.name, type: st.kind === 'text' ? 'text' : 'categorical', values };
+  }
+  if (wantNumber && col.kind === 'number' && (st.kind === 'datetime') !== (col.type === 'datetime')) {
+    return { ...col, values: new Float64Array(col.values.length).fill(Number.NaN) };
+  }
+  return col;
+}
+
+/**
  * Featurises the given rows of a frame (all rows when `rows` is omitted). A column the state knows but the
  * frame lacks reads as missing everywhere. Linear mode with text gives CSR; everything else is dense.
  */
 export function transform(state: FeaturizerState, frame: Frame, rows?: Int32Array): Matrix {
   const n = rows ? rows.length : frame.nRows;
   const sel = rows ?? null;
-  const cols = state.columns.map((c) => getColumn(frame, c.name));
+  const cols = state.columns.map((c) => alignColumn(c, getColumn(frame, c.name)));
   const texts = state.columns.filter((c): c is TextState => c.kind === 'text');
   const sparse = state.mode === 'linear' && texts.length > 0;
   const stride = sparse ? state.nDense : state.nFeatures;

@@ -202,3 +202,23 @@ describe('transformInstances', () => {
     assert.deepEqual(Array.from(a.data), Array.from(b.data));
   });
 });
+
+describe('transform on a differently typed frame (tuned models meet new schemas)', () => {
+  test('numbers are read from strings and strings spelled from numbers', () => {
+    const zipRows = Array.from({ length: 9 }, (_, i) => ({
+      zip: ['100', '200', '300'][i % 3],
+      amount: String(i),
+    }));
+    const fitted = fitFeaturizer(
+      buildFrame(zipRows, { columns: [col('zip', 'categorical'), col('amount', 'numeric')] }),
+      Int32Array.from({ length: 9 }, (_, i) => i),
+      { mode: 'linear' },
+    );
+    const a = buildFrame(zipRows, { columns: [col('zip', 'categorical'), col('amount', 'numeric')] });
+    const b = buildFrame(zipRows, { columns: [col('zip', 'integer'), col('amount', 'categorical')] });
+    assert.deepEqual(
+      Array.from(toDense(transform(fitted, b)).data),
+      Array.from(toDense(transform(fitted, a)).data),
+    );
+  });
+});
