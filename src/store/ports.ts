@@ -96,7 +96,11 @@ export interface AuditQuery {
 }
 
 export interface AuditRepo {
-  /** Appends to the entry's chain (the tenant's, or the operator chain when tenantId is null). */
+  /**
+   * Appends to the entry's chain (the tenant's, or the operator chain when tenantId is null), safely under
+   * concurrent appends. A tenant's chain is deleted with the tenant, so its tenant must exist: record a
+   * tenant's deletion on the operator chain.
+   */
   append(e: NewAuditEntry): Promise<AuditEntry>;
   /** A tenant's own entries. */
   list(scope: TenantScope, q?: AuditQuery): Promise<AuditEntry[]>;
