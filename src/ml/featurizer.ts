@@ -209,7 +209,18 @@ function imputeScale(values: Float64Array): {
     const d = (Number.isNaN(values[i]) ? fill : values[i]) - mean;
     ss += d * d;
   }
-  const sd = n > 0 ? Math.sqrt(ss / n) : 0;
+  let sd = n > 0 ? Math.sqrt(ss / n) : 0;
+  // Values near the float64 limit overflow the sum of squares; their spread is then taken as their range.
+  if (!Number.isFinite(sd) || !Number.isFinite(mean)) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < kept.length; i++) {
+      lo = Math.min(lo, kept[i] / 2);
+      hi = Math.max(hi, kept[i] / 2);
+    }
+    mean = lo + hi; // the midpoint
+    sd = hi - lo; // half the range
+  }
   // A constant column keeps scale 1: its standardised value is 0 everywhere, so it cannot hurt.
   return {
     fill,
