@@ -58,7 +58,9 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
 
   let masterKey = config.masterKey;
   if (!masterKey) {
-    const file = await secretFile(join(config.dataDir, 'master.key'), () => random.bytes(32).toString('base64'));
+    const file = await secretFile(join(config.dataDir, 'master.key'), () =>
+      random.bytes(32).toString('base64'),
+    );
     const parsed = parseMasterKey(file.value);
     if (!parsed) throw new ConfigError([`${join(config.dataDir, 'master.key')} does not hold a 32-byte key`]);
     masterKey = parsed;
@@ -70,7 +72,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     adminKey = (await secretFile(adminKeyFile, () => generateOperatorKey(random))).value;
   }
 
-  const store = opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
+  const store =
+    opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
   const blobs = new FsBlobStore(config.artifactsDir);
   const keyring = new KeyRing(masterKey, store.tenants);
   const artifacts = new TenantArtifacts(blobs, keyring);
@@ -112,7 +115,10 @@ export async function startPlatform(
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
   platform.app.log.info({ url, database: platform.store.dialect }, 'tenantml is serving');
   if (platform.adminKeyFile) {
-    platform.app.log.info({ adminKeyFile: platform.adminKeyFile }, 'operator key is in this file (mode 0600)');
+    platform.app.log.info(
+      { adminKeyFile: platform.adminKeyFile },
+      'operator key is in this file (mode 0600)',
+    );
   }
   return { url, adminKeyFile: platform.adminKeyFile, platform, close: () => platform.close() };
 }

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 // The child runs in a fresh folder, where a bare `--import tsx` would not resolve.
@@ -60,7 +60,7 @@ test('start with no configuration serves /healthz, keeps the operator key at 060
     while (Date.now() - started < 30_000 && child.exitCode === null) {
       try {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`);
-        if (r.status === 200 && (await r.json()).status === 'ok') {
+        if (r.status === 200 && ((await r.json()) as { status?: string }).status === 'ok') {
           healthy = true;
           break;
         }
