@@ -220,8 +220,8 @@ export function trainModel(input: TrainInput): TrainedModel {
       schema: input.schema,
       ...fParams,
     });
-  let Xtrain: Matrix = transform(featurizer, frame, trainRows);
-  let Xvalid: Matrix = transform(featurizer, frame, validRows);
+  const Xtrain: Matrix = transform(featurizer, frame, trainRows);
+  const Xvalid: Matrix = transform(featurizer, frame, validRows);
 
   progress({ stage: 'train' });
   let model: FittedModel;
@@ -287,10 +287,9 @@ export function trainModel(input: TrainInput): TrainedModel {
   } else {
     const yTrain = Float64Array.from(select(target.y, trainRows));
     const yValid = Float64Array.from(select(target.y, validRows));
+    // Trees-mode featurizers already give dense matrices; a linear base's CSR would be densified here.
     const Dtrain = toDense(Xtrain);
     const Dvalid = toDense(Xvalid);
-    Xtrain = Dtrain;
-    Xvalid = Dvalid;
     let init: TreeEnsemble | undefined;
     if (base) {
       if (base.model.kind !== 'gbdt') throw new Error('a tree base model was expected');
