@@ -1,5 +1,5 @@
 // What the repositories need from a dialect, declared once: how to run a tenant-scoped or a system
-// transaction, how to serialize a tenant's writers, and how to recognise a unique-key conflict.
+// transaction and how to serialize a tenant's writers.
 // Repositories branch on these members, never on the dialect's name.
 import type { Kysely } from 'kysely';
 import type { TenantScope } from '../../core/scope.ts';
@@ -28,6 +28,4 @@ export interface SqlContext {
    * SQLite needs nothing: its single connection already runs one transaction at a time.
    */
   lockTenant(trx: Db, tenantId: string): Promise<void>;
-  /** True when e is a unique or primary-key violation. */
-  isUniqueViolation(e: unknown): boolean;
 }

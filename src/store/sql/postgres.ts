@@ -119,7 +119,6 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresHandl
     lockTenant: async (trx, tenantId) => {
       await sql`select pg_advisory_xact_lock(${TENANT_LOCK_CLASS}, hashtext(${tenantId}))`.execute(trx);
     },
-    isUniqueViolation: (e) => (e as { code?: unknown } | null)?.code === '23505',
   };
   return { ctx, close: () => db.destroy() };
 }

@@ -70,10 +70,6 @@ export async function openSqlite(path: string): Promise<SqliteHandle> {
     scoped: (_scope, fn) => db.transaction().execute(fn),
     system: (fn) => db.transaction().execute(fn),
     lockTenant: async () => {},
-    isUniqueViolation: (e) => {
-      const code = (e as { code?: unknown } | null)?.code;
-      return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-    },
   };
   return { ctx, close: () => db.destroy() };
 }
