@@ -36,6 +36,8 @@ export interface PlatformOptions {
   random?: Random;
   /** An already open store (tests share one across servers). */
   store?: Store;
+  /** Where log lines go (default: standard output). */
+  logStream?: { write(line: string): void };
 }
 
 /** Reads a secret kept in the data folder, or creates it with mode 0600 on first start. */
@@ -82,7 +84,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
   const datasets = new DatasetService(store, tenants, artifacts, clock, random);
   const services = { keyring, artifacts, audit, auth, tenants, datasets };
-  const app = await buildServer({ config, store, ...services });
+  const app = await buildServer({ config, store, ...services }, { logStream: opts.logStream });
 
   let closed = false;
   return {

@@ -24,10 +24,19 @@ export interface ServerState {
   shuttingDown: boolean;
 }
 
-export async function buildServer(deps: ApiDeps): Promise<FastifyInstance & { state: ServerState }> {
+export interface ServerOptions {
+  /** Where log lines go (default: standard output). Tests capture them here. */
+  logStream?: { write(line: string): void };
+}
+
+export async function buildServer(
+  deps: ApiDeps,
+  opts: ServerOptions = {},
+): Promise<FastifyInstance & { state: ServerState }> {
   const app = Fastify({
     logger: {
       level: deps.config.logLevel,
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
       // Logs carry ids, methods, routes and status codes — never bodies, headers or query values.
       serializers: {
         req: (req) => ({ method: req.method, route: req.routeOptions?.url, id: req.id }),

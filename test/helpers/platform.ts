@@ -36,7 +36,7 @@ export interface TestPlatform {
 
 export async function createTestPlatform(
   kind: StoreKind,
-  opts: { env?: Record<string, string>; clock?: Clock } = {},
+  opts: { env?: Record<string, string>; clock?: Clock; logStream?: { write(line: string): void } } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tenantml-platform-'));
   const ts = await createTestStore(kind);
@@ -44,7 +44,11 @@ export async function createTestPlatform(
     { TENANTML_DATA_DIR: dataDir, TENANTML_LOG_LEVEL: 'silent', ...opts.env },
     dataDir,
   );
-  const platform = await createPlatform(config, { store: ts.store, clock: opts.clock });
+  const platform = await createPlatform(config, {
+    store: ts.store,
+    clock: opts.clock,
+    logStream: opts.logStream,
+  });
   const adminKey = platform.adminKey;
 
   const call: TestPlatform['call'] = async (c) => {

@@ -1,0 +1,94 @@
+// The HTTP surface itself: request ids, the OpenAPI document and its offline viewer, readiness, and logs
+// that carry ids but never the tenants' data values.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
+
+describe('HTTP surface', () => {
+  let tp: TestPlatform;
+  const lines: string[] = [];
+
+  before(async () => {
+    tp = await createTestPlatform('sqlite', {
+      env: { TENANTML_LOG_LEVEL: 'debug' },
+      logStream: { write: (l: string) => lines.push(l) },
+    });
+  });
+  after(() => tp.cleanup());
+
+  test('every answer carries a request id; a well-formed one sent by the client is kept', async () => {
+    const mine = await tp.call({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'client-123' } });
+    assert.equal(mine.headers['x-request-id'], 'client-123');
+    const bogus = await tp.call({
+      method: 'GET',
+      url: '/healthz',
+      headers: { 'x-request-id': 'no spaces <allowed>' },
+    });
+    assert.match(String(bogus.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    const err = await tp.call({ method: 'GET', url: '/v1/datasets' });
+    assert.equal(err.body.requestId, err.headers['x-request-id']);
+  });
+
+  test('/openapi.json documents every route of the contract with its schemas', async () => {
+    const r = await tp.call({ method: 'GET', url: '/openapi.json' });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.openapi, '3.1.0');
+    for (const [path, method] of [
+      ['/v1/tenants', 'post'],
+      ['/v1/tenants', 'get'],
+      ['/v1/tenants/{id}', 'get'],
+      ['/v1/tenants/{id}', 'patch'],
+      ['/v1/tenants/{id}', 'delete'],
+      ['/v1/tenants/{id}/keys', 'post'],
+      ['/v1/tenants/{id}/keys/{keyId}', 'delete'],
+      ['/v1/datasets/{name}', 'post'],
+      ['/v1/datasets', 'get'],
+      ['/v1/datasets/{name}', 'get'],
+      ['/v1/datasets/{name}', 'delete'],
+      ['/v1/audit', 'get'],
+      ['/healthz', 'get'],
+      ['/readyz', 'get'],
+    ]) {
+      assert.ok(
+        r.body.paths[path]?.[method],
+        `${method.toUpperCase()} ${path} missing from the OpenAPI document`,
+      );
+    }
+    const created = r.body.paths['/v1/tenants'].post.responses['201'];
+    assert.ok(JSON.stringify(created).includes('sharedTraining'));
+    assert.ok(r.body.components.schemas.Problem);
+  });
+
+  test('/docs serves the API viewer from the installed package (no network)', async () => {
+    const page = await tp.call({ method: 'GET', url: '/docs/' });
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    const asset = await tp.call({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+    assert.equal(asset.status, 200);
+    assert.ok(asset.text.length > 100_000);
+  });
+
+  test('/readyz answers ready while the database answers', async () => {
+    const r = await tp.call({ method: 'GET', url: '/readyz' });
+    assert.deepEqual([r.status, r.body.status], [200, 'ready']);
+  });
+
+  test('logs carry ids and codes, never the uploaded values or the keys', async () => {
+    const t = await tp.tenant('logged');
+    const secretCell = 'zanzibar-confidential-991';
+    await tp.upload(t.admin, 'good', `a,b\n1,${secretCell}\n`);
+    await tp.upload(t.admin, 'bad', `a,b\n1,${secretCell}\n2\n`);
+    await tp.call({
+      method: 'POST',
+      url: '/v1/tenants',
+      key: tp.adminKey,
+      json: { name: 'x', tier: `${secretCell}-tier` },
+    });
+    const all = lines.join('');
+    assert.ok(all.includes('"reqId"') || all.includes('"id"'), 'request ids are logged');
+    assert.ok(all.includes('dataset_parse_error'), 'refusals are logged with their code');
+    assert.equal(all.includes(secretCell), false, 'a data value reached the log');
+    assert.equal(all.includes(t.admin), false, 'a key reached the log');
+    assert.equal(all.includes(tp.adminKey), false, 'the operator key reached the log');
+  });
+});
