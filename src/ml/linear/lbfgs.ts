@@ -10,7 +10,7 @@ export interface LbfgsOptions {
   /** Stop when the relative loss decrease of an iteration is at most this (default 1e-10). */
   lossTol?: number;
   maxIterations?: number;
-  /** Pairs of history kept (default 10). */
+  /** Pairs of history kept (default 10; 5 past a million parameters, where each pair costs 16 MB+). */
   memory?: number;
   onIteration?: (iteration: number, loss: number) => void;
 }
@@ -44,8 +44,8 @@ export function lbfgs(f: Objective, x0: Float64Array, opts: LbfgsOptions = {}): 
   const gradTol = opts.gradTol ?? 1e-6;
   const lossTol = opts.lossTol ?? 1e-10;
   const maxIter = opts.maxIterations ?? 1000;
-  const m = opts.memory ?? 10;
   const n = x0.length;
+  const m = opts.memory ?? (n > 1_000_000 ? 5 : 10);
 
   const x = Float64Array.from(x0);
   const g = new Float64Array(n);
