@@ -1,0 +1,155 @@
+// The `tenantml` command as a user runs it: a child process against the real platform on a socket.
+// The operator key is found in the data folder with no flag; a revoked key answers `unauthenticated`.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from '../../src/core/config.ts';
+import { startPlatform } from '../../src/platform.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+// Children run in temp folders, where a bare `--import tsx` would not resolve.
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+const MAIN = join(ROOT, 'src/cli/main.ts');
+
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('TENANTML_') && v !== undefined) env[k] = v;
+  return { ...env, ...extra };
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', TSX, MAIN, ...args],
+      { cwd, env: cleanEnv(env), timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dataDir: string;
+let running: Awaited<ReturnType<typeof startPlatform>>;
+let env: Record<string, string>;
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-cli-e2e-'));
+  const config = loadConfig(
+    {
+      TENANTML_DATA_DIR: dataDir,
+      TENANTML_HOST: '127.0.0.1',
+      TENANTML_PORT: '0',
+      TENANTML_LOG_LEVEL: 'silent',
+    },
+    dataDir,
+  );
+  running = await startPlatform(config);
+  // No key anywhere: the CLI must find <TENANTML_DATA_DIR>/admin.key by itself.
+  env = { TENANTML_URL: running.url, TENANTML_DATA_DIR: dataDir };
+});
+
+after(async () => {
+  await running?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('tenantml CLI on the real platform', () => {
+  test('tenant, key, upload, list, revoke; the revoked key is refused', async () => {
+    const created = await cli(['tenants', 'create', 'Acme Corp', '--id', 'acme', '--json'], env, dataDir);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(JSON.parse(created.stdout).id, 'acme');
+
+    const keyRun = await cli(['keys', 'create', 'acme', '--role', 'admin', '--json'], env, dataDir);
+    assert.equal(keyRun.code, 0, keyRun.stderr);
+    const key = JSON.parse(keyRun.stdout) as { id: string; key: string };
+    const tenantEnv = { ...env, TENANTML_API_KEY: key.key };
+
+    const csv = join(dataDir, 'iris.csv');
+    await writeFile(csv, 'sepal,petal,species\n5.1,1.4,setosa\n6.2,4.5,versicolor\n');
+    const up = await cli(['datasets', 'upload', 'iris', 'iris.csv'], tenantEnv, dataDir);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /^rows:\s+2$/m);
+    assert.match(up.stdout, /^species\s+categorical/m);
+
+    // The operator acting on the tenant sees the same dataset.
+    const ds = await cli(['datasets', 'list', '--json', '--tenant', 'acme'], env, dataDir);
+    assert.equal(ds.code, 0, ds.stderr);
+    assert.deepEqual(
+      (JSON.parse(ds.stdout) as { name: string; latestVersion: number }[]).map((d) => [
+        d.name,
+        d.latestVersion,
+      ]),
+      [['iris', 1]],
+    );
+
+    const revoked = await cli(['keys', 'revoke', 'acme', key.id], env, dataDir);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`revoked key ${key.id}`));
+
+    const refused = await cli(['datasets', 'list'], tenantEnv, dataDir);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error unauthenticated: /m);
+    assert.equal(refused.stdout, '');
+  });
+});
+
+test('start serves with client variables in the same shell and stops with 0 on SIGTERM', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tenantml-cli-start-'));
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', TSX, MAIN, 'start', '--host', '127.0.0.1', '--port', '0', '--data-dir', 'srv'],
+    {
+      cwd: dir,
+      // TENANTML_URL and TENANTML_API_KEY are the client's; the server must not refuse them.
+      env: cleanEnv({
+        TENANTML_URL: 'http://example.invalid',
+        TENANTML_API_KEY: 'x',
+        TENANTML_LOG_LEVEL: 'warn',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    let url: string | undefined;
+    while (!url && Date.now() < deadline && child.exitCode === null) {
+      url = /serving on (http:\/\/\S+)/.exec(err)?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(url, `did not start:\n${err}`);
+    assert.match(err, /operator key: .*srv[/\\]admin\.key/);
+
+    const listed = await cli(
+      ['tenants', 'list', '--json'],
+      { TENANTML_URL: url, TENANTML_DATA_DIR: 'srv' },
+      dir,
+    );
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(JSON.parse(listed.stdout), []);
+
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+});

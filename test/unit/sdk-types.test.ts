@@ -1,0 +1,86 @@
+// Drift guard. The type-level half runs in `npm run typecheck`: every SDK method's parameters and result
+// must be exactly the `Static` type of the server's schema, so a schema change breaks the SDK's build.
+// The runtime half checks the route table the SDK builds its requests from.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Static } from 'typebox';
+import type {
+  AuditListSchema,
+  DatasetDetailSchema,
+  DatasetSummarySchema,
+  DatasetVersionSchema,
+  FieldErrorSchema,
+  KeyCreatedSchema,
+  KeyInfoSchema,
+  RoleSchema,
+  TenantCreateSchema,
+  TenantDetailSchema,
+  TenantPatchSchema,
+  TenantSchema,
+} from '../../src/api/schemas.ts';
+import type { FieldError, TenantmlClient } from '../../src/sdk/index.ts';
+import { fillPath, ROUTES } from '../../src/sdk/routes.ts';
+
+/** True only when A and B are the same type (not merely assignable one way). */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Result<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
+type Arg<F, N extends number> = F extends (...args: infer A) => unknown ? A[N] : never;
+
+type C = TenantmlClient;
+
+// Each line fails to compile when the SDK and the schema disagree.
+export const typeChecks: true[] = [
+  true satisfies Equals<Arg<C['tenants']['create'], 0>, Static<typeof TenantCreateSchema>>,
+  true satisfies Equals<Result<C['tenants']['create']>, Static<typeof TenantSchema>>,
+  true satisfies Equals<Result<C['tenants']['list']>, Static<typeof TenantSchema>[]>,
+  true satisfies Equals<Result<C['tenants']['get']>, Static<typeof TenantDetailSchema>>,
+  true satisfies Equals<Arg<C['tenants']['update'], 1>, Static<typeof TenantPatchSchema>>,
+  true satisfies Equals<Result<C['tenants']['update']>, Static<typeof TenantSchema>>,
+  true satisfies Equals<Arg<C['keys']['create'], 1>, Static<typeof RoleSchema>>,
+  true satisfies Equals<Result<C['keys']['create']>, Static<typeof KeyCreatedSchema>>,
+  true satisfies Equals<Result<C['keys']['list']>, Static<typeof KeyInfoSchema>[]>,
+  true satisfies Equals<Result<C['datasets']['upload']>, Static<typeof DatasetVersionSchema>>,
+  true satisfies Equals<Result<C['datasets']['list']>, Static<typeof DatasetSummarySchema>[]>,
+  true satisfies Equals<Result<C['datasets']['get']>, Static<typeof DatasetDetailSchema>>,
+  true satisfies Equals<Result<C['audit']['list']>, Static<typeof AuditListSchema>>,
+  true satisfies Equals<FieldError, Static<typeof FieldErrorSchema>>,
+];
+
+// And assignment in both directions, the way an application uses them.
+export function assignments(client: C): void {
+  void (async () => {
+    const t: Static<typeof TenantSchema> = await client.tenants.create({ name: 'x' });
+    const back: Awaited<ReturnType<C['tenants']['update']>> = t;
+    const v: Static<typeof DatasetVersionSchema> = await client.datasets.upload('d', 'a\n1\n');
+    const a: Static<typeof AuditListSchema> = await client.audit.list({ verify: true });
+    void [back, v, a];
+  });
+}
+
+test('the type checks are present (they are enforced by tsc)', () => {
+  assert.equal(typeChecks.length, 14);
+  assert.ok(typeChecks.every((x) => x === true));
+});
+
+test('route table: unique method+path, templates well formed, parameters filled and encoded', () => {
+  const seen = new Set<string>();
+  for (const [name, r] of Object.entries(ROUTES)) {
+    const key = `${r.method} ${r.path}`;
+    assert.ok(!seen.has(key), `${name} repeats ${key}`);
+    seen.add(key);
+    assert.match(r.path, /^\/(v\d+\/)?[a-z]/, name);
+    assert.doesNotMatch(r.path, /:[a-z]/i, `${name}: use {param}, not :param`);
+    const params = Object.fromEntries([...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => [m[1], 'a b/c']));
+    const filled = fillPath(r.path, params as never);
+    assert.doesNotMatch(filled, /[{}]/, name);
+    if (Object.keys(params).length > 0) assert.match(filled, /a%20b%2Fc/, name);
+  }
+  // Only dataset routes act on a tenant named by header; operator and public routes never carry it.
+  assert.deepEqual(
+    Object.entries(ROUTES)
+      .filter(([, r]) => r.scope === 'tenant')
+      .map(([, r]) => r.path)
+      .every((p) => p.startsWith('/v1/datasets')),
+    true,
+  );
+});
