@@ -82,5 +82,24 @@ for (const kind of STORE_KINDS) {
       const own = await tp.call({ method: 'GET', url: '/v1/audit?verify=true', key: t.admin });
       assert.equal(own.body.verified.ok, false);
     });
+
+    test('removing the newest entry is reported too (the head is kept apart)', async () => {
+      const u = await tp.tenant('audited-tail');
+      await tp.upload(u.admin, 'ds', 'a\n1\n');
+      const ok = await tp.call({
+        method: 'GET',
+        url: `/v1/audit?tenant=${u.id}&verify=true`,
+        key: tp.adminKey,
+      });
+      assert.equal(ok.body.verified.ok, true);
+      const last = ok.body.entries.at(-1).seq;
+      await tp.ts.query('delete from audit_entries where tenant_id = ? and seq = ?', [u.id, last]);
+      const cut = await tp.call({
+        method: 'GET',
+        url: `/v1/audit?tenant=${u.id}&verify=true`,
+        key: tp.adminKey,
+      });
+      assert.equal(cut.body.verified.ok, false);
+    });
   });
 }
