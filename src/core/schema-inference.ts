@@ -86,54 +86,58 @@ class HyperLogLog {
   }
 }
 
-/** Exact distinct count up to a cap, then a HyperLogLog seeded with every value seen so far. */
-class DistinctCounter {
-  private set: Set<string> | null = new Set();
-  private hll: HyperLogLog | null = null;
+// What one distinct cell value reads as, as bits. Each column keeps a map from its distinct values (up
+// to the cap) to these, so a value that repeats is read once: the map is both the exact distinct
+// count and a memo of the parsers in cells.ts.
+const MISSING = 1;
+const BOOL = 2;
+const BINARY = 4;
+const NUM = 8;
+const INT = 16;
+const DATE = 32;
+const SPACE = 64;
+const TYPE_BITS = BOOL | BINARY | NUM | INT | DATE;
 
-  constructor(private readonly cap: number) {}
+const WORDS_RE = /\S\s+\S/;
 
-  add(key: string): void {
-    if (this.set) {
-      this.set.add(key);
-      if (this.set.size > this.cap) {
-        this.hll = new HyperLogLog();
-        for (const k of this.set) this.hll.add(k);
-        this.set = null;
-      }
-    } else this.hll!.add(key);
+/** The number the last classify() call read (valid when it returned NUM); saves an object per cell. */
+let lastNumber = 0;
+
+/** Reads a cell as every type still possible for its column (`need`); other type bits stay unset. */
+function classify(v: RawCell, text: string, need: number): number {
+  if (need & NUM) {
+    const n = parseNumber(v);
+    if (n !== undefined) {
+      // A number is never missing, never a date and has no inner whitespace; only 0/1 can be boolean.
+      lastNumber = n;
+      let flags = NUM | (isInteger(n) ? INT : 0);
+      if (need & BINARY && parseBoolean(v, true) !== undefined) flags |= BINARY;
+      return flags;
+    }
   }
-
-  get approx(): boolean {
-    return this.set === null;
-  }
-
-  /** The values when still exact (for the 0/1 and small-set checks), else null. */
-  values(): ReadonlySet<string> | null {
-    return this.set;
-  }
-
-  count(): number {
-    // An estimate never reports fewer than the cap it went past.
-    return this.set ? this.set.size : Math.max(this.cap + 1, this.hll!.estimate());
-  }
+  if (isMissing(v)) return MISSING;
+  let flags = 0;
+  if (need & BOOL && parseBoolean(v, false) !== undefined) flags |= BOOL;
+  if (need & BINARY && parseBoolean(v, true) !== undefined) flags |= BINARY;
+  if (need & DATE && parseDatetime(v) !== undefined) flags |= DATE;
+  if (WORDS_RE.test(text)) flags |= SPACE;
+  return flags;
 }
 
-/** Everything kept about one column while rows stream past: counters and flags, never the cells. */
+/** Everything kept about one column while rows stream past: counters, flags and a bounded memo. */
 class ColumnState {
   missing = 0;
   present = 0;
-  /** Whether every non-missing cell so far reads as each type. */
-  allBool = true;
-  allBinary = true;
-  allInt = true;
-  allNum = true;
-  allDate = true;
+  /** The types every non-missing cell so far reads as (TYPE_BITS). */
+  alive = TYPE_BITS;
   min = Number.POSITIVE_INFINITY;
   max = Number.NEGATIVE_INFINITY;
   textLength = 0;
   withSpace = 0;
-  readonly distinct: DistinctCounter;
+  /** Distinct values (missing spellings included, counted apart) until the cap; then null. */
+  private memo: Map<string, number> | null = new Map();
+  private missingKeys = 0;
+  private hll: HyperLogLog | null = null;
   readonly content: ContentDetector;
   private sampled = 0;
 
@@ -141,37 +145,67 @@ class ColumnState {
     readonly name: string,
     private readonly o: Required<InferenceOptions>,
   ) {
-    this.distinct = new DistinctCounter(o.distinctCap);
     this.content = new ContentDetector(o.identifyingThreshold);
   }
 
   observe(v: RawCell): void {
-    if (isMissing(v)) {
+    if (v === null || v === undefined) {
+      this.missing++;
+      return;
+    }
+    const text = typeof v === 'string' ? v : cellText(v);
+    if (text === undefined) {
+      this.missing++; // NaN (and infinities, which JSON cannot carry)
+      return;
+    }
+    // A value already in the memo was read, counted and folded into min/max when first seen.
+    let flags: number;
+    let isNew = false;
+    const memo = this.memo;
+    if (memo !== null) {
+      const known = memo.get(text);
+      if (known === undefined) {
+        flags = classify(v, text, this.alive);
+        isNew = true;
+        memo.set(text, flags);
+        if (flags & MISSING) this.missingKeys++;
+        else if (memo.size - this.missingKeys > this.o.distinctCap) this.spill();
+      } else flags = known;
+    } else {
+      flags = classify(v, text, this.alive);
+      isNew = true;
+      if (!(flags & MISSING)) this.hll!.add(text);
+    }
+    if (flags & MISSING) {
       this.missing++;
       return;
     }
     this.present++;
-    const text = cellText(v) as string;
-    this.distinct.add(text);
-    if (this.allBool && parseBoolean(v, false) === undefined) this.allBool = false;
-    if (this.allBinary && parseBoolean(v, true) === undefined) this.allBinary = false;
-    if (this.allNum) {
-      const n = parseNumber(v);
-      if (n === undefined) {
-        this.allNum = false;
-        this.allInt = false;
-      } else {
-        if (n < this.min) this.min = n;
-        if (n > this.max) this.max = n;
-        if (this.allInt && !isInteger(n)) this.allInt = false;
-      }
+    this.alive &= flags | ~TYPE_BITS;
+    if (isNew && this.alive & NUM) {
+      if (lastNumber < this.min) this.min = lastNumber;
+      if (lastNumber > this.max) this.max = lastNumber;
     }
-    if (this.allDate && parseDatetime(v) === undefined) this.allDate = false;
     if (typeof v === 'string') {
       this.textLength += text.length;
-      if (/\s/.test(text.trim())) this.withSpace++;
+      if (flags & SPACE) this.withSpace++;
       if (this.shouldSample()) this.content.observe(text);
     }
+  }
+
+  /** Past the cap: the exact map gives way to a HyperLogLog seeded with every value it held. */
+  private spill(): void {
+    const hll = new HyperLogLog();
+    for (const [k, flags] of this.memo!) if (!(flags & MISSING)) hll.add(k);
+    this.hll = hll;
+    this.memo = null;
+  }
+
+  private distinct(): number {
+    // An estimate never reports fewer than the cap it went past.
+    return this.memo !== null
+      ? this.memo.size - this.missingKeys
+      : Math.max(this.o.distinctCap + 1, this.hll!.estimate());
   }
 
   private shouldSample(): boolean {
@@ -184,16 +218,17 @@ class ColumnState {
 
   type(): ColumnType {
     if (this.present === 0) return 'categorical';
-    if (this.allBool || this.allBinary) return 'boolean';
-    if (this.allInt) return 'integer';
-    if (this.allNum) return 'numeric';
-    if (this.allDate) return 'datetime';
+    const a = this.alive;
+    if (a & (BOOL | BINARY)) return 'boolean';
+    if (a & INT) return 'integer';
+    if (a & NUM) return 'numeric';
+    if (a & DATE) return 'datetime';
     const meanLength = this.textLength / this.present;
     if (meanLength > LONG_TEXT) return 'text';
-    const distinct = this.distinct.count();
+    const distinct = this.distinct();
     if (distinct <= FEW_DISTINCT) return 'categorical';
-    if (distinct > MANY_DISTINCT_SHARE * this.present && this.withSpace >= 0.5 * this.present) return 'text';
-    if (distinct > MANY_DISTINCT_SHARE * this.present && meanLength > 20) return 'text';
+    const many = distinct > MANY_DISTINCT_SHARE * this.present;
+    if (many && (this.withSpace >= 0.5 * this.present || meanLength > 20)) return 'text';
     return 'categorical';
   }
 
@@ -208,12 +243,12 @@ class ColumnState {
       type,
       nullable: this.missing > 0,
       missing: this.missing,
-      distinct: this.distinct.count(),
-      distinctApprox: this.distinct.approx,
+      distinct: this.distinct(),
+      distinctApprox: this.memo === null,
       identifying: reasons.length > 0,
       identifyingReasons: reasons,
     };
-    if ((type === 'integer' || type === 'numeric') && this.present > 0) {
+    if (type === 'integer' || type === 'numeric') {
       col.min = this.min;
       col.max = this.max;
     }

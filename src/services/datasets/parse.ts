@@ -256,13 +256,7 @@ async function* parseCsv(
   source: AsyncGenerator<{ raw: Buffer; text: string }>,
   state: ParseState,
 ): AsyncGenerator<RawCell[][]> {
-  let width = -1;
   const parser = csvParse({
-    // The header's width, known to the error messages even before the header reaches the loop below.
-    on_record: (record: string[]) => {
-      if (width < 0) width = record.length;
-      return record;
-    },
     bom: true,
     relax_column_count: false,
     skip_empty_lines: true,
@@ -275,9 +269,14 @@ async function* parseCsv(
         const rec = (err as CsvError & { record?: unknown[] }).record;
         const got = Array.isArray(rec) ? rec.length : undefined;
         const line = (err as CsvError & { lines?: number }).lines;
+        // csv-parse knows the header's width before our loop has seen the header; its message says it.
+        const expected = /expect (\d+)/.exec(err.message)?.[1];
         state.fail({
           field: 'body',
-          message: `row has ${got ?? 'a different number of'} fields, the header has ${width}`,
+          message:
+            got !== undefined && expected !== undefined
+              ? `row has ${got} fields, the header has ${expected}`
+              : 'row has a different number of fields than the header',
           line,
         });
         return undefined;
@@ -366,7 +365,7 @@ class ObjectRows {
     }
     const obj = value as Record<string, unknown>;
     const cols = state.columns;
-    const row: RawCell[] = new Array(cols.length);
+    const row: RawCell[] = new Array<RawCell>(cols.length).fill(undefined);
     let ok = true;
     for (const key in obj) {
       let j = this.index.get(key);
