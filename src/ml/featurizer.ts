@@ -509,10 +509,14 @@ function alignColumn(st: ColumnState, col: FrameColumn | undefined): FrameColumn
 }
 
 /**
- * Featurises the given rows of a frame (all rows when `rows` is omitted). A column the state knows but the
- * frame lacks reads as missing everywhere. Linear mode with text gives CSR; everything else is dense.
+ * Featurises the given rows of a frame (all rows when `rows` is omitted), or raw JSON instances (then as
+ * `transformInstances`). A column the state knows but the frame lacks reads as missing everywhere.
+ * Linear mode with text gives CSR; everything else is dense.
  */
-export function transform(state: FeaturizerState, frame: Frame, rows?: Int32Array): Matrix {
+export function transform(state: FeaturizerState, input: Frame | unknown[], rows?: Int32Array): Matrix {
+  // Raw JSON instances take the checked path; its report of unknown keys is dropped here.
+  if (Array.isArray(input)) return transformInstances(state, input).X;
+  const frame = input;
   const n = rows ? rows.length : frame.nRows;
   const sel = rows ?? null;
   const cols = state.columns.map((c) => alignColumn(c, getColumn(frame, c.name)));

@@ -222,3 +222,13 @@ describe('transform on a differently typed frame (tuned models meet new schemas)
     );
   });
 });
+
+describe('transform on raw instances', () => {
+  test('an array of instances goes through the checked instance path', () => {
+    const st = fitFeaturizer(frame, all, opts);
+    const a = toDense(transform(st, [{ age: 30, color: 'red' }]));
+    const b = toDense(transformInstances(st, [{ age: 30, color: 'red' }]).X);
+    assert.deepEqual(Array.from(a.data), Array.from(b.data));
+    assert.throws(() => transform(st, [{ age: 'old' }]), AppError);
+  });
+});
