@@ -3,9 +3,14 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { AppError } from '../../../src/core/errors.ts';
-import { type DatasetFormat, parseAll, parseDataset } from '../../../src/services/datasets/parse.ts';
+import {
+  type DatasetFormat,
+  type ParseLimits,
+  parseAll,
+  parseDataset,
+} from '../../../src/services/datasets/parse.ts';
 
-const LIMITS = { maxRows: 1000, maxColumns: 50 };
+const LIMITS: ParseLimits = { maxRows: 1000, maxColumns: 50 };
 
 async function fails(
   body: string | Buffer | Buffer[],
