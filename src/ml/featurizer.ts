@@ -82,11 +82,14 @@ export interface CategoricalState extends Base {
 export interface TextState extends Base {
   kind: 'text';
   bits: number;
-  /** Buckets seen in training (ascending) and their idf = ln((1 + n) / (1 + df)) + 1. */
-  idfBuckets: number[];
-  idfValues: number[];
-  /** idf of a bucket never seen in training (df = 0). */
-  defaultIdf: number;
+  /** Training rows the document frequencies were counted over. */
+  nDocs: number;
+  /**
+   * Buckets seen in training (ascending) and their document frequency; idf = ln((1 + nDocs) / (1 + df)) + 1
+   * (a bucket never seen has df = 0). Integers keep the JSON small and exact.
+   */
+  dfBuckets: number[];
+  df: number[];
 }
 
 export type ColumnState = NumericState | DatetimeState | CategoricalState | TextState;
@@ -339,10 +342,9 @@ function fitText(name: string, values: (string | null)[], rows: Int32Array, bits
     const { buckets } = hashedCounts(v, bits);
     for (let j = 0; j < buckets.length; j++) df.set(buckets[j], (df.get(buckets[j]) ?? 0) + 1);
   }
-  const n = rows.length;
-  const idfBuckets = [...df.keys()].sort((a, b) => a - b);
-  const idfValues = idfBuckets.map((b) => Math.log((1 + n) / (1 + (df.get(b) as number))) + 1);
-  return { kind: 'text', name, offset: 0, bits, idfBuckets, idfValues, defaultIdf: Math.log(1 + n) + 1 };
+  const dfBuckets = [...df.keys()].sort((a, b) => a - b);
+  const counts = dfBuckets.map((b) => df.get(b) as number);
+  return { kind: 'text', name, offset: 0, bits, nDocs: rows.length, dfBuckets, df: counts };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -388,8 +390,9 @@ const idfCache = new WeakMap<TextState, Float64Array>();
 function idfTable(st: TextState): Float64Array {
   let t = idfCache.get(st);
   if (!t) {
-    t = new Float64Array(1 << st.bits).fill(st.defaultIdf);
-    for (let j = 0; j < st.idfBuckets.length; j++) t[st.idfBuckets[j]] = st.idfValues[j];
+    const n = st.nDocs;
+    t = new Float64Array(1 << st.bits).fill(Math.log(1 + n) + 1);
+    for (let j = 0; j < st.dfBuckets.length; j++) t[st.dfBuckets[j]] = Math.log((1 + n) / (1 + st.df[j])) + 1;
     idfCache.set(st, t);
   }
   return t;
