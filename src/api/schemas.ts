@@ -51,6 +51,10 @@ export const QuotasSchema = Type.Object(
     concurrentJobs: quotaNumber('training jobs running at once'),
     queuedJobs: quotaNumber('training jobs waiting'),
     predictionsPerSecond: quotaNumber('rows predicted per second'),
+    trainingRows: quotaNumber('rows one training job may train on'),
+    cpuSecondsPerJob: quotaNumber('CPU-seconds one training job may use'),
+    jobTimeoutSeconds: quotaNumber('wall-clock seconds one training job may run'),
+    jobHeapMb: quotaNumber('heap limit of a training job, MiB'),
   },
   { $id: 'Quotas', additionalProperties: false },
 );

@@ -24,6 +24,7 @@ export const ERRORS = {
   quota_exceeded: { status: 422, title: 'A tenant quota would be exceeded' },
   unprocessable: { status: 422, title: 'The request cannot be carried out on this data' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  queue_full: { status: 429, title: 'The tenant’s job queue is full' },
   // 5xx
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'The service is not ready' },

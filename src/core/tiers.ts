@@ -18,6 +18,14 @@ export interface Quotas {
   queuedJobs: number;
   /** Predictions per second (rows). */
   predictionsPerSecond: number;
+  /** Rows one training job may train on. */
+  trainingRows: number;
+  /** CPU-seconds one training job may use before it is stopped. */
+  cpuSecondsPerJob: number;
+  /** Wall-clock seconds one training job may run before it times out. */
+  jobTimeoutSeconds: number;
+  /** Heap limit of a training job's child process, MiB. */
+  jobHeapMb: number;
 }
 
 export const QUOTA_NAMES = [
@@ -28,6 +36,10 @@ export const QUOTA_NAMES = [
   'concurrentJobs',
   'queuedJobs',
   'predictionsPerSecond',
+  'trainingRows',
+  'cpuSecondsPerJob',
+  'jobTimeoutSeconds',
+  'jobHeapMb',
 ] as const satisfies readonly (keyof Quotas)[];
 
 const MB = 1024 * 1024;
@@ -41,6 +53,10 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     concurrentJobs: 1,
     queuedJobs: 5,
     predictionsPerSecond: 20,
+    trainingRows: 100_000,
+    cpuSecondsPerJob: 300,
+    jobTimeoutSeconds: 600,
+    jobHeapMb: 512,
   }),
   standard: Object.freeze({
     datasets: 50,
@@ -50,6 +66,10 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     concurrentJobs: 2,
     queuedJobs: 20,
     predictionsPerSecond: 200,
+    trainingRows: 2_000_000,
+    cpuSecondsPerJob: 3_600,
+    jobTimeoutSeconds: 3_600,
+    jobHeapMb: 2_048,
   }),
   premium: Object.freeze({
     datasets: 500,
@@ -59,6 +79,10 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     concurrentJobs: 8,
     queuedJobs: 100,
     predictionsPerSecond: 2_000,
+    trainingRows: 20_000_000,
+    cpuSecondsPerJob: 14_400,
+    jobTimeoutSeconds: 14_400,
+    jobHeapMb: 6_144,
   }),
 });
 
@@ -66,3 +90,13 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
 export function effectiveQuotas(tier: Tier, overrides: Partial<Quotas> = {}): Quotas {
   return { ...TIER_QUOTAS[tier], ...overrides };
 }
+
+/**
+ * Each tier's weight in the fair scheduler: a tenant's share of busy training slots is proportional to
+ * it when several tenants wait (docs/scheduling.md).
+ */
+export const TIER_WEIGHTS: Readonly<Record<Tier, number>> = Object.freeze({
+  free: 1,
+  standard: 2,
+  premium: 4,
+});
