@@ -27,6 +27,10 @@ export interface Config {
   /** Largest JSON request body on other routes, bytes. */
   readonly maxJsonBytes: number;
   readonly redisUrl: string | undefined;
+  /** Training jobs this process runs at once (`tenantml start` and `tenantml worker`); 0: none. */
+  readonly workerSlots: number;
+  /** Training jobs running at once across all workers. */
+  readonly globalJobCap: number;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +60,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_MAX_UPLOAD_BYTES: 'largest dataset upload in bytes; default 268435456 (256 MiB)',
   TENANTML_MAX_JSON_BYTES: 'largest JSON request body in bytes; default 1048576 (1 MiB)',
   TENANTML_REDIS_URL: 'redis://host:port for rate-limit counters shared by API replicas; default in memory',
+  TENANTML_WORKER_SLOTS: 'training jobs this process runs at once; 0 serves the API only; default 2',
+  TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
 } as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
@@ -139,6 +145,9 @@ export function loadConfig(env: Env, cwd: string): Config {
   const redisUrl = env.TENANTML_REDIS_URL?.trim() || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('TENANTML_REDIS_URL must be a redis:// URL');
 
+  const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
+  const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
+
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     dataDir,
@@ -154,5 +163,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     maxUploadBytes,
     maxJsonBytes,
     redisUrl,
+    workerSlots,
+    globalJobCap,
   });
 }
