@@ -2,7 +2,7 @@
 // sklearn's `C` (penalty ½‖W‖²/C against the summed loss), class weights, warm start and a prior.
 import type { LinearModel, Matrix } from '../types.ts';
 import { lbfgs } from './lbfgs.ts';
-import { createObjective, parameterCount } from './objective.ts';
+import { createObjective, parameterCount, transpose } from './objective.ts';
 
 export interface FitControl {
   /** Largest gradient component at convergence (of the loss divided by n; default 1e-6). */
@@ -84,6 +84,9 @@ export function fitLogistic(
   const d = X.cols;
   const sw = rowWeights(y, nClasses, opts.classWeight, opts.sampleWeight);
   const yValue = binary ? Float64Array.from(y) : undefined;
+  // Sparse multinomial problems optimise W as d × K (see Problem.featureMajor) and transpose back.
+  const featureMajor = X.kind === 'csr' && K > 1;
+  const layout = (w: Float64Array): Float64Array => (featureMajor ? transpose(w, K, d) : w);
   const f = createObjective({
     X,
     loss: binary ? 'logistic' : 'softmax',
@@ -92,15 +95,16 @@ export function fitLogistic(
     yValue,
     sampleWeight: sw,
     l2: 1 / C,
-    prior: opts.prior?.weights,
+    prior: opts.prior ? layout(opts.prior.weights) : undefined,
     priorLambda: opts.prior?.lambda,
+    featureMajor,
   });
   const x0 = new Float64Array(parameterCount({ X, K }));
   if (opts.init) {
     if (opts.init.weights.length !== K * d || opts.init.intercepts.length !== K) {
       throw new Error('init has the wrong shape');
     }
-    x0.set(opts.init.weights);
+    x0.set(layout(opts.init.weights));
     x0.set(opts.init.intercepts, K * d);
   } else {
     // Start the intercepts at the (weighted) log class frequencies: the optimum when W = 0.
@@ -131,7 +135,7 @@ export function fitLogistic(
       task: binary ? 'binary' : 'multiclass',
       nFeatures: d,
       nOutputs: K,
-      weights: res.x.slice(0, K * d),
+      weights: featureMajor ? transpose(res.x.subarray(0, K * d), d, K) : res.x.slice(0, K * d),
       intercepts: res.x.slice(K * d),
     },
     info: { iterations: res.iterations, converged: res.converged, loss: res.loss, reason: res.reason },

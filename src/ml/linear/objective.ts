@@ -1,5 +1,6 @@
 // The penalised loss of a linear model with K outputs, and its gradient, over dense or CSR input.
-// Parameters are laid out [W (K × d, row-major), b (K)]; the intercepts b are never penalised.
+// Parameters are laid out [W (K × d, row-major; or d × K, see featureMajor), b (K)]; the intercepts b are
+// never penalised.
 //
 //   F(W, b) = (1/n) · [ Σ_i s_i · ℓ(y_i, W x_i + b) + (l2 / 2) ‖W‖² + λ ‖W − W_prior‖² ]
 //
@@ -24,6 +25,19 @@ export interface Problem {
   l2: number;
   prior?: Float64Array | null;
   priorLambda?: number;
+  /**
+   * Lay W out d × K (feature-major) instead of K × d: with sparse rows and several outputs, the K weights
+   * of one feature are then adjacent, so each stored entry touches one cache line instead of K.
+   * `prior` must use the same layout.
+   */
+  featureMajor?: boolean;
+}
+
+/** Transposes a rows × cols row-major matrix. */
+export function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  return out;
 }
 
 export function parameterCount(p: Pick<Problem, 'X' | 'K'>): number {
@@ -38,6 +52,7 @@ export function createObjective(p: Problem): Objective {
   const sw = p.sampleWeight ?? null;
   const prior = p.prior ?? null;
   const lambda = p.priorLambda ?? 0;
+  const featureMajor = p.featureMajor === true && X.kind === 'csr';
   const yClass = p.yClass ?? new Int32Array(0);
   const yValue = p.yValue ?? new Float64Array(0);
   if (kind === 'softmax' && yClass.length !== n) throw new Error('softmax needs a class per row');
@@ -69,6 +84,12 @@ export function createObjective(p: Problem): Objective {
           let s = 0;
           for (let j = 0; j < d; j++) s += w[kb + j] * dense[base + j];
           z[k] += s;
+        }
+      } else if (featureMajor) {
+        for (let q = indptr[i]; q < indptr[i + 1]; q++) {
+          const jb = indices[q] * K;
+          const v = values[q];
+          for (let k = 0; k < K; k++) z[k] += w[jb + k] * v;
         }
       } else {
         const a = indptr[i];
@@ -118,6 +139,13 @@ export function createObjective(p: Problem): Objective {
           for (let j = 0; j < d; j++) g[kb + j] += rk * dense[base + j];
           g[nW + k] += rk;
         }
+      } else if (featureMajor) {
+        for (let q = indptr[i]; q < indptr[i + 1]; q++) {
+          const jb = indices[q] * K;
+          const v = values[q];
+          for (let k = 0; k < K; k++) g[jb + k] += r[k] * v;
+        }
+        for (let k = 0; k < K; k++) g[nW + k] += r[k];
       } else {
         const a = indptr[i];
         const e = indptr[i + 1];

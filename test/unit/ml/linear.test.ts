@@ -109,6 +109,27 @@ describe('logistic regression', () => {
     }
   });
 
+  test('multinomial on CSR (feature-major internally) matches dense, with warm start and prior', () => {
+    const n = 300;
+    const X = randomDense(n, 6);
+    for (let i = 0; i < X.data.length; i++) if (rng.next() < 0.5) X.data[i] = 0;
+    const y = Int32Array.from({ length: n }, (_, i) =>
+      X.data[i * 6] > 0.3 ? 0 : X.data[i * 6 + 1] > 0 ? 1 : 2,
+    );
+    const base = Float64Array.from({ length: 18 }, (_, t) => (t % 5) - 2);
+    const opts = {
+      tol: 1e-9,
+      init: { weights: base, intercepts: new Float64Array(3) },
+      prior: { weights: base, lambda: 5 },
+    };
+    const dense = fitLogistic(X, y, 3, opts);
+    const sparse = fitLogistic(toCsr(X), y, 3, opts);
+    for (let t = 0; t < 18; t++)
+      assert.ok(Math.abs(dense.model.weights[t] - sparse.model.weights[t]) < 1e-6, `w${t}`);
+    for (let k = 0; k < 3; k++)
+      assert.ok(Math.abs(dense.model.intercepts[k] - sparse.model.intercepts[k]) < 1e-6);
+  });
+
   test('class weights move the decision toward the weighted class', () => {
     const n = 600;
     const X = randomDense(n, 1);
