@@ -84,3 +84,26 @@ test('route table: unique method+path, templates well formed, parameters filled 
     true,
   );
 });
+
+test('the core SDK (everything but node.ts) loads nothing from Node, so it runs in browsers', async () => {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { dirname, join, relative, resolve } = await import('node:path');
+  const root = new URL('../../src/sdk/', import.meta.url).pathname;
+  const files = (await readdir(root, { recursive: true })).filter(
+    (f) => f.endsWith('.ts') && f !== 'node.ts',
+  );
+  assert.ok(files.length >= 8);
+  let runtimeImports = 0;
+  for (const f of files) {
+    const src = await readFile(join(root, f), 'utf8');
+    // Type-only imports vanish at run time; every other import must stay inside src/sdk.
+    for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?[^;]*?from\s+'([^']+)';/gms)) {
+      if (m[1]) continue;
+      runtimeImports++;
+      const target = relative(root, resolve(dirname(join(root, f)), m[2]));
+      assert.ok(m[2].startsWith('.') && !target.startsWith('..'), `${f} loads ${m[2]} at run time`);
+      assert.notEqual(target, 'node.ts', `${f} loads node.ts`);
+    }
+  }
+  assert.ok(runtimeImports > 5, 'the import scan found the imports');
+});
