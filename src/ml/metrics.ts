@@ -187,20 +187,21 @@ export type Metrics = ClassificationMetrics | RegressionMetrics;
 
 /**
  * Classification: `yTrue` class indices and `pred` probabilities n × nClasses (binary: 2 columns).
- * Regression: `yTrue` values and `pred` the predicted values.
+ * Regression: `yTrue` values and `pred` the predicted values. `nClasses` defaults to pred.length / n.
  */
 export function evaluate(
   task: Task,
   yTrue: Int32Array | Float64Array,
   pred: Float64Array,
-  nClasses = 2,
+  nClasses?: number,
 ): Metrics {
   const n = yTrue.length;
   if (task === 'regression') {
     const yt = Float64Array.from(yTrue);
     return { task, n, rmse: rmse(yt, pred), mae: mae(yt, pred), r2: r2(yt, pred) };
   }
-  const C = task === 'binary' ? 2 : nClasses;
+  // Multiclass without nClasses: the width of the probability matrix.
+  const C = task === 'binary' ? 2 : (nClasses ?? (n > 0 ? pred.length / n : 0));
   if (pred.length !== n * C) throw new Error(`expected ${n} × ${C} probabilities`);
   const yt = yTrue instanceof Int32Array ? yTrue : Int32Array.from(yTrue);
   const yPred = argmaxRows(pred, n, C);

@@ -63,6 +63,13 @@ describe('classification metrics (hand-computed)', () => {
     close(m.accuracy, 0.75);
     close(m.auc, 0.75);
     assert.deepEqual(JSON.parse(JSON.stringify(m)), m);
+    const mc = evaluate('multiclass', I(0, 1, 2), F(0.8, 0.1, 0.1, 0.2, 0.3, 0.5, 0.1, 0.1, 0.8));
+    assert.ok(mc.task === 'multiclass');
+    assert.deepEqual(mc.confusion, [
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 0, 1],
+    ]);
   });
 });
 
