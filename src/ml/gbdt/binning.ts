@@ -73,6 +73,45 @@ export function binOf(cuts: Float32Array, x: number): number {
   return lo;
 }
 
+/**
+ * Sorts finite float32 values in place (LSD radix sort, 3 passes of 11 bits over order-preserving
+ * keys): several times faster than TypedArray#sort for the 100k-row samples that binning sorts.
+ */
+export function radixSortFloat32(values: Float32Array, keys: Uint32Array, tmp: Uint32Array): Float32Array {
+  const n = values.length;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+  let src = keys;
+  let dst = tmp;
+  for (let i = 0; i < n; i++) {
+    const u = bits[i];
+    // Negative floats: flip all bits; positive: flip the sign bit. Unsigned order = float order.
+    src[i] = u & 0x80000000 ? ~u >>> 0 : (u | 0x80000000) >>> 0;
+  }
+  const count = new Int32Array(2048);
+  for (let shift = 0; shift < 33; shift += 11) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(src[i] >>> shift) & 2047]++;
+    let sum = 0;
+    for (let b = 0; b < 2048; b++) {
+      const c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = src[i];
+      dst[count[(k >>> shift) & 2047]++] = k;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  for (let i = 0; i < n; i++) {
+    const k = src[i];
+    bits[i] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  }
+  return values;
+}
+
 /** Places bin edges on a seeded row sample, then bins every cell of X. */
 export function binMatrix(X: DenseMatrix, maxBins: number, sampleSize: number, rng: Rng): BinnedMatrix {
   const { rows, cols, data } = X;
@@ -90,31 +129,34 @@ export function binMatrix(X: DenseMatrix, maxBins: number, sampleSize: number, r
     }
   }
   const m = sample ? sample.length : rows;
-  const buf = new Float32Array(m);
+  // One row-major pass copies the sample column-major (float32), so X is streamed once, not per feature.
+  const colBuf = new Float32Array(m * cols);
+  const counts = new Int32Array(cols);
+  for (let i = 0; i < m; i++) {
+    const o = (sample ? sample[i] : i) * cols;
+    for (let f = 0; f < cols; f++) {
+      const v = data[o + f];
+      if (!Number.isNaN(v)) colBuf[f * m + counts[f]++] = v;
+    }
+  }
+  const keys = new Uint32Array(m);
+  const tmp = new Uint32Array(m);
   const cuts: Float32Array[] = [];
   const nBins = new Int32Array(cols);
   const offsets = new Int32Array(cols + 1);
   for (let f = 0; f < cols; f++) {
-    let c = 0;
-    for (let i = 0; i < m; i++) {
-      const r = sample ? sample[i] : i;
-      const v = data[r * cols + f];
-      if (!Number.isNaN(v)) buf[c++] = v;
-    }
-    const sorted = buf.subarray(0, c).sort();
+    const sorted = radixSortFloat32(colBuf.subarray(f * m, f * m + counts[f]), keys, tmp);
     const fc = cutsFromSorted(sorted, maxBins);
     cuts.push(fc);
     nBins[f] = fc.length + 1;
     offsets[f + 1] = offsets[f] + nBins[f] + 1;
   }
   const bins = new Uint8Array(rows * cols);
-  for (let f = 0; f < cols; f++) {
-    const fc = cuts[f];
-    const missing = nBins[f];
-    const base = f * rows;
-    for (let r = 0, i = f; r < rows; r++, i += cols) {
-      const v = data[i];
-      bins[base + r] = !Number.isNaN(v) ? binOf(fc, Math.fround(v)) : missing;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let f = 0; f < cols; f++) {
+      const v = data[o + f];
+      bins[f * rows + r] = Number.isNaN(v) ? nBins[f] : binOf(cuts[f], Math.fround(v));
     }
   }
   return { rows, cols, bins, nBins, offsets, cuts };

@@ -32,17 +32,64 @@ export function buildHistogram(
     gOrd[i] = g[r];
     hOrd[i] = h[r];
   }
-  // Four features per pass over the rows: the row index and its gradients are loaded once for all four.
+  // Eight features per pass over the rows: the row index and its gradients are loaded once for all.
   const nf = features.length;
   let fi = 0;
-  for (; fi + 4 <= nf; fi += 4) {
-    const b0 = features[fi] * nRows;
+  for (; fi + 8 <= nf; fi += 8) {
+    const b0 = features[fi + 0] * nRows;
+    const o0 = 2 * offsets[features[fi + 0]];
     const b1 = features[fi + 1] * nRows;
-    const b2 = features[fi + 2] * nRows;
-    const b3 = features[fi + 3] * nRows;
-    const o0 = 2 * offsets[features[fi]];
     const o1 = 2 * offsets[features[fi + 1]];
+    const b2 = features[fi + 2] * nRows;
     const o2 = 2 * offsets[features[fi + 2]];
+    const b3 = features[fi + 3] * nRows;
+    const o3 = 2 * offsets[features[fi + 3]];
+    const b4 = features[fi + 4] * nRows;
+    const o4 = 2 * offsets[features[fi + 4]];
+    const b5 = features[fi + 5] * nRows;
+    const o5 = 2 * offsets[features[fi + 5]];
+    const b6 = features[fi + 6] * nRows;
+    const o6 = 2 * offsets[features[fi + 6]];
+    const b7 = features[fi + 7] * nRows;
+    const o7 = 2 * offsets[features[fi + 7]];
+    for (let i = 0; i < n; i++) {
+      const r = rows[start + i];
+      const gi = gOrd[i];
+      const hi = hOrd[i];
+      const s0 = o0 + (bins[b0 + r] << 1);
+      hist[s0] += gi;
+      hist[s0 + 1] += hi;
+      const s1 = o1 + (bins[b1 + r] << 1);
+      hist[s1] += gi;
+      hist[s1 + 1] += hi;
+      const s2 = o2 + (bins[b2 + r] << 1);
+      hist[s2] += gi;
+      hist[s2 + 1] += hi;
+      const s3 = o3 + (bins[b3 + r] << 1);
+      hist[s3] += gi;
+      hist[s3 + 1] += hi;
+      const s4 = o4 + (bins[b4 + r] << 1);
+      hist[s4] += gi;
+      hist[s4 + 1] += hi;
+      const s5 = o5 + (bins[b5 + r] << 1);
+      hist[s5] += gi;
+      hist[s5 + 1] += hi;
+      const s6 = o6 + (bins[b6 + r] << 1);
+      hist[s6] += gi;
+      hist[s6 + 1] += hi;
+      const s7 = o7 + (bins[b7 + r] << 1);
+      hist[s7] += gi;
+      hist[s7 + 1] += hi;
+    }
+  }
+  for (; fi + 4 <= nf; fi += 4) {
+    const b0 = features[fi + 0] * nRows;
+    const o0 = 2 * offsets[features[fi + 0]];
+    const b1 = features[fi + 1] * nRows;
+    const o1 = 2 * offsets[features[fi + 1]];
+    const b2 = features[fi + 2] * nRows;
+    const o2 = 2 * offsets[features[fi + 2]];
+    const b3 = features[fi + 3] * nRows;
     const o3 = 2 * offsets[features[fi + 3]];
     for (let i = 0; i < n; i++) {
       const r = rows[start + i];

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isAppError } from '../../../src/core/errors.ts';
-import { binMatrix, binOf, cutsFromSorted, thresholdOf } from '../../../src/ml/gbdt/binning.ts';
+import {
+  binMatrix,
+  binOf,
+  cutsFromSorted,
+  radixSortFloat32,
+  thresholdOf,
+} from '../../../src/ml/gbdt/binning.ts';
 import { buildHistogram, histogramSize, subtractHistogram } from '../../../src/ml/gbdt/histogram.ts';
 import { predictRaw, predictTrees, trainGbdt } from '../../../src/ml/gbdt/index.ts';
 import { computeGradients } from '../../../src/ml/gbdt/objective.ts';
@@ -87,6 +93,18 @@ describe('gbdt binning', () => {
     const binned = binMatrix(X, 255, 200_000, createRng(1));
     assert.deepEqual(Array.from(binned.bins), [0, 2, 1]);
   });
+});
+
+test('radix sort orders float32 values like TypedArray#sort', () => {
+  const rng = createRng(5);
+  for (const n of [0, 1, 7, 5000]) {
+    const a = Float32Array.from({ length: n }, () => {
+      const u = rng.next();
+      return u < 0.1 ? 0 : (rng.next() - 0.5) * 10 ** Math.floor(rng.next() * 20 - 10);
+    });
+    const expected = Array.from(a.slice().sort());
+    assert.deepEqual(Array.from(radixSortFloat32(a, new Uint32Array(n), new Uint32Array(n))), expected);
+  }
 });
 
 describe('gbdt histograms', () => {
