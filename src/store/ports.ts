@@ -1,6 +1,7 @@
 // The metadata store's port. Services receive a Store; SQLite and PostgreSQL adapters implement it
 // (src/store/sql/). Every tenant-owned call takes a TenantScope; the few calls that are not scoped
 // (tenant administration, key lookup before the tenant is known) say so in their names.
+import type { Job, JobFilter, JobProgress, JobState, ModelMode, TrainSpec } from '../core/jobs.ts';
 import type { TenantScope } from '../core/scope.ts';
 import type { Quotas, Tier } from '../core/tiers.ts';
 import type {
@@ -117,6 +118,120 @@ export interface AuditRepo {
   deleteChain(tenantId: string): Promise<void>;
 }
 
+export interface NewJob {
+  id: string;
+  kind: 'train';
+  priority: number;
+  spec: TrainSpec;
+  maxAttempts: number;
+  limits: Job['limits'];
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  /** ISO time; the lease runs to now + leaseMs. */
+  now: string;
+  leaseMs: number;
+  /** Jobs running across all workers beyond which nothing more is claimed. */
+  globalCap: number;
+  /** Half-life of the decayed CPU usage that the fair scheduler charges to a tenant, seconds. */
+  halfLifeSeconds: number;
+}
+
+export interface JobOutcome {
+  /** succeeded | cancelled | timed_out are final; `failed` requeues while attempts remain. */
+  state: Extract<JobState, 'succeeded' | 'failed' | 'cancelled' | 'timed_out'>;
+  error?: string;
+  /** Of this attempt (added to the job's totals, and charged to the tenant's fair-share usage). */
+  cpuSeconds: number;
+  wallSeconds: number;
+  result?: { model: string; version: number };
+  at: string;
+  /**
+   * Half-life of the fair-share usage the attempt's CPU-seconds are added to: pass the claims' own
+   * ClaimRequest.halfLifeSeconds. Default DEFAULT_HALF_LIFE_SECONDS (src/jobs/fair-share.ts).
+   */
+  halfLifeSeconds?: number;
+}
+
+export interface JobRepo {
+  /** Queues a job; refuses with `queue_full` (429, Retry-After) at the tenant's queued-jobs quota. */
+  enqueue(scope: TenantScope, job: NewJob, limits: { maxQueued: number }): Promise<Job>;
+  get(scope: TenantScope, id: string): Promise<Job | null>;
+  list(scope: TenantScope, filter?: JobFilter): Promise<Job[]>;
+  /** Queued → cancelled at once; running → cancelRequested (the worker stops it). Null if absent. */
+  requestCancel(scope: TenantScope, id: string, at: string): Promise<Job | null>;
+  /**
+   * Worker side (system). Atomically claims the next job by weighted fair share across tenants, within
+   * each tenant's concurrency cap and the global cap, or returns null.
+   */
+  claim(req: ClaimRequest): Promise<Job | null>;
+  /** Renews the lease and records progress; `ok: false` when the lease was lost. */
+  heartbeat(
+    jobId: string,
+    workerId: string,
+    leaseExpiresAt: string,
+    progress: JobProgress | null,
+  ): Promise<{ ok: boolean; cancelRequested: boolean }>;
+  /**
+   * Ends the attempt if this worker still holds the lease; null otherwise (someone else owns it). A failed
+   * attempt of a job whose cancel was requested ends it as cancelled instead of requeueing it.
+   */
+  finish(jobId: string, workerId: string, outcome: JobOutcome): Promise<Job | null>;
+  /**
+   * Returns jobs whose lease expired to the queue (or fails them when attempts ran out; cancels them when
+   * a cancel was requested).
+   */
+  requeueExpired(now: string): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }>;
+  /** Queued and running jobs per tenant (metrics, benchmarks). */
+  counts(): Promise<{ tenantId: string; queued: number; running: number }[]>;
+}
+
+export interface ModelVersion {
+  tenantId: string;
+  model: string;
+  version: number;
+  mode: ModelMode;
+  task: string;
+  algorithm: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  /** The dataset versions that trained it (one for tenant models). */
+  datasets: { tenantId: string; name: string; version: number; rows: number }[];
+  /** Artifact prefix under the tenant: `<prefix>/model.onnx`, `featurizer.json`, `model.json`. */
+  artifact: string;
+  /** sha256 of model.onnx, hex. */
+  checksum: string;
+  /** The job that trained it; unique, so a retried job never registers twice. */
+  jobId: string | null;
+  /** Tuned versions: the base they were trained from. */
+  base: { model: string; version: number } | null;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface ModelSummary {
+  name: string;
+  latestVersion: number;
+  liveVersion: number | null;
+  versions: number;
+  createdAt: string;
+}
+
+export interface ModelRepo {
+  /**
+   * Registers the next version (creating the model on its first). Idempotent on jobId: a second call
+   * with the same job id returns the version registered the first time.
+   */
+  register(scope: TenantScope, v: Omit<ModelVersion, 'version' | 'tenantId'>): Promise<ModelVersion>;
+  list(scope: TenantScope): Promise<ModelSummary[]>;
+  get(scope: TenantScope, name: string): Promise<ModelSummary | null>;
+  versions(scope: TenantScope, name: string): Promise<ModelVersion[]>;
+  version(scope: TenantScope, name: string, version: number): Promise<ModelVersion | null>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;
@@ -124,6 +239,8 @@ export interface Store {
   readonly keys: KeyRepo;
   readonly datasets: DatasetRepo;
   readonly audit: AuditRepo;
+  readonly jobs: JobRepo;
+  readonly models: ModelRepo;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -9,7 +9,9 @@ import type { SqlContext } from './context.ts';
 import { openPostgres } from './postgres.ts';
 import { auditRepo } from './repos/audit.ts';
 import { datasetRepo } from './repos/datasets.ts';
+import { jobRepo } from './repos/jobs.ts';
 import { keyRepo } from './repos/keys.ts';
+import { modelRepo } from './repos/models.ts';
 import { tenantRepo } from './repos/tenants.ts';
 import { openSqlite } from './sqlite.ts';
 
@@ -49,6 +51,8 @@ function storeOf(ctx: SqlContext, close: () => Promise<void>): Store {
     keys: keyRepo(ctx),
     datasets: datasetRepo(ctx),
     audit: auditRepo(ctx),
+    jobs: jobRepo(ctx),
+    models: modelRepo(ctx),
     ping: async () => {
       try {
         await sql`select 1`.execute(ctx.db);

@@ -14,6 +14,8 @@ export interface TypeNames {
   bool: string;
   bytes: string;
   bigint: string;
+  /** A double-precision float. */
+  float: string;
   /** An auto-numbered integer primary key. */
   serialKey: string;
 }
@@ -23,12 +25,14 @@ const TYPES: Record<SqlDialect, TypeNames> = {
     bool: 'integer',
     bytes: 'blob',
     bigint: 'integer',
+    float: 'real',
     serialKey: 'integer primary key autoincrement',
   },
   postgres: {
     bool: 'boolean',
     bytes: 'bytea',
     bigint: 'bigint',
+    float: 'double precision',
     serialKey: 'bigint generated always as identity primary key',
   },
 };
@@ -150,6 +154,80 @@ export const MIGRATIONS: readonly Migration[] = [
       { table: 'dataset_versions', column: 'tenant_id' },
       { table: 'audit_heads', column: 'tenant_id' },
       { table: 'audit_entries', column: 'tenant_id' },
+    ],
+  },
+  {
+    id: 2,
+    name: 'jobs, fair-share usage, models and their versions',
+    up: (t) => [
+      // seq orders jobs FIFO exactly even when two share a created_at; id is the public handle.
+      `create table jobs (
+        seq ${t.serialKey},
+        id text not null unique,
+        tenant_id text not null references tenants(id) on delete cascade,
+        kind text not null,
+        state text not null,
+        priority integer not null,
+        model text not null,
+        spec text not null,
+        attempts integer not null,
+        max_attempts integer not null,
+        lease_owner text,
+        lease_expires_at text,
+        cancel_requested ${t.bool} not null,
+        progress text,
+        limits text not null,
+        cpu_seconds ${t.float} not null,
+        wall_seconds ${t.float} not null,
+        error text,
+        result text,
+        created_at text not null,
+        created_by text not null,
+        started_at text,
+        finished_at text
+      )`,
+      'create index jobs_claim on jobs (state, tenant_id, priority, created_at, seq)',
+      'create index jobs_lease on jobs (state, lease_expires_at)',
+      'create index jobs_list on jobs (tenant_id, created_at, seq)',
+      // One row per tenant that has used CPU: the value as of updated_at, decayed lazily when read.
+      `create table fair_share_usage (
+        tenant_id text primary key references tenants(id) on delete cascade,
+        cpu_seconds ${t.float} not null,
+        updated_at text not null
+      )`,
+      `create table models (
+        tenant_id text not null references tenants(id) on delete cascade,
+        name text not null,
+        latest_version integer not null,
+        live_version integer,
+        created_at text not null,
+        primary key (tenant_id, name)
+      )`,
+      `create table model_versions (
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        version integer not null,
+        mode text not null,
+        task text not null,
+        algorithm text not null,
+        params text not null,
+        metrics text not null,
+        datasets text not null,
+        artifact text not null,
+        checksum text not null,
+        job_id text unique,
+        base text,
+        created_at text not null,
+        created_by text not null,
+        primary key (tenant_id, model, version),
+        foreign key (tenant_id, model) references models(tenant_id, name) on delete cascade
+      )`,
+    ],
+    tenantTables: [
+      { table: 'jobs', column: 'tenant_id' },
+      { table: 'fair_share_usage', column: 'tenant_id' },
+      { table: 'models', column: 'tenant_id' },
+      { table: 'model_versions', column: 'tenant_id' },
     ],
   },
 ];

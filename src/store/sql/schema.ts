@@ -95,6 +95,71 @@ export interface AuditEntriesTable {
   hash: string;
 }
 
+/** Training jobs. JSON members (spec, progress, limits, result) are text. */
+export interface JobsTable {
+  /** Insertion order: the FIFO tie-break among jobs queued in the same millisecond. */
+  seq: Generated<BigIntColumn>;
+  id: string;
+  tenant_id: string;
+  kind: string;
+  state: string;
+  priority: number;
+  /** spec.model, kept apart for filtering. */
+  model: string;
+  spec: string;
+  attempts: number;
+  max_attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  cancel_requested: BoolColumn;
+  progress: string | null;
+  limits: string;
+  cpu_seconds: number;
+  wall_seconds: number;
+  error: string | null;
+  result: string | null;
+  created_at: string;
+  created_by: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** A tenant's CPU-seconds as of updated_at; the fair scheduler decays it lazily (src/jobs/fair-share.ts). */
+export interface FairShareUsageTable {
+  tenant_id: string;
+  cpu_seconds: number;
+  updated_at: string;
+}
+
+export interface ModelsTable {
+  tenant_id: string;
+  name: string;
+  /** The last version number handed out. */
+  latest_version: number;
+  /** The version predictions use; the first registered version until the registry promotes another. */
+  live_version: number | null;
+  created_at: string;
+}
+
+export interface ModelVersionsTable {
+  tenant_id: string;
+  model: string;
+  version: number;
+  mode: string;
+  task: string;
+  algorithm: string;
+  /** JSON objects and arrays: params, metrics, datasets, base (null when not tuned). */
+  params: string;
+  metrics: string;
+  datasets: string;
+  artifact: string;
+  checksum: string;
+  job_id: string | null;
+  base: string | null;
+  created_at: string;
+  created_by: string;
+}
+
 export interface SchemaMigrationsTable {
   id: number;
   name: string;
@@ -110,6 +175,10 @@ export interface DB {
   dataset_versions: DatasetVersionsTable;
   audit_heads: AuditHeadsTable;
   audit_entries: AuditEntriesTable;
+  jobs: JobsTable;
+  fair_share_usage: FairShareUsageTable;
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -1,8 +1,9 @@
 // Shared inputs for the store conformance suite, and the loop that runs a suite against every adapter.
 import { after, before, describe } from 'node:test';
+import type { TrainSpec } from '../../../src/core/jobs.ts';
 import { type Actor, mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
 import type { ApiKeyRecord, DatasetVersion } from '../../../src/core/types.ts';
-import type { NewTenant, Store } from '../../../src/store/ports.ts';
+import type { ModelVersion, NewJob, NewTenant, Store } from '../../../src/store/ports.ts';
 import { createTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../../helpers/stores.ts';
 
 export const T0 = '2026-01-01T00:00:00.000Z';
@@ -70,7 +71,61 @@ export function keyRecord(id: string, tenantId: string, over: Partial<ApiKeyReco
   };
 }
 
-/** A tenant with at least one row in every tenant-owned table. */
+export function trainSpec(model: string, over: Partial<TrainSpec> = {}): TrainSpec {
+  return {
+    model,
+    dataset: 'sales',
+    datasetVersion: 1,
+    target: 'y',
+    algorithm: 'auto',
+    mode: 'tenant',
+    params: {},
+    seed: 7,
+    validFraction: 0.2,
+    ...over,
+  };
+}
+
+export function jobInput(id: string, over: Partial<NewJob> = {}): NewJob {
+  return {
+    id,
+    kind: 'train',
+    priority: 0,
+    spec: trainSpec('churn'),
+    maxAttempts: 3,
+    limits: { timeoutSeconds: 600, cpuSeconds: 300, heapMb: 512 },
+    createdAt: T0,
+    createdBy: 'tk_creator',
+    ...over,
+  };
+}
+
+export function modelVersionInput(
+  model: string,
+  over: Partial<Omit<ModelVersion, 'version' | 'tenantId'>> = {},
+): Omit<ModelVersion, 'version' | 'tenantId'> {
+  return {
+    model,
+    mode: 'tenant',
+    task: 'classification',
+    algorithm: 'gbdt',
+    params: { rounds: 50, learningRate: 0.1 },
+    metrics: { auc: 0.91, logloss: 0.31 },
+    datasets: [{ tenantId: 'x', name: 'sales', version: 1, rows: 1000 }],
+    artifact: `models/${model}/blob`,
+    checksum: 'c'.repeat(64),
+    jobId: null,
+    base: null,
+    createdAt: T0,
+    createdBy: 'tk_creator',
+    ...over,
+  };
+}
+
+/**
+ * A tenant with at least one row in every tenant-owned table. Its training job is queued, claimed and
+ * finished here, so the store must hold no other queued job the claim could prefer.
+ */
 export async function seedTenant(store: Store, id: string): Promise<void> {
   const scope = scopeOf(id);
   await store.tenants.create(newTenant(id), 'operator', T0);
@@ -92,6 +147,31 @@ export async function seedTenant(store: Store, id: string): Promise<void> {
     requestId: 'req-1',
     at: at(2),
   });
+  const job = await store.jobs.enqueue(scope, jobInput(`job_${id}_1`, { createdAt: at(3) }), {
+    maxQueued: 10,
+  });
+  const claimed = await store.jobs.claim({
+    workerId: 'seed-worker',
+    now: at(3),
+    leaseMs: 60_000,
+    globalCap: 1000,
+    halfLifeSeconds: 600,
+  });
+  if (claimed?.id !== job.id) throw new Error(`seedTenant(${id}): the claim took another tenant's job`);
+  await store.jobs.finish(job.id, 'seed-worker', {
+    state: 'succeeded',
+    cpuSeconds: 2,
+    wallSeconds: 3,
+    result: { model: 'churn', version: 1 },
+    at: at(4),
+  });
+  await store.models.register(
+    scope,
+    modelVersionInput('churn', {
+      jobId: job.id,
+      datasets: [{ tenantId: id, name: `${id}-data`, version: 1, rows: 3 }],
+    }),
+  );
 }
 
 /** Runs `body` once per adapter, each with its own fresh store. */
