@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
 import type { RawCell } from '../../../src/core/cells.ts';
 import { AppError } from '../../../src/core/errors.ts';
 import type { ColumnSchema, ColumnType, DatasetSchema } from '../../../src/core/types.ts';
-import { transformInstances } from '../../../src/ml/featurizer.ts';
+import { toDense, transformInstances } from '../../../src/ml/featurizer.ts';
 import { predictModel } from '../../../src/ml/predict.ts';
 import { createRng } from '../../../src/ml/rng.ts';
 import { MODEL_FORMAT, type TrainProgress, trainModel } from '../../../src/ml/train.ts';
@@ -283,5 +284,42 @@ describe('trainModel, gbdt', () => {
     assert.ok(tuned.model.kind === 'gbdt');
     assert.ok(tuned.model.trees.length > base.model.trees.length);
     assert.equal(tuned.modelJson.tuned?.baseRounds, base.model.trees.length);
+  });
+});
+
+describe('trainModel artifacts', () => {
+  test('the ONNX model answers what predictModel answers on the featurizer output', async () => {
+    const rows: Record<string, RawCell>[] = tabular(300, 'multiclass').map((r, i) => ({
+      ...r,
+      note: i % 3 === 0 ? 'urgent call back' : 'fine thanks',
+    }));
+    const schema: DatasetSchema = { columns: [...withLabel('categorical').columns, col('note', 'text')] };
+    const t = trainModel({
+      rows,
+      schema,
+      target: 'label',
+      algorithm: 'linear',
+      seed: 13,
+      params: { textBits: 8 },
+    });
+    assert.ok(t.onnx);
+    // The label rides along as an unknown key, which prediction ignores.
+    const instances = rows.slice(0, 20);
+    const { X } = transformInstances(t.featurizer, instances);
+    assert.equal(X.kind, 'csr');
+    const want = predictModel(t.model, X);
+    const D = toDense(X);
+    const session = await ort.InferenceSession.create(t.onnx, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    try {
+      const res = await session.run({
+        input: new ort.Tensor('float32', Float32Array.from(D.data), [D.rows, D.cols]),
+      });
+      const got = res.probabilities.data as Float32Array;
+      assert.equal(got.length, want.length);
+      for (let i = 0; i < got.length; i++)
+        assert.ok(Math.abs(got[i] - want[i]) < 1e-4, `${i}: ${got[i]} vs ${want[i]}`);
+    } finally {
+      await session.release();
+    }
   });
 });
