@@ -59,7 +59,11 @@ const isInt = (v: number): boolean => Number.isInteger(v);
 export function resolveGbdtParams(params: Partial<GbdtParams> = {}): GbdtParams {
   const p: GbdtParams = { ...DEFAULT_GBDT_PARAMS };
   for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined) (p as unknown as Record<string, unknown>)[k] = v;
+    if (v === undefined) continue;
+    check(Object.hasOwn(DEFAULT_GBDT_PARAMS, k), k, 'is not a GBDT parameter');
+    const expected = typeof DEFAULT_GBDT_PARAMS[k as keyof GbdtParams];
+    check(typeof v === expected && (expected !== 'number' || Number.isFinite(v)), k, `must be a ${expected}`);
+    (p as unknown as Record<string, unknown>)[k] = v;
   }
   check(
     isInt(p.nRounds) && p.nRounds >= 1 && p.nRounds <= 100_000,

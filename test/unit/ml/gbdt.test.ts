@@ -331,6 +331,14 @@ describe('gbdt training', () => {
       () => trainGbdt(X, y, 'binary', 2, { maxBins: 300 }, { seed: 1 }),
       (e: unknown) => isAppError(e) && e.errors?.[0].field === 'params.maxBins',
     );
+    assert.throws(
+      () => trainGbdt(X, y, 'binary', 2, { maxDepht: 3 } as never, { seed: 1 }),
+      (e: unknown) => isAppError(e) && e.errors?.[0].field === 'params.maxDepht',
+    );
+    assert.throws(
+      () => trainGbdt(X, y, 'binary', 2, { learningRate: '0.1' } as never, { seed: 1 }),
+      (e: unknown) => isAppError(e) && e.errors?.[0].field === 'params.learningRate',
+    );
     y[3] = 2;
     assert.throws(
       () => trainGbdt(X, y, 'binary', 2, {}, { seed: 1 }),
