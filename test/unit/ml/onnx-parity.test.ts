@@ -145,6 +145,24 @@ describe('ONNX parity: trees', () => {
     });
   }
 
+  test('loss-guided trees continued from a base model', async () => {
+    const X = randomMatrix(1200, 5, 31, 0.1);
+    const y = labels('multiclass', 3, X, 8);
+    const base = trainGbdt(X, y, 'multiclass', 3, { nRounds: 5 }, { seed: 1 }).model;
+    const { model } = trainGbdt(
+      X,
+      y,
+      'multiclass',
+      3,
+      { nRounds: 10, growPolicy: 'lossguide', maxLeaves: 9, maxDepth: 0, subsample: 0.8, colsample: 0.8 },
+      { seed: 2, init: base },
+    );
+    assert.equal(model.trees.length, 45);
+    const Xt = randomMatrix(500, 5, 77, 0.1);
+    const { out } = await runOnnx(exportOnnx(model), Xt, 'multiclass');
+    assert.ok(maxAbsDiff(out, predictTrees(model, Xt)) <= 1e-5);
+  });
+
   test('a split on training values sends each of them to the same side in ONNX', async () => {
     // Values that are adjacent float32 numbers: a threshold at a poorly chosen midpoint would flip one.
     const base = Math.fround(1.1);
