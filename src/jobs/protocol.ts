@@ -1,0 +1,85 @@
+// The messages between the supervisor and a training child, over the IPC channel of `fork` (advanced
+// serialization, so byte arrays cross as bytes). The tenant's data key travels only here: never in argv,
+// the environment or a file.
+import type { Job, JobProgress } from '../core/jobs.ts';
+import type { DatasetSchema } from '../core/types.ts';
+
+/** Where the child reads the dataset from. Only the filesystem adapter exists so far. */
+export interface BlobLocation {
+  kind: 'fs';
+  /** The artifacts root folder (FsBlobStore's root). */
+  root: string;
+}
+
+/** Test-only behaviour, honoured only when the supervisor was started with `testHooks: true`. */
+export interface TestHooks {
+  /** Sleeps this long (without using CPU) at every progress report of training. */
+  sleepPerIterationMs?: number;
+  /** Burns this much CPU time before training. */
+  burnCpuMs?: number;
+  /** Keeps allocating memory until the heap limit is hit. */
+  exhaustHeap?: boolean;
+  /** Exits with this code before training. */
+  exitCode?: number;
+}
+
+/** The one message the parent sends: everything the child needs to train. */
+export interface StartMessage {
+  type: 'start';
+  job: Job;
+  dataset: {
+    /** Artifact key under the tenant's prefix (it is also bound into the encryption). */
+    artifact: string;
+    rows: number;
+    schema: DatasetSchema;
+  };
+  blobs: BlobLocation;
+  /** The tenant's 32-byte data key. */
+  dataKey: Uint8Array;
+  testHooks: boolean;
+}
+
+export type ParentMessage = StartMessage;
+
+/** CPU time of the child as it measured itself (`process.cpuUsage()`), microseconds. */
+export interface CpuReport {
+  user: number;
+  system: number;
+}
+
+export interface ProgressMessage {
+  type: 'progress';
+  progress: JobProgress;
+}
+
+export interface ResultMessage {
+  type: 'result';
+  onnx: Uint8Array;
+  /** featurizer.json and model.json, already serialised. */
+  featurizerJson: string;
+  modelJson: string;
+  task: string;
+  algorithm: string;
+  params: Record<string, unknown>;
+  metrics: Record<string, number>;
+  cpu: CpuReport;
+}
+
+/** Training refused or failed inside the child; `message` carries no data values. */
+export interface ErrorMessage {
+  type: 'error';
+  message: string;
+  /** True when retrying cannot help (the data or the parameters do not allow training). */
+  permanent: boolean;
+  cpu: CpuReport;
+}
+
+/** Sent last, just before the child exits on its own. */
+export interface UsageMessage {
+  type: 'usage';
+  cpu: CpuReport;
+}
+
+export type ChildMessage = ProgressMessage | ResultMessage | ErrorMessage | UsageMessage;
+
+export const cpuSecondsOf = (r: CpuReport): number => (r.user + r.system) / 1e6;

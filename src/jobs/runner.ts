@@ -1,0 +1,239 @@
+// What a training child does: read and decrypt the dataset version itself (streaming, straight into
+// columns), train with the pure learning core, report progress, and hand back the artifacts as bytes.
+// It touches no database: the supervisor owns every other I/O.
+import { pipeline } from 'node:stream';
+import type { RawCell } from '../core/cells.ts';
+import { isAppError } from '../core/errors.ts';
+import type { JobProgress } from '../core/jobs.ts';
+import type { ColumnSchema } from '../core/types.ts';
+import { chooseAlgorithm } from '../ml/auto.ts';
+import {
+  type FrameColumn,
+  frameFromColumns,
+  isNumberType,
+  readNumberCell,
+  readStringCell,
+} from '../ml/frame.ts';
+import { DEFAULT_GBDT_PARAMS } from '../ml/gbdt/index.ts';
+import { type TrainProgress, trainModel } from '../ml/train.ts';
+import type { Task } from '../ml/types.ts';
+import { decodeRows } from '../services/datasets/codec.ts';
+import { decryptStream } from '../store/artifacts/envelope.ts';
+import { FsBlobStore } from '../store/artifacts/fs.ts';
+import { tenantPath } from '../store/artifacts/ports.ts';
+import type { ProgressMessage, ResultMessage, StartMessage, TestHooks } from './protocol.ts';
+
+/** Progress messages are sent at most this often (phase changes always go at once). */
+const PROGRESS_EVERY_MS = 200;
+
+export interface RunOptions {
+  send(m: ProgressMessage): void;
+  /** Called at every progress report of training: the place to notice that the parent is gone. */
+  checkpoint(): void;
+}
+
+/** A training failure that retrying cannot cure; its message names fields, never data values. */
+export class PermanentTrainingError extends Error {}
+
+/** A message safe to store with the job: ids and field names only. */
+export function safeMessage(err: unknown): { message: string; permanent: boolean } {
+  if (isAppError(err)) {
+    return { message: `${err.code}: ${err.message}`, permanent: true };
+  }
+  if (err instanceof PermanentTrainingError) return { message: err.message, permanent: true };
+  if (
+    err instanceof Error &&
+    (err.name === 'DecryptionError' || /^stored dataset is not valid/.test(err.message))
+  )
+    return { message: err.message, permanent: false };
+  // Other messages (JSON.parse, …) may quote the data: keep the kind of error only.
+  const name = err instanceof Error ? err.name : 'Error';
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return { message: `${name}${code ? ` ${code}` : ''} while training (details withheld)`, permanent: false };
+}
+
+/** Streams the encrypted rows of the version into typed columns (no per-row objects). */
+async function readFrame(msg: StartMessage, key: Buffer) {
+  const { job, dataset } = msg;
+  const blobs = new FsBlobStore(msg.blobs.root);
+  const raw = await blobs.get(tenantPath(job.tenantId, dataset.artifact));
+  const plain = pipeline(raw, decryptStream(key, job.tenantId, dataset.artifact), () => {});
+  const schema = dataset.schema.columns;
+  const decoded = await decodeRows(plain, { columns: schema.map((c) => c.name) });
+  let capacity = Math.max(1, dataset.rows);
+  const nums: (Float64Array | null)[] = schema.map((c) =>
+    isNumberType(c.type) ? new Float64Array(capacity) : null,
+  );
+  const strs: ((string | null)[] | null)[] = schema.map((c) => (isNumberType(c.type) ? null : []));
+  let n = 0;
+  for await (const batch of decoded.rows) {
+    if (n + batch.length > capacity) {
+      capacity = Math.max(capacity * 2, n + batch.length);
+      for (let j = 0; j < nums.length; j++) {
+        const old = nums[j];
+        if (old) {
+          const grown = new Float64Array(capacity);
+          grown.set(old);
+          nums[j] = grown;
+        }
+      }
+    }
+    for (const row of batch) {
+      for (let j = 0; j < schema.length; j++) {
+        const cell: RawCell = row[j] ?? null;
+        const num = nums[j];
+        if (num) num[n] = readNumberCell(cell, schema[j].type as 'numeric');
+        else (strs[j] as (string | null)[]).push(readStringCell(cell));
+      }
+      n++;
+    }
+  }
+  const columns: FrameColumn[] = schema.map((c: ColumnSchema, j) =>
+    isNumberType(c.type)
+      ? { kind: 'number', name: c.name, type: c.type, values: (nums[j] as Float64Array).slice(0, n) }
+      : {
+          kind: 'string',
+          name: c.name,
+          type: c.type as 'categorical' | 'text',
+          values: strs[j] as (string | null)[],
+        },
+  );
+  return frameFromColumns(columns);
+}
+
+/** What the progress bar shows during training: the rounds the chosen algorithm will run at most. */
+function trainingShape(
+  msg: StartMessage,
+  nRows: number,
+): { totalIterations?: number; metricName: (task?: Task) => string } {
+  const { spec } = msg.job;
+  let algorithm = spec.algorithm;
+  if (algorithm === 'auto') {
+    // The same rule trainModel applies, estimated here only to label the progress.
+    const columns = msg.dataset.schema.columns
+      .filter((c) => c.name !== spec.target)
+      .map((c) => ({ name: c.name, type: c.type }));
+    algorithm = chooseAlgorithm({ rows: Math.round(nRows * (1 - spec.validFraction)), columns }).algorithm;
+  }
+  if (algorithm === 'gbdt') {
+    const rounds = spec.params.nRounds;
+    return {
+      totalIterations: typeof rounds === 'number' ? rounds : DEFAULT_GBDT_PARAMS.nRounds,
+      metricName: (task) =>
+        task === 'regression' ? 'valid_rmse' : task === 'multiclass' ? 'valid_mlogloss' : 'valid_logloss',
+    };
+  }
+  const max = spec.params.maxIterations;
+  return { totalIterations: typeof max === 'number' ? max : 1000, metricName: () => 'train_loss' };
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function burnCpu(ms: number): void {
+  const start = process.cpuUsage();
+  let x = 0;
+  for (;;) {
+    for (let i = 0; i < 100_000; i++) x += Math.sqrt(i);
+    const d = process.cpuUsage(start);
+    if ((d.user + d.system) / 1000 >= ms) break;
+  }
+  if (x < 0) console.log(x); // keeps the loop from being optimised away
+}
+
+function exhaustHeap(): never {
+  const keep: number[][] = [];
+  for (;;) keep.push(new Array(1_000_000).fill(keep.length));
+}
+
+/** Trains the job of `msg`; returns the result message (without the CPU report, which the caller adds). */
+export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<Omit<ResultMessage, 'cpu'>> {
+  const { spec } = msg.job;
+  const params = { ...spec.params };
+  const hooks = (msg.testHooks ? params.__test : undefined) as TestHooks | undefined;
+  delete params.__test;
+
+  let lastSent = 0;
+  let lastPhase: JobProgress['phase'] | null = null;
+  const report = (p: Omit<JobProgress, 'at'>, force = false): void => {
+    const now = Date.now();
+    if (!force && p.phase === lastPhase && now - lastSent < PROGRESS_EVERY_MS) return;
+    lastSent = now;
+    lastPhase = p.phase;
+    opts.send({ type: 'progress', progress: { ...p, at: new Date(now).toISOString() } });
+  };
+
+  report({ phase: 'loading' }, true);
+  if (hooks?.exitCode !== undefined) process.exit(hooks.exitCode);
+  if (hooks?.burnCpuMs) burnCpu(hooks.burnCpuMs);
+  if (hooks?.exhaustHeap) exhaustHeap();
+
+  const key = Buffer.from(msg.dataKey);
+  let frame: Awaited<ReturnType<typeof readFrame>>;
+  try {
+    frame = await readFrame(msg, key);
+  } finally {
+    key.fill(0);
+  }
+
+  const shape = trainingShape(msg, frame.nRows);
+  let firstIter: { iteration: number; at: number } | null = null;
+  const onProgress = (p: TrainProgress): void => {
+    opts.checkpoint();
+    if (p.stage === 'prepare' || p.stage === 'featurize') report({ phase: 'featurizing' });
+    else if (p.stage === 'evaluate') report({ phase: 'evaluating' }, true);
+    else if (p.stage === 'done') report({ phase: 'exporting' }, true);
+    else {
+      const now = Date.now();
+      const iteration = p.iteration;
+      let etaSeconds: number | undefined;
+      if (iteration !== undefined) {
+        if (!firstIter) firstIter = { iteration, at: now };
+        const done = iteration - firstIter.iteration;
+        if (done > 0 && shape.totalIterations !== undefined) {
+          const perIteration = (now - firstIter.at) / 1000 / done;
+          etaSeconds = Math.max(0, Math.round((shape.totalIterations - iteration) * perIteration * 10) / 10);
+        }
+      }
+      const metric =
+        typeof p.loss === 'number' && Number.isFinite(p.loss)
+          ? { name: shape.metricName(spec.task), value: p.loss }
+          : undefined;
+      report({
+        phase: 'training',
+        ...(iteration !== undefined ? { iteration } : {}),
+        ...(shape.totalIterations !== undefined ? { totalIterations: shape.totalIterations } : {}),
+        ...(metric ? { metric } : {}),
+        ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+      });
+      if (hooks?.sleepPerIterationMs) sleepSync(hooks.sleepPerIterationMs);
+    }
+  };
+
+  const trained = trainModel({
+    frame,
+    schema: msg.dataset.schema,
+    target: spec.target,
+    task: spec.task,
+    algorithm: spec.algorithm,
+    params,
+    seed: spec.seed,
+    validFraction: spec.validFraction,
+    onProgress,
+  });
+  if (!trained.onnx) throw new PermanentTrainingError('the model could not be exported to ONNX');
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(trained.metrics))
+    if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
+  return {
+    type: 'result',
+    onnx: trained.onnx,
+    featurizerJson: JSON.stringify(trained.featurizer),
+    modelJson: JSON.stringify(trained.modelJson),
+    task: trained.modelJson.task,
+    algorithm: trained.modelJson.algorithm,
+    params: trained.modelJson.params,
+    metrics,
+  };
+}

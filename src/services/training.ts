@@ -1,0 +1,264 @@
+// Training use cases: a request is checked against the dataset version it names (target, task, params,
+// the tenant's training-rows quota) before anything is queued, then becomes a job with limits taken from
+// the tenant's quotas. Workers (src/jobs/) run it; this module only queues, lists and cancels.
+import { createHash } from 'node:crypto';
+import type { Clock, Random } from '../core/clock.ts';
+import { AppError, type FieldError, notFound } from '../core/errors.ts';
+import { nameProblem, newId } from '../core/ids.ts';
+import type { Job, JobFilter, TrainAlgorithm, TrainSpec } from '../core/jobs.ts';
+import type { TenantScope } from '../core/scope.ts';
+import type { Quotas } from '../core/tiers.ts';
+import type { ColumnSchema, DatasetVersion, Tenant } from '../core/types.ts';
+import { MAX_CLASSES, MAX_INFERRED_CLASSES, MAX_TARGET_MISSING } from '../ml/frame.ts';
+import { checkParams } from '../ml/params.ts';
+import { MIN_TRAIN_ROWS } from '../ml/train.ts';
+import type { Task } from '../ml/types.ts';
+import type { NewJob, Store } from '../store/ports.ts';
+
+export interface TrainRequest {
+  dataset: string;
+  /** Dataset version; the latest when absent. */
+  version?: number;
+  target: string;
+  /** Inferred from the target column when absent, the way trainModel does. */
+  task?: Task;
+  algorithm?: TrainAlgorithm;
+  mode?: 'tenant' | 'tuned';
+  base?: string;
+  params?: Record<string, unknown>;
+  /** Fixes the random split and the trees' sampling; derived from the job id when absent. */
+  seed?: number;
+  /** Share of labelled rows held out for validation, in (0, 0.5]; 0.2 when absent. */
+  validFraction?: number;
+  /** Higher runs first among this tenant's jobs; 0 when absent. */
+  priority?: number;
+}
+
+export const MAX_ATTEMPTS = 3;
+export const DEFAULT_VALID_FRACTION = 0.2;
+const TASKS: readonly Task[] = ['binary', 'multiclass', 'regression'];
+const ALGORITHMS: readonly TrainAlgorithm[] = ['auto', 'linear', 'gbdt'];
+
+export interface TrainingDeps {
+  store: Pick<Store, 'jobs' | 'datasets'>;
+  tenants: { get(id: string): Promise<Tenant>; quotas(t: Tenant): Quotas };
+  clock: Clock;
+  random: Random;
+}
+
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/** Problems with the request's own shape, before any lookup. */
+function shapeErrors(model: string, r: TrainRequest): FieldError[] {
+  const errors: FieldError[] = [];
+  const add = (field: string, message: string): void => {
+    errors.push({ field, message });
+  };
+  const name = typeof model === 'string' ? nameProblem(model) : 'must be a string';
+  if (name) add('model', name);
+  if (typeof r !== 'object' || r === null)
+    return [...errors, { field: 'body', message: 'must be an object' }];
+  if (typeof r.dataset !== 'string' || r.dataset.length === 0) add('dataset', 'is required');
+  if (r.version !== undefined && !isInt(r.version, 1, Number.MAX_SAFE_INTEGER))
+    add('version', 'must be an integer >= 1');
+  if (typeof r.target !== 'string' || r.target.length === 0) add('target', 'is required');
+  if (r.task !== undefined && !TASKS.includes(r.task)) add('task', `must be one of ${TASKS.join(', ')}`);
+  if (r.algorithm !== undefined && !ALGORITHMS.includes(r.algorithm))
+    add('algorithm', `must be one of ${ALGORITHMS.join(', ')}`);
+  if (r.mode !== undefined && r.mode !== 'tenant' && r.mode !== 'tuned')
+    add('mode', 'must be tenant or tuned');
+  if (r.base !== undefined && typeof r.base !== 'string') add('base', 'must be a string');
+  if (r.base !== undefined && r.mode !== 'tuned') add('base', "is only for mode 'tuned'");
+  if (r.seed !== undefined && !isInt(r.seed, 0, 0xffffffff))
+    add('seed', 'must be an integer in 0..4294967295');
+  if (
+    r.validFraction !== undefined &&
+    !(typeof r.validFraction === 'number' && r.validFraction > 0 && r.validFraction <= 0.5)
+  )
+    add('validFraction', 'must be a number in (0, 0.5]');
+  if (r.priority !== undefined && !isInt(r.priority, -100, 100))
+    add('priority', 'must be an integer in -100..100');
+  if (
+    r.params !== undefined &&
+    (typeof r.params !== 'object' || r.params === null || Array.isArray(r.params))
+  )
+    add('params', 'must be an object');
+  else if (r.params !== undefined && r.mode !== 'tuned') {
+    const algorithm = ALGORITHMS.includes(r.algorithm as TrainAlgorithm) ? (r.algorithm ?? 'auto') : 'auto';
+    errors.push(...checkParams(algorithm, r.params));
+  }
+  return errors;
+}
+
+/** The task the target column implies (given, or inferred like trainModel), or why it cannot be one. */
+export function targetTask(
+  col: ColumnSchema,
+  rows: number,
+  task: Task | undefined,
+): { task: Task; problem?: undefined } | { task?: undefined; problem: string; unprocessable?: boolean } {
+  const name = col.name;
+  if (col.identifying) {
+    return {
+      problem: `column '${name}' is marked as identifying (${col.identifyingReasons.join(', ')}); it cannot be a target`,
+    };
+  }
+  const present = rows - col.missing;
+  if (rows > 0 && col.missing / rows > MAX_TARGET_MISSING) {
+    return { problem: `column '${name}' is missing in ${Math.round((col.missing / rows) * 100)}% of rows` };
+  }
+  if (present < MIN_TRAIN_ROWS) {
+    return {
+      problem: `only ${present} rows have a value in column '${name}'; training needs at least ${MIN_TRAIN_ROWS}`,
+      unprocessable: true,
+    };
+  }
+  const numeric = col.type === 'numeric' || col.type === 'integer';
+  const classLike = col.type === 'boolean' || col.type === 'categorical' || col.type === 'integer';
+  let t = task;
+  if (t === undefined) {
+    if (col.type === 'numeric') t = 'regression';
+    else if (col.type === 'integer')
+      t =
+        col.distinctApprox || col.distinct > MAX_INFERRED_CLASSES
+          ? 'regression'
+          : col.distinct <= 2
+            ? 'binary'
+            : 'multiclass';
+    else if (classLike) t = col.distinct <= 2 ? 'binary' : 'multiclass';
+    else
+      return {
+        problem: `column '${name}' is ${col.type}; a target must be numeric, integer, boolean or categorical`,
+      };
+  }
+  if (t === 'regression') {
+    return numeric
+      ? { task: t }
+      : { problem: `column '${name}' is ${col.type}; a regression target must be numeric` };
+  }
+  if (!classLike) {
+    return {
+      problem: `column '${name}' is ${col.type}; a classification target must be boolean, categorical or integer`,
+    };
+  }
+  if (col.distinctApprox || col.distinct > MAX_CLASSES) {
+    return { problem: `column '${name}' has more than ${MAX_CLASSES} distinct values; is it a regression?` };
+  }
+  if (col.distinct < 2) return { problem: `column '${name}' has a single class; nothing to learn` };
+  if (t === 'binary' && col.distinct !== 2) {
+    return { problem: `binary classification needs 2 classes, column '${name}' has ${col.distinct}` };
+  }
+  return { task: t };
+}
+
+/** A seed derived from the job id: stable across the job's retries, different between jobs. */
+export function seedOf(jobId: string): number {
+  return createHash('sha256').update(jobId).digest().readUInt32BE(0);
+}
+
+export class TrainingService {
+  constructor(private readonly deps: TrainingDeps) {}
+
+  async submit(scope: TenantScope, model: string, request: TrainRequest): Promise<Job> {
+    const errors = shapeErrors(model, request);
+    if (errors.length > 0) {
+      throw new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+        errors,
+      });
+    }
+    if (request.mode === 'tuned') {
+      throw new AppError('unprocessable', 'tuned models need a shared base; see issue 5', {
+        errors: [{ field: 'mode', message: 'tuned models need a shared base; see issue 5' }],
+      });
+    }
+    const version = await this.datasetVersion(scope, request.dataset, request.version);
+    const col = version.schema.columns.find((c) => c.name === request.target);
+    if (!col) {
+      throw fieldError(
+        'validation_failed',
+        'target',
+        `column '${request.target}' is not in version ${version.version} of the dataset`,
+      );
+    }
+    const fit = targetTask(col, version.rows, request.task);
+    if (fit.problem !== undefined) {
+      throw fieldError(fit.unprocessable ? 'unprocessable' : 'validation_failed', 'target', fit.problem);
+    }
+
+    const tenant = await this.deps.tenants.get(scope.tenantId);
+    const quotas = this.deps.tenants.quotas(tenant);
+    if (version.rows > quotas.trainingRows) {
+      throw new AppError(
+        'quota_exceeded',
+        `the trainingRows quota (${quotas.trainingRows}) is below the ${version.rows} rows of this dataset version`,
+        {
+          errors: [
+            {
+              field: 'dataset',
+              message: `has ${version.rows} rows; the quota allows ${quotas.trainingRows}`,
+            },
+          ],
+          extra: { quota: 'trainingRows', limit: quotas.trainingRows, used: version.rows },
+        },
+      );
+    }
+
+    const id = newId('job', this.deps.random);
+    const spec: TrainSpec = {
+      model,
+      dataset: version.name,
+      datasetVersion: version.version,
+      target: request.target,
+      ...(request.task ? { task: request.task } : {}),
+      algorithm: request.algorithm ?? 'auto',
+      mode: 'tenant',
+      params: request.params ?? {},
+      seed: request.seed ?? seedOf(id),
+      validFraction: request.validFraction ?? DEFAULT_VALID_FRACTION,
+    };
+    const job: NewJob = {
+      id,
+      kind: 'train',
+      priority: request.priority ?? 0,
+      spec,
+      maxAttempts: MAX_ATTEMPTS,
+      limits: {
+        timeoutSeconds: quotas.jobTimeoutSeconds,
+        cpuSeconds: quotas.cpuSecondsPerJob,
+        heapMb: quotas.jobHeapMb,
+      },
+      createdAt: this.deps.clock.now().toISOString(),
+      createdBy: scope.actor.keyId,
+    };
+    return this.deps.store.jobs.enqueue(scope, job, { maxQueued: quotas.queuedJobs });
+  }
+
+  list(scope: TenantScope, filter?: JobFilter): Promise<Job[]> {
+    return this.deps.store.jobs.list(scope, filter);
+  }
+
+  async get(scope: TenantScope, id: string): Promise<Job> {
+    const job = await this.deps.store.jobs.get(scope, id);
+    if (!job) throw notFound('job');
+    return job;
+  }
+
+  /** Queued jobs are cancelled at once; running ones are stopped by their worker within seconds. */
+  async cancel(scope: TenantScope, id: string): Promise<Job> {
+    const job = await this.deps.store.jobs.requestCancel(scope, id, this.deps.clock.now().toISOString());
+    if (!job) throw notFound('job');
+    return job;
+  }
+
+  private async datasetVersion(scope: TenantScope, name: string, version?: number): Promise<DatasetVersion> {
+    const d = nameProblem(name) ? null : await this.deps.store.datasets.get(scope, name);
+    if (!d) throw notFound('dataset');
+    const v = await this.deps.store.datasets.version(scope, name, version ?? d.latestVersion);
+    if (!v) throw notFound('dataset version');
+    return v;
+  }
+}
+
+function fieldError(code: 'validation_failed' | 'unprocessable', field: string, message: string): AppError {
+  return new AppError(code, `${field}: ${message}`, { errors: [{ field, message }] });
+}
