@@ -140,12 +140,16 @@ class ColumnState {
   private hll: HyperLogLog | null = null;
   readonly content: ContentDetector;
   private sampled = 0;
+  private readonly sampleMax: number;
+  private readonly cap: number;
 
   constructor(
     readonly name: string,
     private readonly o: Required<InferenceOptions>,
   ) {
     this.content = new ContentDetector(o.identifyingThreshold);
+    this.sampleMax = o.sampleMax;
+    this.cap = o.distinctCap;
   }
 
   observe(v: RawCell): void {
@@ -169,7 +173,7 @@ class ColumnState {
         isNew = true;
         memo.set(text, flags);
         if (flags & MISSING) this.missingKeys++;
-        else if (memo.size - this.missingKeys > this.o.distinctCap) this.spill();
+        else if (memo.size - this.missingKeys > this.cap) this.spill();
       } else flags = known;
     } else {
       flags = classify(v, text, this.alive);
@@ -189,7 +193,7 @@ class ColumnState {
     if (typeof v === 'string') {
       this.textLength += text.length;
       if (flags & SPACE) this.withSpace++;
-      if (this.shouldSample()) this.content.observe(text);
+      if (this.sampled < this.sampleMax && this.shouldSample()) this.content.observe(text);
     }
   }
 

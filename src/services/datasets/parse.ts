@@ -296,30 +296,32 @@ async function* parseCsv(
   let batch: RawCell[][] = [];
   let header = true;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (header) {
-        if (!state.sawContent) throw emptyBody();
-        const cols = checkHeader(record, state);
-        state.columns.push(...cols);
-        header = false;
-        continue;
-      }
-      if (state.errors.length > 0) continue; // keep reading only to report more ragged rows
-      state.countRow();
-      for (let j = 0; j < record.length; j++) {
-        if (state.cellTooLong(record[j])) {
-          state.fail({
-            field: state.columns[j],
-            message: `cell in column "${state.columns[j]}", row ${state.rows}, is longer than ${state.maxCellBytes} bytes`,
-            index: state.rows,
-          });
+    for await (const records of drain<string[]>(parser, state.batchRows)) {
+      for (const record of records) {
+        if (header) {
+          if (!state.sawContent) throw emptyBody();
+          const cols = checkHeader(record, state);
+          state.columns.push(...cols);
+          header = false;
+          continue;
         }
-      }
-      if (state.errors.length > 0) continue;
-      batch.push(record);
-      if (batch.length >= state.batchRows) {
-        yield batch;
-        batch = [];
+        if (state.errors.length > 0) continue; // keep reading only to report more ragged rows
+        state.countRow();
+        for (let j = 0; j < record.length; j++) {
+          if (state.cellTooLong(record[j])) {
+            state.fail({
+              field: state.columns[j],
+              message: `cell in column "${state.columns[j]}", row ${state.rows}, is longer than ${state.maxCellBytes} bytes`,
+              index: state.rows,
+            });
+          }
+        }
+        if (state.errors.length > 0) continue;
+        batch.push(record);
+        if (batch.length >= state.batchRows) {
+          yield batch;
+          batch = [];
+        }
       }
     }
   } catch (e) {
@@ -337,6 +339,56 @@ async function* parseCsv(
     ]);
   if (batch.length > 0) yield batch;
   state.done = true;
+}
+
+/**
+ * Reads a stream's buffered objects in runs of up to `max`: one await per run rather than per record,
+ * which a stream's own async iterator costs. Destroys the stream when the reader stops early.
+ */
+async function* drain<T>(stream: Readable, max: number): AsyncGenerator<T[]> {
+  let wake: (() => void) | null = null;
+  let ended = false;
+  let failure: unknown = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    poke();
+  };
+  const onError = (e: unknown): void => {
+    failure = e;
+    poke();
+  };
+  stream.on('readable', poke);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  try {
+    for (;;) {
+      const run: T[] = [];
+      while (run.length < max) {
+        const item = stream.read() as T | null;
+        if (item === null) break;
+        run.push(item);
+      }
+      if (run.length > 0) {
+        yield run;
+        continue;
+      }
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    stream.off('readable', poke);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    if (!ended) stream.destroy();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
