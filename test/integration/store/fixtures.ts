@@ -107,7 +107,7 @@ export function modelVersionInput(
   return {
     model,
     mode: 'tenant',
-    task: 'classification',
+    task: 'binary',
     algorithm: 'gbdt',
     params: { rounds: 50, learningRate: 0.1 },
     metrics: { auc: 0.91, logloss: 0.31 },

@@ -72,7 +72,7 @@ describeStores('store: jobs', ({ store, t }) => {
     const s = store();
     const a = await tenant();
     const scope = scopeOf(a);
-    const spec = trainSpec('churn', { task: 'classification', params: { rounds: 20 } });
+    const spec = trainSpec('churn', { task: 'binary', params: { rounds: 20 } });
     const first = await s.jobs.enqueue(
       scope,
       jobInput('job_1', { spec, priority: 3, maxAttempts: 2, createdAt: at(1) }),
