@@ -112,12 +112,10 @@ class ParseState {
   throwCollected(): never {
     const n = this.errors.length;
     const first = this.errors[0];
-    const where = first.line !== undefined ? ` at line ${first.line}` : '';
-    throw new AppError(
-      'dataset_parse_error',
-      `${first.message}${where}${n > 1 ? ` (and ${n - 1} more error${n > 2 ? 's' : ''})` : ''}`,
-      { errors: [...this.errors] },
-    );
+    const where = first.line !== undefined ? `Line ${first.line}: ` : '';
+    const more = n > 1 ? ` (and ${n - 1} more error${n > 2 ? 's' : ''})` : '';
+    const msg = where ? first.message : first.message.charAt(0).toUpperCase() + first.message.slice(1);
+    throw new AppError('dataset_parse_error', `${where}${msg}${more}`, { errors: [...this.errors] });
   }
 
   countRow(): void {
@@ -169,13 +167,29 @@ async function* bodyChunks(
   const hash = createHash('sha256');
   // ignoreBOM false: a leading byte-order mark is accepted and dropped.
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  // The previous chunk's last bytes: a character split across chunks began there, so an error found
+  // by the decoder is located by scanning them together with the new chunk.
+  let last = Buffer.alloc(0);
+  const invalidAt = (at: number): AppError =>
+    new AppError('invalid_encoding', `The body is not valid UTF-8: byte ${at} (counting from 0)`, {
+      errors: [{ field: 'body', message: `invalid UTF-8 at byte ${at}` }],
+    });
   const decode = (raw: Buffer | undefined): string => {
     try {
-      return raw ? decoder.decode(raw, { stream: true }) : decoder.decode();
+      const text = raw ? decoder.decode(raw, { stream: true }) : decoder.decode();
+      if (raw) last = Buffer.from(raw.subarray(Math.max(0, raw.length - 3)));
+      return text;
     } catch {
-      throw new AppError('invalid_encoding', `The body is not valid UTF-8 (near byte ${state.bytes})`, {
-        errors: [{ field: 'body', message: `invalid UTF-8 near byte ${state.bytes}` }],
-      });
+      if (!raw) {
+        // The body ends inside a character: it starts at the last lead byte.
+        let lead = last.length - 1;
+        while (lead > 0 && (last[lead] & 0xc0) === 0x80) lead--;
+        throw invalidAt(state.bytes - last.length + Math.max(0, lead));
+      }
+      const both = Buffer.concat([last, raw]);
+      let k = 0;
+      while (k < last.length && (both[k] & 0xc0) === 0x80) k++; // tail of a character begun earlier
+      throw invalidAt(state.bytes - last.length + k + firstInvalidUtf8(both.subarray(k)));
     }
   };
   for await (const chunk of body) {
@@ -191,6 +205,41 @@ async function* bodyChunks(
   const rest = decode(undefined);
   if (rest.length > 0) yield { raw: Buffer.alloc(0), text: rest };
   state.sha256 = hash.digest('hex');
+}
+
+/**
+ * Offset of the first byte that breaks UTF-8 in `buf` (only called once the decoder has failed, to
+ * tell the uploader where). A sequence cut off by the end of the buffer counts as broken at its start.
+ */
+export function firstInvalidUtf8(buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    let need: number;
+    let min: number;
+    if (b < 0x80) {
+      i++;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else return i;
+    let cp = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = buf[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return buf.length;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -236,7 +285,11 @@ function csvErrorToField(err: CsvError): FieldError {
   const line = (err as CsvError & { lines?: number }).lines;
   switch (err.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
-      return { field: 'body', message: 'a quoted field is never closed (unbalanced quotes)', line };
+      return {
+        field: 'body',
+        message: 'the body ends inside a quoted field: a quote opened on or before this line is never closed',
+        line,
+      };
     case 'CSV_INVALID_CLOSING_QUOTE':
       return { field: 'body', message: 'a closing quote is followed by other characters', line };
     case 'INVALID_OPENING_QUOTE':

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { AppError } from '../../../src/core/errors.ts';
 import {
   type DatasetFormat,
+  firstInvalidUtf8,
   type ParseLimits,
   parseAll,
   parseDataset,
@@ -156,9 +157,29 @@ describe('CSV', () => {
     assert.equal(e.errors?.[0].field, 'body');
   });
 
+  test('invalid_encoding names the offending byte, across chunk boundaries too', async () => {
+    const good = Buffer.from('a,b\nü,', 'utf8'); // 7 bytes
+    const body = Buffer.concat([good, Buffer.from([0xe2, 0x28, 0xa1]), Buffer.from('\n')]);
+    assert.match((await fails(body, 'csv')).errors?.[0].message ?? '', /byte 7$/);
+    // Split inside the ü (bytes 4–5) and again right before the bad sequence.
+    const split = [body.subarray(0, 5), body.subarray(5, 7), body.subarray(7)];
+    assert.match((await fails(split, 'csv')).errors?.[0].message ?? '', /byte 7$/);
+    const split2 = [body.subarray(0, 8), body.subarray(8)];
+    assert.match((await fails(split2, 'csv')).errors?.[0].message ?? '', /byte 7$/);
+  });
+
+  test('firstInvalidUtf8', () => {
+    assert.equal(firstInvalidUtf8(Buffer.from('héllo 東京 🎉')), Buffer.byteLength('héllo 東京 🎉'));
+    assert.equal(firstInvalidUtf8(Buffer.from([0x61, 0xc0, 0xaf])), 1, 'overlong');
+    assert.equal(firstInvalidUtf8(Buffer.from([0x61, 0x62, 0xed, 0xa0, 0x80])), 2, 'surrogate');
+    assert.equal(firstInvalidUtf8(Buffer.from([0x61, 0xf0, 0x9f])), 1, 'cut off');
+    assert.equal(firstInvalidUtf8(Buffer.from([0x80])), 0, 'stray continuation');
+  });
+
   test('a body cut inside a multibyte character is invalid_encoding', async () => {
     const e = await fails(Buffer.concat([Buffer.from('a\nx'), Buffer.from('ü').subarray(0, 1)]), 'csv');
     assert.equal(e.code, 'invalid_encoding');
+    assert.match(e.errors?.[0].message ?? '', /byte 3$/);
   });
 
   test('a cell longer than maxCellBytes names its column and row', async () => {
