@@ -141,6 +141,16 @@ export function networkError(url: string, cause: unknown): TenantmlError {
     if (typeof code === 'string') reason = code;
     else if (typeof message === 'string' && message) reason = message;
   }
+  // Node's fetch gives up on its own after long silences (5 min for headers); that is a timeout too.
+  if (/^UND_ERR_(HEADERS|BODY|CONNECT)_TIMEOUT$/.test(reason)) {
+    return new TenantmlError({
+      status: 0,
+      code: 'timeout',
+      title: 'The request timed out',
+      detail: `${url} sent no answer in time (${reason})`,
+      cause,
+    });
+  }
   return new TenantmlError({
     status: 0,
     code: 'network_error',

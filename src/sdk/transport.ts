@@ -113,7 +113,14 @@ export class Transport {
       body,
       signal,
     };
-    if (streaming) requestInit.duplex = 'half';
+    if (streaming) {
+      requestInit.duplex = 'half';
+      // Fetch clones a request that may be redirected, and cloning tees a stream body: the unread branch
+      // then holds every byte sent (the whole upload in memory). A request that refuses redirects and has
+      // no window is not cloned, so the body flows through in constant memory.
+      requestInit.redirect = 'error';
+      requestInit.window = null;
+    }
 
     let res: Response;
     let text: string;

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { formatFromFileName, sniffFormat, TenantmlClient, TenantmlError } from '../../src/sdk/index.ts';
 import { uploadFile } from '../../src/sdk/node.ts';
 
@@ -31,19 +33,21 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   };
 };
 
+async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const s: Seen = {
+    method: req.method ?? '',
+    url: req.url ?? '',
+    headers: req.headers,
+    body: Buffer.concat(chunks),
+  };
+  seen.push(s);
+  reply(s, res);
+}
+
 before(async () => {
-  server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const s: Seen = {
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: req.headers,
-      body: Buffer.concat(chunks),
-    };
-    seen.push(s);
-    reply(s, res);
-  });
+  server = createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -218,6 +222,44 @@ describe('uploads', () => {
     // In-memory bodies have a length; streams go chunked, never buffered first.
     assert.equal(seen[0].headers['content-length'], String(bytes.length));
     for (const s of seen.slice(1)) assert.equal(s.headers['transfer-encoding'], 'chunked');
+  });
+
+  test('a streamed upload is not held in memory (48 MiB through, far less retained)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const chunk = new Uint8Array(64 * 1024).fill(0x61);
+    const total = 768; // × 64 KiB = 48 MiB
+    let sent = 0;
+    let peak = 0;
+    const live = () => {
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const before = live();
+    async function* source() {
+      for (; sent < total; sent++) {
+        if (sent % 64 === 0) peak = Math.max(peak, live() - before);
+        yield chunk.slice();
+      }
+    }
+    const client = new TenantmlClient({ baseUrl, apiKey: 't' });
+    // The shared handler keeps bodies; here the server must drain them, or it would measure itself.
+    server.removeAllListeners('request');
+    server.on('request', async (req: IncomingMessage, res: ServerResponse) => {
+      let n = 0;
+      for await (const c of req) n += (c as Buffer).length;
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ...version, rows: n }));
+    });
+    try {
+      const v = await client.datasets.upload('d', source(), { format: 'csv' });
+      assert.equal(v.rows, total * chunk.length);
+    } finally {
+      server.removeAllListeners('request');
+      server.on('request', handler);
+    }
+    assert.ok(peak < 16 * 1024 * 1024, `retained ${Math.round(peak / 1e6)} MB while streaming 48 MiB`);
   });
 
   test('uploadFile streams a file, format from its name', async () => {
