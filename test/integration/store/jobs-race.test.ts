@@ -93,4 +93,29 @@ describe('store: jobs, four claimers racing [postgres]', () => {
     const [r] = await ts.query("select count(*) as n from jobs where state = 'running'");
     assert.equal(Number(r.n), 3);
   });
+
+  test('the global cap holds when every worker claims for a different tenant at once', async () => {
+    for (const id of ['glob-a', 'glob-b', 'glob-c', 'glob-d']) {
+      await ts.store.tenants.create(
+        newTenant(id, { quotaOverrides: { concurrentJobs: 100 } }),
+        'operator',
+        T0,
+      );
+      for (let i = 0; i < 5; i++)
+        await ts.store.jobs.enqueue(scopeOf(id), jobInput(`${id}-${i}`, { createdAt: at(i) }), {
+          maxQueued: 100,
+        });
+    }
+    const perWorker = await Promise.all(
+      stores.map(async (s, w) => {
+        const mine: Job[] = [];
+        const r = { ...req(w), globalCap: 6 };
+        for (let j = await s.jobs.claim(r); j; j = await s.jobs.claim(r)) mine.push(j);
+        return mine;
+      }),
+    );
+    assert.equal(perWorker.flat().length, 6);
+    const [r] = await ts.query("select count(*) as n from jobs where state = 'running'");
+    assert.equal(Number(r.n), 6);
+  });
 });

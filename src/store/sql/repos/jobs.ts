@@ -32,6 +32,9 @@ const MAX_LIMIT = 1000;
  */
 export const QUEUE_FULL_RETRY_AFTER_SECONDS = 30;
 
+/** The key of the cluster-wide claim lock; `_` starts no tenant id (src/core/ids.ts). */
+const CLAIMS_LOCK = '_claims';
+
 const iso = (t: string | number): string => new Date(t).toISOString();
 
 const parse = <T>(text: string | null): T | null => (text == null ? null : (JSON.parse(text) as T));
@@ -79,16 +82,6 @@ function afterRunning(event: JobEvent, attemptsLeft: number, cancelRequested: bo
     next = nextState('running', 'cancel', attemptsLeft);
   if (next === null) throw new Error(`tenantml: no transition from running on ${event}`);
   return next;
-}
-
-async function countRunning(trx: Db, tenantId?: string): Promise<number> {
-  let q = trx
-    .selectFrom('jobs')
-    .select((e) => e.fn.countAll().as('n'))
-    .where('state', '=', 'running');
-  if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
-  const { n } = await q.executeTakeFirstOrThrow();
-  return num(n as number | string);
 }
 
 interface Candidates {
@@ -162,8 +155,21 @@ export function jobRepo(ctx: SqlContext): JobRepo {
       const cap = loads.find((l) => l.tenantId === tenantId)?.cap ?? 0;
       // Another worker may have claimed for this tenant between our read and the lock: count again under it.
       await ctx.lockTenant(trx, tenantId);
-      if ((await countRunning(trx)) >= req.globalCap) return null;
-      if ((await countRunning(trx, tenantId)) >= cap) return { retry: tenantId };
+      // The global cap is shared by all tenants, so claims also serialize on one cluster-wide key, always
+      // taken after a tenant's lock and by nothing else: no cycle can form, and the count below is exact.
+      await ctx.lockTenant(trx, CLAIMS_LOCK);
+      const running = await trx
+        .selectFrom('jobs')
+        .select((eb) => [
+          eb.fn.countAll<number | string>().as('all'),
+          eb.fn
+            .sum<number | string | null>(eb.case().when('tenant_id', '=', tenantId).then(1).else(0).end())
+            .as('mine'),
+        ])
+        .where('state', '=', 'running')
+        .executeTakeFirstOrThrow();
+      if (num(running.all) >= req.globalCap) return null;
+      if (num(running.mine) >= cap) return { retry: tenantId };
       let pick = trx
         .selectFrom('jobs')
         .select('id')
@@ -174,8 +180,6 @@ export function jobRepo(ctx: SqlContext): JobRepo {
         .orderBy('seq')
         .limit(1);
       if (rowLocks) pick = pick.forUpdate().skipLocked();
-      const next = await pick.executeTakeFirst();
-      if (!next) return { retry: tenantId };
       const now = iso(nowMs);
       const row = await trx
         .updateTable('jobs')
@@ -187,7 +191,7 @@ export function jobRepo(ctx: SqlContext): JobRepo {
           started_at: eb.fn.coalesce('started_at', eb.val(now)),
           cancel_requested: false,
         }))
-        .where('id', '=', next.id)
+        .where('id', '=', pick)
         .where('state', '=', 'queued')
         .returningAll()
         .executeTakeFirst();
