@@ -114,6 +114,11 @@ describeStores('store: jobs', ({ store, t }) => {
     assert.deepEqual(ids(await s.jobs.list(scope, { model: 'churn' })), ['job_3', 'job_1']);
     assert.deepEqual(ids(await s.jobs.list(scope, { model: 'churn', state: 'cancelled' })), ['job_3']);
     assert.deepEqual(await s.jobs.list(scope, { model: 'nothing' }), []);
+    await assert.rejects(
+      s.jobs.enqueue(scope, jobInput('job_1'), ROOMY),
+      (e: unknown) => e instanceof AppError && e.code === 'conflict',
+      'a job id is never reused',
+    );
   });
 
   test('the queued-jobs quota: 429 queue_full with Retry-After, naming quota, limit and use', async () => {

@@ -1,6 +1,7 @@
 // The durable job table: tenants queue, workers claim by weighted fair share, heartbeat a lease and finish.
-// Every move of a job's state goes through nextState (src/core/jobs.ts). Lock order is always the tenant's
-// lock before any job row, so claims, enqueues and finishes never deadlock (docs/scheduling.md).
+// Every move of a job's state goes through nextState (src/core/jobs.ts). Locks are always taken in one
+// order — a tenant's, then (claims only) the claim lock, then job rows — so they never deadlock
+// (docs/scheduling.md).
 import type { Selectable } from 'kysely';
 import { AppError } from '../../../core/errors.ts';
 import {
@@ -245,8 +246,10 @@ export function jobRepo(ctx: SqlContext): JobRepo {
             started_at: null,
             finished_at: null,
           })
+          .onConflict((oc) => oc.column('id').doNothing())
           .returningAll()
-          .executeTakeFirstOrThrow();
+          .executeTakeFirst();
+        if (!row) throw new AppError('conflict', `job ${job.id} already exists`);
         return toJob(row);
       }),
 
