@@ -14,8 +14,8 @@ import { mintTenantScope, SYSTEM } from '../core/scope.ts';
 import type { TenantArtifacts } from '../services/artifacts.ts';
 import type { KeyRing } from '../services/keyring.ts';
 import type { JobOutcome, Store } from '../store/ports.ts';
-import type { BlobLocation, ChildMessage, ErrorMessage, ResultMessage, StartMessage } from './protocol.ts';
 import { DEFAULT_HALF_LIFE_SECONDS } from './fair-share.ts';
+import type { BlobLocation, ChildMessage, ErrorMessage, ResultMessage, StartMessage } from './protocol.ts';
 import { CpuMeter } from './usage.ts';
 
 export interface WorkerLog {

@@ -140,3 +140,68 @@ describe('jobs/fair-share: decay', () => {
     assert.deepEqual(fairShareOrder([heavy(at(34)), light], FREE)[0], 'heavy');
   });
 });
+
+/**
+ * A small discrete-event model of the scheduler in use: `slots` workers, every tenant backlogged with jobs
+ * of `jobSeconds` that each burn as many CPU-seconds, usage charged at each job's end. Returns the
+ * CPU-seconds each tenant was served after a warm-up.
+ */
+function simulate(weights: Record<string, number>, slots: number, jobSeconds: number, halfLife: number) {
+  const ids = Object.keys(weights);
+  const usage = new Map(ids.map((id) => [id, { value: 0, at: 0 }]));
+  const running = new Map(ids.map((id) => [id, 0]));
+  const served = new Map(ids.map((id) => [id, 0]));
+  const ends: { at: number; tenant: string }[] = [];
+  const horizon = 200 * jobSeconds;
+  const warmUp = 20 * jobSeconds;
+  let now = 0;
+  const fill = () => {
+    while (ends.length < slots) {
+      const loads = ids.map((id) => {
+        const u = usage.get(id) ?? { value: 0, at: 0 };
+        return load(id, {
+          running: running.get(id) ?? 0,
+          weight: weights[id],
+          decayedCpuSeconds: decayUsage(u.value, u.at * 1000, now * 1000, halfLife),
+        });
+      });
+      const next = fairShareOrder(loads, { running: ends.length, cap: slots })[0];
+      if (next === undefined) return;
+      running.set(next, (running.get(next) ?? 0) + 1);
+      ends.push({ at: now + jobSeconds, tenant: next });
+      ends.sort((a, b) => a.at - b.at);
+    }
+  };
+  fill();
+  while (now < horizon) {
+    const done = ends.shift();
+    if (!done) break;
+    now = done.at;
+    const u = usage.get(done.tenant) ?? { value: 0, at: 0 };
+    usage.set(done.tenant, {
+      value: decayUsage(u.value, u.at * 1000, now * 1000, halfLife) + jobSeconds,
+      at: now,
+    });
+    running.set(done.tenant, (running.get(done.tenant) ?? 0) - 1);
+    if (now > warmUp) served.set(done.tenant, (served.get(done.tenant) ?? 0) + jobSeconds);
+    fill();
+  }
+  return served;
+}
+
+describe('jobs/fair-share: shares over time (model of two busy slots)', () => {
+  test('weights 2:1 serve CPU-seconds 2:1 within 15%', () => {
+    for (const halfLife of [60, 600]) {
+      const served = simulate({ std: 2, free: 1 }, 2, 20, halfLife);
+      const ratio = (served.get('std') ?? 0) / (served.get('free') ?? 1);
+      assert.ok(Math.abs(ratio - 2) / 2 < 0.15, `half-life ${halfLife}: ratio ${ratio.toFixed(3)}`);
+    }
+  });
+
+  test("equal weights: Jain's fairness index ≥ 0.95 with three tenants on two slots", () => {
+    const served = [...simulate({ a: 1, b: 1, c: 1 }, 2, 20, 600).values()];
+    const sum = served.reduce((x, y) => x + y, 0);
+    const jain = (sum * sum) / (served.length * served.reduce((x, y) => x + y * y, 0));
+    assert.ok(jain >= 0.95, `Jain ${jain.toFixed(4)}: ${served.join(', ')}`);
+  });
+});

@@ -95,8 +95,7 @@ export class MemoryJobs implements JobRepo {
     progress: JobProgress | null,
   ): Promise<{ ok: boolean; cancelRequested: boolean }> {
     const j = this.jobs.get(jobId);
-    if (!j || j.state !== 'running' || j.leaseOwner !== workerId)
-      return { ok: false, cancelRequested: false };
+    if (j?.state !== 'running' || j.leaseOwner !== workerId) return { ok: false, cancelRequested: false };
     j.leaseExpiresAt = leaseExpiresAt;
     if (progress) j.progress = progress;
     return { ok: true, cancelRequested: j.cancelRequested };
@@ -104,7 +103,7 @@ export class MemoryJobs implements JobRepo {
 
   async finish(jobId: string, workerId: string, o: JobOutcome): Promise<Job | null> {
     const j = this.jobs.get(jobId);
-    if (!j || j.state !== 'running' || j.leaseOwner !== workerId) return null;
+    if (j?.state !== 'running' || j.leaseOwner !== workerId) return null;
     const event = {
       succeeded: 'succeed',
       failed: 'fail',
