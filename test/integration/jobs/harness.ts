@@ -49,7 +49,8 @@ export async function createHarness(
   kind: StoreKind,
   tenantExtra: Record<string, unknown> = {},
 ): Promise<Harness> {
-  const tp = await createTestPlatform(kind);
+  // The platform's own workers stay off: these tests start theirs, with test hooks on.
+  const tp = await createTestPlatform(kind, { env: { TENANTML_WORKER_SLOTS: '0' } });
   const t = await tp.tenant(TENANT, tenantExtra);
   const up = await tp.upload(t.admin, 'tiny', csv());
   if (up.status !== 201) throw new Error(`upload: ${up.status} ${JSON.stringify(up.body)}`);
