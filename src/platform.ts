@@ -7,12 +7,14 @@ import type { ApiDeps } from './api/context.ts';
 import { buildServer, type ServerState } from './api/server.ts';
 import { type Clock, cryptoRandom, type Random, systemClock } from './core/clock.ts';
 import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
+import { startWorkers, type WorkerOptions } from './jobs/supervisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { KeyRing } from './services/keyring.ts';
 import { TenantService } from './services/tenants.ts';
+import { TrainingService } from './services/training.ts';
 import { FsBlobStore } from './store/artifacts/fs.ts';
 import type { BlobStore } from './store/artifacts/ports.ts';
 import type { Store } from './store/ports.ts';
@@ -24,6 +26,8 @@ export interface Platform {
   readonly store: Store;
   readonly blobs: BlobStore;
   readonly services: Omit<ApiDeps, 'config' | 'store'> & { keyring: KeyRing; artifacts: TenantArtifacts };
+  /** The training supervisor of this process, when it runs workers. */
+  readonly workers: Awaited<ReturnType<typeof startWorkers>> | null;
   /** The operator key in force (from the environment or the generated file). */
   readonly adminKey: string;
   /** Set when the operator key was generated into (or read from) the data folder. */
@@ -38,6 +42,8 @@ export interface PlatformOptions {
   store?: Store;
   /** Where log lines go (default: standard output). */
   logStream?: { write(line: string): void };
+  /** Overrides for the training workers this process runs (when `config.workerSlots` > 0). */
+  workers?: WorkerOptions;
 }
 
 /** Reads a secret kept in the data folder, or creates it with mode 0600 on first start. */
@@ -83,8 +89,25 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const auth = new AuthService(adminKey, store.keys, clock, random);
   const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
   const datasets = new DatasetService(store, tenants, artifacts, clock, random);
-  const services = { keyring, artifacts, audit, auth, tenants, datasets };
+  const training = new TrainingService({ store, tenants, clock, random });
+  const services = { keyring, artifacts, audit, auth, tenants, datasets, training };
   const app = await buildServer({ config, store, ...services }, { logStream: opts.logStream });
+  // Training runs in child processes under this supervisor, never on the API's event loop.
+  const workers =
+    config.workerSlots > 0
+      ? await startWorkers(
+          {
+            store,
+            artifacts,
+            keyring,
+            blobs: { kind: 'fs', root: config.artifactsDir },
+            clock,
+            random,
+            log: app.log,
+          },
+          { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers },
+        )
+      : null;
 
   let closed = false;
   return {
@@ -93,6 +116,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     store,
     blobs,
     services,
+    workers,
     adminKey,
     adminKeyFile,
     async close() {
@@ -100,6 +124,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       closed = true;
       app.state.shuttingDown = true;
       await app.close(); // waits for requests in flight
+      await workers?.stop();
       if (!opts.store) await store.close();
     },
   };

@@ -5,15 +5,17 @@ import type { AuditService } from '../services/audit.ts';
 import type { AuthService, Principal } from '../services/auth.ts';
 import type { DatasetService } from '../services/datasets/service.ts';
 import type { TenantService } from '../services/tenants.ts';
+import type { TrainingService } from '../services/training.ts';
 import type { Store } from '../store/ports.ts';
 
 export interface ApiDeps {
   config: Pick<Config, 'maxUploadBytes' | 'maxJsonBytes' | 'logLevel'>;
-  store: Pick<Store, 'ping'>;
+  store: Pick<Store, 'ping' | 'models'>;
   auth: AuthService;
   tenants: TenantService;
   datasets: DatasetService;
   audit: AuditService;
+  training: TrainingService;
 }
 
 /**

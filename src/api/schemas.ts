@@ -240,3 +240,171 @@ export type Problem = Static<typeof ProblemSchema>;
 
 /** Names accepted in the resource-name parameter; checked by the services for a precise error. */
 export const RESOURCE_NAME = RESOURCE_NAME_PATTERN;
+
+// ---- training jobs -------------------------------------------------------------------------------
+
+export const TaskSchema = Type.Union(
+  [Type.Literal('binary'), Type.Literal('multiclass'), Type.Literal('regression')],
+  {
+    description: 'inferred from the target when absent',
+  },
+);
+
+export const TrainRequestSchema = Type.Object(
+  {
+    dataset: Type.String({ minLength: 1, maxLength: 128, description: 'dataset name' }),
+    version: Type.Optional(Type.Integer({ minimum: 1, description: 'dataset version; default the latest' })),
+    target: Type.String({ minLength: 1, maxLength: 1000, description: 'the column to predict' }),
+    task: Type.Optional(TaskSchema),
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('linear'), Type.Literal('gbdt')], {
+        description: 'default auto (see docs/learning.md)',
+      }),
+    ),
+    mode: Type.Optional(
+      Type.Union([Type.Literal('tenant'), Type.Literal('tuned')], { description: 'default tenant' }),
+    ),
+    base: Type.Optional(
+      Type.String({ maxLength: 200, description: 'tuned models: <shared name>[@version]' }),
+    ),
+    params: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'algorithm parameters (docs/learning.md)' }),
+    ),
+    seed: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 4294967295,
+        description: 'fixes the split and sampling; derived from the job id when absent',
+      }),
+    ),
+    validFraction: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 0.5,
+        description: 'share held out for validation; default 0.2',
+      }),
+    ),
+    priority: Type.Optional(
+      Type.Integer({ minimum: -10, maximum: 10, description: 'higher first within the tenant' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const JobStateSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('running'),
+  Type.Literal('succeeded'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+  Type.Literal('timed_out'),
+]);
+
+export const JobProgressSchema = Type.Object({
+  phase: Type.String({ description: 'loading, featurizing, training, evaluating, exporting, saving' }),
+  iteration: Type.Optional(Type.Integer()),
+  totalIterations: Type.Optional(Type.Integer()),
+  metric: Type.Optional(Type.Object({ name: Type.String(), value: Type.Number() })),
+  etaSeconds: Type.Optional(Type.Number()),
+  at: Timestamp,
+});
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Literal('train'),
+    state: JobStateSchema,
+    priority: Type.Integer(),
+    model: Type.String(),
+    spec: Type.Object({
+      model: Type.String(),
+      dataset: Type.String(),
+      datasetVersion: Type.Integer(),
+      target: Type.String(),
+      task: Type.Optional(TaskSchema),
+      algorithm: Type.String(),
+      mode: Type.String(),
+      base: Type.Optional(Type.String()),
+      params: Type.Record(Type.String(), Type.Unknown()),
+      seed: Type.Integer(),
+      validFraction: Type.Number(),
+    }),
+    attempts: Type.Integer(),
+    maxAttempts: Type.Integer(),
+    cancelRequested: Type.Boolean(),
+    progress: Type.Union([JobProgressSchema, Type.Null()]),
+    limits: Type.Object({ timeoutSeconds: Type.Number(), cpuSeconds: Type.Number(), heapMb: Type.Number() }),
+    cpuSeconds: Type.Number({ description: 'CPU time of the job’s processes, all attempts' }),
+    wallSeconds: Type.Number(),
+    error: Type.Union([Type.String(), Type.Null()]),
+    result: Type.Union([Type.Object({ model: Type.String(), version: Type.Integer() }), Type.Null()]),
+    createdAt: Timestamp,
+    createdBy: Type.String(),
+    startedAt: Type.Union([Timestamp, Type.Null()]),
+    finishedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  { $id: 'Job' },
+);
+
+export const JobIdParams = Type.Object({ id: Type.String({ maxLength: 200 }) });
+
+export const JobListQuerySchema = Type.Object(
+  {
+    state: Type.Optional(JobStateSchema),
+    model: Type.Optional(Type.String({ maxLength: 128 })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–1000, default 100' })),
+  },
+  { additionalProperties: false },
+);
+
+export type TrainRequest = Static<typeof TrainRequestSchema>;
+export type JobView = Static<typeof JobSchema>;
+
+// ---- models ----------------------------------------------------------------------------------------
+
+export const ModelVersionSchema = Type.Object(
+  {
+    model: Type.String(),
+    version: Type.Integer(),
+    mode: Type.Union([Type.Literal('tenant'), Type.Literal('shared'), Type.Literal('tuned')]),
+    task: Type.String(),
+    algorithm: Type.String(),
+    params: Type.Record(Type.String(), Type.Unknown()),
+    metrics: Type.Record(Type.String(), Type.Unknown(), {
+      description: 'validation metrics (docs/learning.md)',
+    }),
+    datasets: Type.Array(
+      Type.Object({
+        tenantId: Type.String(),
+        name: Type.String(),
+        version: Type.Integer(),
+        rows: Type.Integer(),
+      }),
+      { description: 'lineage: the dataset versions that trained it' },
+    ),
+    checksum: Type.String({ description: 'sha256 of model.onnx' }),
+    jobId: Type.Union([Type.String(), Type.Null()]),
+    base: Type.Union([Type.Object({ model: Type.String(), version: Type.Integer() }), Type.Null()]),
+    live: Type.Boolean({ description: 'this version answers predictions' }),
+    createdAt: Timestamp,
+    createdBy: Type.String(),
+  },
+  { $id: 'ModelVersion' },
+);
+
+export const ModelSummarySchema = Type.Object({
+  name: Type.String(),
+  latestVersion: Type.Integer(),
+  liveVersion: Type.Union([Type.Integer(), Type.Null()]),
+  versions: Type.Integer(),
+  createdAt: Timestamp,
+});
+
+export const ModelDetailSchema = Type.Intersect([
+  ModelSummarySchema,
+  Type.Object({ versionList: Type.Array(ModelVersionSchema) }),
+]);
+
+export type ModelVersionView = Static<typeof ModelVersionSchema>;
+export type ModelSummaryView = Static<typeof ModelSummarySchema>;
+export type ModelDetailView = Static<typeof ModelDetailSchema>;

@@ -13,6 +13,8 @@ import { sendProblem } from './problem.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { modelRoutes } from './routes/models.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { FieldErrorSchema, ProblemSchema } from './schemas.ts';
 
@@ -96,6 +98,8 @@ export async function buildServer(
   await app.register(healthRoutes(deps, state));
   await app.register(tenantRoutes(deps));
   await app.register(datasetRoutes(deps));
+  await app.register(jobRoutes(deps));
+  await app.register(modelRoutes(deps));
   await app.register(auditRoutes(deps));
 
   return Object.assign(app, { state });
