@@ -41,6 +41,7 @@ export interface Fixture {
   artifacts: TenantArtifacts;
   version: DatasetVersion;
   events: (WorkerEvent & { t: number })[];
+  dataKey(): Promise<Buffer>;
   supervisor(opts?: WorkerOptions): Supervisor;
   spec(over?: Partial<TrainSpec>): TrainSpec;
   cleanup(): Promise<void>;
@@ -94,6 +95,7 @@ export async function createFixture(nRows = 200): Promise<Fixture> {
     artifacts,
     version,
     events,
+    dataKey: () => keyring.dataKey(TENANT),
     supervisor(opts = {}) {
       const s = new Supervisor(
         {

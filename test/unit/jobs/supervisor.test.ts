@@ -2,6 +2,7 @@
 // stored and registered once per job, slots bound the children, a lost lease or a shutdown kills the
 // child without recording an outcome, and a refusal inside the child is a readable failure.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from '../../../src/core/jobs.ts';
 import { createFixture, type Fixture, waitFor } from './fixture.ts';
@@ -11,6 +12,7 @@ const limits = { timeoutSeconds: 60, cpuSeconds: 60, heapMb: 256 };
 describe('supervisor', () => {
   let f: Fixture;
   before(async () => {
+    process.env.TENANTML_PROBE = 'must-not-reach-the-child';
     f = await createFixture();
   });
   after(async () => {
@@ -112,6 +114,18 @@ describe('supervisor', () => {
     const s = f.supervisor();
     s.start();
     await waitFor('training', () => state('job_stolen').progress?.phase === 'training');
+    if (process.platform === 'linux') {
+      // The data key went over IPC only, and nothing of this process's environment reached the child.
+      const started = f.events.find((e) => e.type === 'child-started' && e.jobId === 'job_stolen');
+      assert.ok(started && started.type === 'child-started');
+      const environ = readFileSync(`/proc/${started.pid}/environ`, 'utf8');
+      const cmdline = readFileSync(`/proc/${started.pid}/cmdline`, 'utf8');
+      assert.ok(!environ.includes('TENANTML_PROBE'), 'the parent environment leaked into the child');
+      const key = await f.dataKey();
+      for (const form of [key.toString('hex'), key.toString('base64')]) {
+        assert.ok(!environ.includes(form) && !cmdline.includes(form), 'the data key is in argv or env');
+      }
+    }
     f.jobs.steal('job_stolen');
     await waitFor('child exit', () =>
       f.events.find((e) => e.type === 'child-exited' && e.jobId === 'job_stolen'),
