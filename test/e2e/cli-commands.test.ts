@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { serverEnv } from '../../src/cli/commands/start.ts';
 import { resolveSettings } from '../../src/cli/context.ts';
 import { table } from '../../src/cli/output.ts';
 import { runCli } from '../../src/cli/program.ts';
@@ -97,6 +98,26 @@ describe('client settings', () => {
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
+  });
+
+  test('start ignores the client variables a shell may also hold; its flags override the server ones', () => {
+    const shell = {
+      TENANTML_URL: 'http://example.invalid',
+      TENANTML_API_KEY: 'x',
+      TENANTML_TENANT: 'acme',
+      TENANTML_PORT: '1',
+      TENANTML_LOG_LEVEL: 'warn',
+    };
+    const envForServer = serverEnv(shell, { port: '0', host: '127.0.0.1', dataDir: 'srv' });
+    assert.deepEqual(envForServer, {
+      TENANTML_PORT: '0',
+      TENANTML_HOST: '127.0.0.1',
+      TENANTML_DATA_DIR: 'srv',
+      TENANTML_LOG_LEVEL: 'warn',
+    });
+    const config = loadConfig(envForServer, '/opt/tml');
+    assert.deepEqual([config.port, config.host, config.dataDir], [0, '127.0.0.1', '/opt/tml/srv']);
+    assert.deepEqual(serverEnv(shell, {}).TENANTML_PORT, '1');
   });
 
   test('the embedded key file is found relative to the working folder', async () => {
