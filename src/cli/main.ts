@@ -1,6 +1,12 @@
 // Entry of the `tenantml` command (bin/tenantml.mjs, `npm run cli`, `npm start`).
 import { runCli } from './program.ts';
 
+// `tenantml audit list | head` closes the pipe early; that is not an error worth a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const result = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),

@@ -351,9 +351,13 @@ describe('answers the platform does not give on demand', () => {
     assert.equal(proxy.code, 1);
     assert.match(proxy.stderr, /^error unexpected_response: HTTP 502 Bad Gateway: <h1>Bad gateway<\/h1>$/m);
 
-    const dead = await run(['tenants', 'list', '--key', 'k', '--url', 'http://127.0.0.1:9'], {});
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const closed = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+    await new Promise((r) => probe.close(r));
+    const dead = await run(['tenants', 'list', '--key', 'k', '--url', closed], {});
     assert.equal(dead.code, 1);
-    assert.match(dead.stderr, /^error network_error: could not reach http:\/\/127\.0\.0\.1:9: /m);
+    assert.equal(dead.stderr.split('\n')[0], `error network_error: could not reach ${closed}: ECONNREFUSED`);
     assert.match(dead.stderr, /hint: is the server running/);
   });
 
