@@ -10,6 +10,7 @@ import { chooseAlgorithm } from '../ml/auto.ts';
 import {
   type FrameColumn,
   frameFromColumns,
+  inferTask,
   isNumberType,
   readNumberCell,
   readStringCell,
@@ -178,6 +179,12 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
   }
 
   const shape = trainingShape(msg, frame.nRows);
+  let task: Task | undefined = spec.task;
+  try {
+    task ??= inferTask(frame, spec.target); // only to name the progress metric; trainModel decides
+  } catch {
+    // trainModel reports the problem with the target
+  }
   let firstIter: { iteration: number; at: number } | null = null;
   const onProgress = (p: TrainProgress): void => {
     opts.checkpoint();
@@ -198,7 +205,7 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
       }
       const metric =
         typeof p.loss === 'number' && Number.isFinite(p.loss)
-          ? { name: shape.metricName(spec.task), value: p.loss }
+          ? { name: shape.metricName(task), value: p.loss }
           : undefined;
       report({
         phase: 'training',

@@ -113,7 +113,20 @@ describe('supervisor', () => {
     });
     const s = f.supervisor();
     s.start();
-    await waitFor('training', () => state('job_stolen').progress?.phase === 'training');
+    // Progress reaches the job through the heartbeat: rounds, the validation metric, time left.
+    const p = await waitFor('an estimate', () => {
+      const pr = state('job_stolen').progress;
+      return pr?.phase === 'training' && pr.etaSeconds !== undefined && (pr.iteration ?? 0) >= 3 ? pr : null;
+    });
+    assert.equal(p.totalIterations, 100);
+    assert.equal(p.metric?.name, 'valid_logloss');
+    assert.ok(Number.isFinite(p.metric?.value));
+    // ~100 ms a round: the rounds left take about that long each (loose bounds: a loaded machine).
+    const left = 100 - (p.iteration ?? 0);
+    assert.ok(
+      p.etaSeconds !== undefined && p.etaSeconds > left * 0.05 && p.etaSeconds < left * 1,
+      `eta ${p.etaSeconds}`,
+    );
     if (process.platform === 'linux') {
       // The data key went over IPC only, and nothing of this process's environment reached the child.
       const started = f.events.find((e) => e.type === 'child-started' && e.jobId === 'job_stolen');
