@@ -36,6 +36,8 @@ export interface ParseSummary {
  * uploads may add a column when a later object has a new key, so rows handed out earlier can be shorter
  * than the final column list (their missing trailing cells are `undefined`). `columns` is filled before
  * the first batch is handed out and is final once iteration ends; `summary()` is available then.
+ * When parsing fails or the reader stops early, the body stream is left as it is, not destroyed: the
+ * caller decides whether to drain it (so that an error response can still be sent) or destroy it.
  */
 export interface ParsedDataset extends AsyncIterable<RawCell[][]> {
   readonly format: DatasetFormat;
@@ -192,7 +194,11 @@ async function* bodyChunks(
       throw invalidAt(state.bytes - last.length + k + firstInvalidUtf8(both.subarray(k)));
     }
   };
-  for await (const chunk of body) {
+  // The body belongs to the caller: stopping early (a parse error) must not destroy it, because an HTTP
+  // request destroyed mid-upload takes its socket down and the error response with it.
+  const chunks: AsyncIterable<Uint8Array | string> =
+    body instanceof Readable ? body.iterator({ destroyOnReturn: false }) : body;
+  for await (const chunk of chunks) {
     const raw =
       typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     if (raw.length === 0) continue;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { AppError } from '../../../src/core/errors.ts';
 import {
@@ -200,6 +201,25 @@ describe('CSV', () => {
     for await (const b of parsed) sizes.push(b.length);
     assert.deepEqual(sizes, [10, 10, 5]);
     assert.equal(parsed.summary().rows, 25);
+  });
+
+  test('a parse error leaves the body stream alive, to be drained or destroyed by its owner', async () => {
+    const body = new PassThrough();
+    body.write('a,a\n1,2\n'); // the duplicate header fails at once, long before the body ends
+    const parsed = parseDataset(body, 'csv', LIMITS);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of parsed);
+      })(),
+      (e) => e instanceof AppError && e.code === 'dataset_parse_error',
+    );
+    // The parser's pending read of the body settles only when more data arrives: let it.
+    body.write('3,4\n');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(body.destroyed, false);
+    body.end('5,6\n');
+    body.resume();
+    await once(body, 'end');
   });
 
   test('summary() before the end is an error', () => {
