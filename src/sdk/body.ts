@@ -19,10 +19,22 @@ export interface NodeReadableLike {
 export type UploadBody =
   | string
   | Uint8Array
+  | Blob
   | ReadableStream<Uint8Array>
   | NodeJS.ReadableStream
   | NodeReadableLike
   | AsyncIterable<Uint8Array>;
+
+/**
+ * The format to send when the caller named none: a File's name, else the first character of an
+ * in-memory body; streams and nameless Blobs are taken as CSV.
+ */
+export function defaultFormat(body: UploadBody): DatasetFormat {
+  if (typeof body === 'string' || body instanceof Uint8Array) return sniffFormat(body);
+  const name = (body as { name?: unknown }).name;
+  if (isBlob(body) && typeof name === 'string') return formatFromFileName(name) ?? 'csv';
+  return 'csv';
+}
 
 /** The format a file name implies (`.csv`, `.json`, `.ndjson`/`.jsonl`), or undefined. */
 export function formatFromFileName(fileName: string): DatasetFormat | undefined {
@@ -82,13 +94,17 @@ function iterableToStream(source: AsyncIterable<string | Uint8Array>): ReadableS
 }
 
 export interface WireBody {
-  body: string | Uint8Array | ReadableStream<Uint8Array>;
+  body: string | Uint8Array | Blob | ReadableStream<Uint8Array>;
   /** Stream bodies need `duplex: 'half'` with fetch. */
   streaming: boolean;
 }
 
+const isBlob = (b: unknown): b is Blob => typeof Blob !== 'undefined' && b instanceof Blob;
+
 export function toWireBody(body: UploadBody): WireBody {
   if (typeof body === 'string' || body instanceof Uint8Array) return { body, streaming: false };
+  // A Blob (a browser File) has a known size; fetch reads it without buffering it again.
+  if (isBlob(body)) return { body, streaming: false };
   if (isWebStream(body)) return { body, streaming: true };
   if (isAsyncIterable(body)) return { body: iterableToStream(body), streaming: true };
   throw new TypeError(

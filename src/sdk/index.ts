@@ -17,6 +17,7 @@ export {
   CONTENT_TYPES,
   DATASET_FORMATS,
   type DatasetFormat,
+  defaultFormat,
   formatFromFileName,
   sniffFormat,
   type UploadBody,

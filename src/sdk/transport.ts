@@ -20,7 +20,7 @@ export interface RequestInitFor<P extends string> extends CallOptions {
   /** Sent as JSON. */
   json?: unknown;
   /** Sent as is, with `contentType`; a stream is sent chunk by chunk. */
-  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  body?: string | Uint8Array | Blob | ReadableStream<Uint8Array>;
   contentType?: string;
   /** `none`: the answer carries no body worth reading (204 routes); anything sent is ignored. */
   response?: 'json' | 'none';
@@ -94,13 +94,13 @@ export class Transport {
 
   async request<T, P extends string = string>(route: Route<P>, init: RequestInitFor<P> = {}): Promise<T> {
     const url = this.url(route, init.params, init.query);
-    let body: string | Uint8Array | ReadableStream<Uint8Array> | undefined = init.body;
+    let body: string | Uint8Array | Blob | ReadableStream<Uint8Array> | undefined = init.body;
     let contentType = init.contentType;
     if (init.json !== undefined) {
       body = JSON.stringify(init.json);
       contentType = 'application/json';
     }
-    const streaming = typeof body === 'object' && !(body instanceof Uint8Array);
+    const streaming = typeof (body as ReadableStream | undefined)?.getReader === 'function';
 
     const timeoutMs = init.timeoutMs ?? this.timeoutMs;
     const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;

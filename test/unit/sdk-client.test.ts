@@ -224,6 +224,20 @@ describe('uploads', () => {
     for (const s of seen.slice(1)) assert.equal(s.headers['transfer-encoding'], 'chunked');
   });
 
+  test('a Blob is sent with its size; a File names its format', async () => {
+    reply = json(201, version);
+    const client = new TenantmlClient({ baseUrl, apiKey: 't' });
+    await client.datasets.upload('d', new File(['{"a":1}\n', '{"a":2}\n'], 'rows.jsonl'));
+    await client.datasets.upload('d', new Blob(['a,b\n1,2\n']));
+    assert.deepEqual(
+      seen.map((s) => [s.headers['content-type'], s.headers['content-length'], s.body.toString()]),
+      [
+        ['application/x-ndjson', '16', '{"a":1}\n{"a":2}\n'],
+        ['text/csv', '8', 'a,b\n1,2\n'],
+      ],
+    );
+  });
+
   test('a streamed upload is not held in memory (48 MiB through, far less retained)', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;

@@ -1,10 +1,10 @@
 import type { DatasetDetail, DatasetSummary, DatasetVersionView } from '../../api/schemas.ts';
-import { CONTENT_TYPES, type DatasetFormat, sniffFormat, toWireBody, type UploadBody } from '../body.ts';
+import { CONTENT_TYPES, type DatasetFormat, defaultFormat, toWireBody, type UploadBody } from '../body.ts';
 import { ROUTES } from '../routes.ts';
 import type { CallOptions, Transport } from '../transport.ts';
 
 export interface UploadOptions extends CallOptions {
-  /** Default: sniffed from a string or byte body (`[` JSON, `{` JSON Lines, else CSV); CSV for streams. */
+  /** Default: a File's name; else sniffed from a string or bytes (`[` JSON, `{` JSON Lines, else CSV); CSV for streams. */
   format?: DatasetFormat;
 }
 
@@ -21,8 +21,7 @@ export class DatasetsApi {
   /** Uploads a new immutable version of `name`. Streams are sent as they are read, never buffered. */
   upload(name: string, body: UploadBody, opts: UploadOptions = {}): Promise<DatasetVersionView> {
     const { format: given, ...call } = opts;
-    const format =
-      given ?? (typeof body === 'string' || body instanceof Uint8Array ? sniffFormat(body) : 'csv');
+    const format = given ?? defaultFormat(body);
     const wire = toWireBody(body);
     return this.#t.request(ROUTES.uploadDataset, {
       timeoutMs: Math.max(UPLOAD_TIMEOUT_MS, this.#t.timeoutMs),
