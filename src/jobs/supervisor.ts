@@ -121,7 +121,11 @@ export function crashReason(
   if (OOM_RE.test(stderr) || signal === 'SIGABRT' || code === 134) {
     return `out of memory (heap limit ${heapMb} MiB)`;
   }
-  const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+  const how = signal
+    ? `was killed by signal ${signal}`
+    : code === null
+      ? 'did not start'
+      : `exited with code ${code}`;
   const line = lastErrorLine(stderr);
   return `the training process ${how}${line ? `: ${line}` : ''}`;
 }
@@ -247,6 +251,13 @@ class RunningJob {
     // 'close' comes after 'exit' once the IPC channel and stderr are drained: no message is still in flight.
     return new Promise((resolve) => {
       child.once('close', (code, signal) => resolve({ code, signal }));
+      // A process that never started emits 'error' and nothing else.
+      if (child.pid === undefined) {
+        child.once('error', () => {
+          this.stderr.push(Buffer.from('Error: the training process could not be started\n'));
+          resolve({ code: null, signal: null });
+        });
+      }
     });
   }
 
