@@ -80,6 +80,13 @@ def main():
                     tree_method="hist", n_estimators=200, max_depth=6, learning_rate=0.1, nthread=2,
                     random_state=0),
                 Xtr, ytr, Xte, yte, n_classes)
+            # Single-threaded XGBoost: the like-for-like CPU comparison for our single-threaded trainer,
+            # and free of OpenMP threads competing with other processes on a shared machine.
+            models["xgboost_1thread"] = timed(
+                lambda: xgb.XGBClassifier(
+                    tree_method="hist", n_estimators=200, max_depth=6, learning_rate=0.1, nthread=1,
+                    random_state=0),
+                Xtr, ytr, Xte, yte, n_classes)
         result["datasets"][name] = entry
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

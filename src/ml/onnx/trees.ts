@@ -1,8 +1,8 @@
 // Tree ensembles as ai.onnx.ml TreeEnsembleRegressor producing raw scores [N, K]; the head applies
-// sigmoid/softmax. The regressor (not TreeEnsembleClassifier) is used because its semantics are
-// plain: SUM of leaf weights per target plus base_values, no post_transform. The classifier's binary
-// special cases (one score column, how base_values and LOGISTIC combine) differ between runtimes,
-// while Sigmoid/Softmax nodes reproduce predictTrees exactly.
+// Sigmoid/Softmax. The regressor (not TreeEnsembleClassifier) is used for exact parity: its meaning is
+// plain (per target, SUM of leaf weights plus base_values, post_transform NONE), while the classifier's
+// binary case expands one score column into two with its own rules for base_values and LOGISTIC that
+// predictTrees would have to mimic. Explicit Sigmoid/Softmax nodes are the same math as predictTrees.
 import type { TreeEnsemble } from '../types.ts';
 import { attrFloats, attrInt, attrInts, attrString, attrStrings, type GraphParts, node } from './graph.ts';
 
