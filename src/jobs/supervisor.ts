@@ -254,7 +254,7 @@ class RunningJob {
       // A process that never started emits 'error' and nothing else.
       if (child.pid === undefined) {
         child.once('error', () => {
-          this.stderr.push(Buffer.from('Error: the training process could not be started\n'));
+          this.stderr.push(Buffer.from('Error: spawn failed\n'));
           resolve({ code: null, signal: null });
         });
       }
