@@ -60,6 +60,7 @@ process.once('message', async (raw: unknown) => {
   await send(out);
   // The last figure, after the result was serialised and written: what the supervisor meters.
   await send({ type: 'usage', cpu: cpu() });
+  process.off('disconnect', parentGone);
   process.disconnect();
   process.exit(0);
 });
