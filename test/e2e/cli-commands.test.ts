@@ -220,6 +220,9 @@ describe('tenants and keys', () => {
       assert.equal(r.code, 2, `${argv.join(' ')} → ${r.code}\n${r.stderr}`);
       assert.doesNotMatch(r.stderr, /network_error/, argv.join(' '));
     }
+    const badUrl = await run(['tenants', 'list'], { TENANTML_URL: 'localhost:8080' });
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.stderr, /^error usage: --url \/ TENANTML_URL must be an http/m);
     assert.equal((await run(['--help'], {})).code, 0);
     assert.match((await run(['--version'], {})).stdout, /^\d+\.\d+\.\d+\n$/);
   });

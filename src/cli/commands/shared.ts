@@ -3,7 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { TenantmlClient } from '../../sdk/client.ts';
 import type { FetchLike } from '../../sdk/transport.ts';
 import { type ClientSettings, clientFor, type GlobalOptions, resolveSettings } from '../context.ts';
-import type { CliIo } from '../output.ts';
+import { type CliIo, UsageError } from '../output.ts';
 
 export interface CommandContext {
   readonly io: CliIo;
@@ -24,6 +24,11 @@ export function settingsOf(ctx: CommandContext, cmd: Command): ClientSettings {
 
 export function clientOf(ctx: CommandContext, cmd: Command): TenantmlClient {
   ctx.settings = settingsOf(ctx, cmd);
+  if (!/^https?:\/\/[^/]/i.test(ctx.settings.baseUrl)) {
+    throw new UsageError(
+      `--url / TENANTML_URL must be an http:// or https:// URL (got "${ctx.settings.baseUrl}")`,
+    );
+  }
   return clientFor(ctx.settings, ctx.fetch as typeof fetch | undefined);
 }
 
