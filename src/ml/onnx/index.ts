@@ -9,6 +9,13 @@ import { treeGraph } from './trees.ts';
 
 export function exportOnnx(model: FittedModel): Uint8Array {
   if (model.nFeatures < 1) throw invalid('model.nFeatures', 'must be at least 1');
+  const single = model.task !== 'multiclass';
+  if (single ? model.nOutputs !== 1 : model.nOutputs < 2) {
+    throw invalid(
+      'model.nOutputs',
+      single ? `must be 1 for ${model.task}` : 'must be the class count (>= 2)',
+    );
+  }
   const parts: GraphParts = { nodes: [], initializers: [], outputs: [] };
   let raw: string;
   if (model.kind === 'linear') {

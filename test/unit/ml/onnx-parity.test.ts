@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
+import { isAppError } from '../../../src/core/errors.ts';
 import { predictTrees, trainGbdt } from '../../../src/ml/gbdt/index.ts';
 import { exportOnnx } from '../../../src/ml/onnx/index.ts';
 import { createRng } from '../../../src/ml/rng.ts';
@@ -123,6 +124,21 @@ describe('ONNX parity: linear', () => {
       }
     });
   }
+});
+
+test('a model whose output count does not fit its task is refused', () => {
+  const bad: LinearModel = {
+    kind: 'linear',
+    task: 'binary',
+    nFeatures: 2,
+    nOutputs: 2,
+    weights: new Float64Array(4),
+    intercepts: new Float64Array(2),
+  };
+  assert.throws(
+    () => exportOnnx(bad),
+    (e: unknown) => isAppError(e) && e.errors?.[0].field === 'model.nOutputs',
+  );
 });
 
 describe('ONNX parity: trees', () => {
