@@ -44,6 +44,13 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/** Settings of the `tenantml` client commands; the server ignores them (they may share a shell). */
+export const CLIENT_VARIABLES: ReadonlySet<string> = new Set([
+  'TENANTML_URL',
+  'TENANTML_API_KEY',
+  'TENANTML_TENANT',
+]);
+
 /** The environment variables tenantml reads, with their meaning (the README's configuration table). */
 export const CONFIG_VARIABLES = {
   TENANTML_DATA_DIR: 'data folder (SQLite file, artifacts, generated keys); default ./data',
@@ -90,7 +97,12 @@ export function parseMasterKey(raw: string): Buffer | null {
 export function loadConfig(env: Env, cwd: string): Config {
   const problems: string[] = [];
   for (const key of Object.keys(env)) {
-    if (key.startsWith('TENANTML_') && !(key in CONFIG_VARIABLES) && !key.startsWith('TENANTML_TEST_')) {
+    if (
+      key.startsWith('TENANTML_') &&
+      !(key in CONFIG_VARIABLES) &&
+      !CLIENT_VARIABLES.has(key) &&
+      !key.startsWith('TENANTML_TEST_')
+    ) {
       problems.push(`${key} is not a tenantml setting (known: ${Object.keys(CONFIG_VARIABLES).join(', ')})`);
     }
   }

@@ -60,6 +60,11 @@ describe('configuration', () => {
     }
   });
 
+  test("the client commands' own variables are not the server's business", () => {
+    const c = loadConfig({ TENANTML_URL: 'http://x', TENANTML_API_KEY: 'k', TENANTML_TENANT: 't' }, '/x');
+    assert.equal(c.port, 8080);
+  });
+
   test('a port out of range', () => {
     assert.throws(() => loadConfig({ TENANTML_PORT: '70000' }, '/x'), /TENANTML_PORT must be between/);
   });
