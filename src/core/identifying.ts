@@ -384,6 +384,20 @@ const IPV4_RE = new RegExp(IPV4_SRC, 'g');
 const IPV6_RE = new RegExp(IPV6_CANDIDATE_SRC, 'g');
 const PHONE_RE = new RegExp(PHONE_SRC, 'g');
 
+/**
+ * A phone candidate, or two phone numbers written one after the other with a space between (the
+ * pattern joins them into one run of digit groups): split at the space that makes both halves phones.
+ */
+function scrubPhones(m: string): string {
+  if (phoneOk(m)) return '<PHONE_NUMBER>';
+  for (let i = m.indexOf(' '); i > 0; i = m.indexOf(' ', i + 1)) {
+    const left = m.slice(0, i);
+    const right = m.slice(i + 1);
+    if (phoneOk(left) && phoneOk(right)) return '<PHONE_NUMBER> <PHONE_NUMBER>';
+  }
+  return m;
+}
+
 /** Punctuation that ends a sentence rather than a URL. */
 const URL_TRAILING = /[.,;:!?)\]}]+$/;
 
@@ -406,6 +420,6 @@ export function scrubText(text: string): string {
   if (out.includes(':'))
     out = out.replace(IPV6_RE, (m) => (/[0-9a-f]/i.test(m) && isIpv6(m) ? '<IP_ADDRESS>' : m));
   out = out.replace(CARD_RE, (m) => (cardDigitsOk(m) ? '<CREDIT_CARD>' : m));
-  out = out.replace(PHONE_RE, (m) => (phoneOk(m) ? '<PHONE_NUMBER>' : m));
+  out = out.replace(PHONE_RE, scrubPhones);
   return out;
 }

@@ -185,6 +185,7 @@ describe('scrubText', () => {
     assert.equal(scrubText('from 10.0.0.1 and 2001:db8::ff00:42:8329'), 'from <IP_ADDRESS> and <IP_ADDRESS>');
     assert.equal(scrubText('see https://example.com/a?b=1, or www.example.org.'), 'see <URL>, or <URL>.');
     assert.equal(scrubText('reach me at 555-123-4567'), 'reach me at <PHONE_NUMBER>');
+    assert.equal(scrubText('home 555-123-4567 555-987-6543 work'), 'home <PHONE_NUMBER> <PHONE_NUMBER> work');
   });
 
   test('a link with an address in it is one URL', () => {
