@@ -7,7 +7,7 @@ import type { ApiDeps } from './api/context.ts';
 import { buildServer, type ServerState } from './api/server.ts';
 import { type Clock, cryptoRandom, type Random, systemClock } from './core/clock.ts';
 import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
-import { startWorkers, type WorkerOptions } from './jobs/supervisor.ts';
+import { startWorkers, type WorkerLog, type WorkerOptions } from './jobs/supervisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
@@ -59,26 +59,29 @@ async function secretFile(path: string, create: () => string): Promise<{ value: 
   }
 }
 
+/** The master key and the operator key: from the configuration, or kept in (first generated into) the data folder. */
+async function secrets(
+  config: Config,
+  random: Random,
+): Promise<{ masterKey: Buffer; adminKey: string; adminKeyFile?: string }> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  let masterKey = config.masterKey;
+  if (!masterKey) {
+    const path = join(config.dataDir, 'master.key');
+    const parsed = parseMasterKey((await secretFile(path, () => random.bytes(32).toString('base64'))).value);
+    if (!parsed) throw new ConfigError([`${path} does not hold a 32-byte key`]);
+    masterKey = parsed;
+  }
+  if (config.adminKey) return { masterKey, adminKey: config.adminKey };
+  const adminKeyFile = join(config.dataDir, 'admin.key');
+  const adminKey = (await secretFile(adminKeyFile, () => generateOperatorKey(random))).value;
+  return { masterKey, adminKey, adminKeyFile };
+}
+
 export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-
-  let masterKey = config.masterKey;
-  if (!masterKey) {
-    const file = await secretFile(join(config.dataDir, 'master.key'), () =>
-      random.bytes(32).toString('base64'),
-    );
-    const parsed = parseMasterKey(file.value);
-    if (!parsed) throw new ConfigError([`${join(config.dataDir, 'master.key')} does not hold a 32-byte key`]);
-    masterKey = parsed;
-  }
-  let adminKey = config.adminKey;
-  let adminKeyFile: string | undefined;
-  if (!adminKey) {
-    adminKeyFile = join(config.dataDir, 'admin.key');
-    adminKey = (await secretFile(adminKeyFile, () => generateOperatorKey(random))).value;
-  }
+  const { masterKey, adminKey, adminKeyFile } = await secrets(config, random);
 
   const store =
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
@@ -148,4 +151,42 @@ export async function startPlatform(
     );
   }
   return { url, adminKeyFile: platform.adminKeyFile, platform, close: () => platform.close() };
+}
+
+/**
+ * A worker-only process (`tenantml worker`): the same store and artifacts as the API, the training
+ * supervisor, no HTTP. Run any number of them against one PostgreSQL.
+ */
+export async function startWorkerProcess(
+  config: Config,
+  opts: PlatformOptions & { log?: WorkerLog } = {},
+): Promise<{ close(): Promise<void>; store: Store }> {
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? cryptoRandom;
+  if (config.workerSlots === 0)
+    throw new ConfigError(['TENANTML_WORKER_SLOTS must be at least 1 for a worker']);
+  const { masterKey } = await secrets(config, random);
+  const store =
+    opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
+  const keyring = new KeyRing(masterKey, store.tenants);
+  const artifacts = new TenantArtifacts(new FsBlobStore(config.artifactsDir), keyring);
+  const workers = await startWorkers(
+    {
+      store,
+      artifacts,
+      keyring,
+      blobs: { kind: 'fs', root: config.artifactsDir },
+      clock,
+      random,
+      log: opts.log,
+    },
+    { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers },
+  );
+  return {
+    store,
+    async close() {
+      await workers.stop();
+      if (!opts.store) await store.close();
+    },
+  };
 }
