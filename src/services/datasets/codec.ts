@@ -158,12 +158,23 @@ export async function decodeRows(
   const columns = fixed ?? [...recorded];
   const batchRows = opts.batchRows ?? 1000;
 
+  // The engine's JSON errors quote the text they failed on: tenant data. Ours give the line only.
+  let lineNo = 1;
+  const parseLine = (line: string): unknown => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw corrupt(`line ${lineNo} is not valid JSON`);
+    }
+  };
+
   async function* rows(): AsyncGenerator<RawCell[][]> {
     let batch: RawCell[][] = [];
     for (let r = await lines.next(); !r.done; r = await lines.next()) {
+      lineNo++;
       const line = r.value;
       if (line.charCodeAt(0) === 0x7b) {
-        const grown = (JSON.parse(line) as { columns?: unknown }).columns;
+        const grown = (parseLine(line) as { columns?: unknown }).columns;
         if (
           !Array.isArray(grown) ||
           !isPrefix(columns.slice(0, Math.min(columns.length, grown.length)), grown)
@@ -180,7 +191,7 @@ export async function decodeRows(
         }
         continue;
       }
-      const row = JSON.parse(line) as RawCell[];
+      const row = parseLine(line) as RawCell[];
       if (!Array.isArray(row) || row.length > columns.length) throw corrupt('a row does not fit the columns');
       while (row.length < columns.length) row.push(null);
       batch.push(row);

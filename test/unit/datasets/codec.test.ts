@@ -96,6 +96,17 @@ describe('encodeRows / decodeRows', () => {
     assert.deepEqual(await readAllRows(Readable.from([gz])), await readAllRows(Readable.from([plain])));
   });
 
+  test('a damaged row is reported by line, without quoting the data', async () => {
+    const bytes = Buffer.from(`{"format":"${ROWS_FORMAT}","columns":["a"]}\n["ok"]\n["secret-value\n`);
+    const { rows } = await decodeRows(Readable.from([bytes]));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of rows);
+      })(),
+      (e: Error) => /line 3 is not valid JSON/.test(e.message) && !e.message.includes('secret'),
+    );
+  });
+
   test('refuses bytes that are not this format', async () => {
     await assert.rejects(
       decodeRows(Readable.from([Buffer.from('{"format":"other/1","columns":[]}\n')])),
