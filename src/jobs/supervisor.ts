@@ -182,7 +182,11 @@ class RunningJob {
     try {
       const version = await sup.deps.store.datasets.version(scope, job.spec.dataset, job.spec.datasetVersion);
       if (!version)
-        return await this.finish({ state: 'failed', error: 'the dataset version no longer exists' });
+        return await this.finish({
+          state: 'failed',
+          error: 'the dataset version no longer exists',
+          retry: false,
+        });
       this.datasetRows = version.rows;
       const dataKey = await sup.deps.keyring.dataKey(job.tenantId);
       const exited = this.spawn();
@@ -325,7 +329,10 @@ class RunningJob {
       return this.finish({ state: 'timed_out', error: `wall-clock limit of ${reason.seconds} s reached` });
     if (reason?.kind === 'cpu')
       return this.finish({ state: 'failed', error: `CPU-time limit of ${reason.seconds} s reached` });
-    if (this.failure) return this.finish({ state: 'failed', error: this.failure.message });
+    if (this.failure) {
+      // A refusal by the training itself (too few rows, a bad parameter) is the same every attempt.
+      return this.finish({ state: 'failed', error: this.failure.message, retry: !this.failure.permanent });
+    }
     return this.finish({
       state: 'failed',
       error: crashReason(code, signal, this.stderr.toString(), limits.heapMb),

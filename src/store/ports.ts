@@ -148,6 +148,8 @@ export interface JobOutcome {
   cpuSeconds: number;
   wallSeconds: number;
   result?: { model: string; version: number };
+  /** `false` for a failure that another attempt cannot fix (bad data): the job fails for good. */
+  retry?: boolean;
   at: string;
   /**
    * Half-life of the fair-share usage the attempt's CPU-seconds are added to: pass the claims' own

@@ -296,6 +296,21 @@ describeStores('store: jobs', ({ store, t }) => {
     assert.deepEqual(order, ['p9', 'p5-old', 'p5-new', 'p0-old', 'p0-new', 'same-1', 'same-0']);
   });
 
+  test('a failure marked not worth retrying ends the job at once, attempts left or not', async () => {
+    const s = store();
+    const scope = scopeOf(await tenant());
+    await s.jobs.enqueue(scope, jobInput('doomed', { maxAttempts: 3 }), ROOMY);
+    await s.jobs.claim(claimReq(at(1), { workerId: 'worker-a' }));
+    const done = await s.jobs.finish(
+      'doomed',
+      'worker-a',
+      outcome('failed', { error: 'too few rows', retry: false, at: at(2) }),
+    );
+    assert.equal(done?.state, 'failed');
+    assert.equal(done?.attempts, 1);
+    assert.equal(done?.finishedAt, at(2));
+  });
+
   test('a claim sets state, attempt, lease and start; a requeued job keeps its first start', async () => {
     const s = store();
     const scope = scopeOf(await tenant());

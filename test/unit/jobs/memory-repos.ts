@@ -110,7 +110,8 @@ export class MemoryJobs implements JobRepo {
       cancelled: 'cancel',
       timed_out: 'timeout',
     } as const;
-    j.state = nextState('running', event[o.state], j.maxAttempts - j.attempts) ?? 'failed';
+    j.state =
+      nextState('running', event[o.state], o.retry === false ? 0 : j.maxAttempts - j.attempts) ?? 'failed';
     j.cpuSeconds += o.cpuSeconds;
     j.wallSeconds += o.wallSeconds;
     j.error = o.error ?? null;

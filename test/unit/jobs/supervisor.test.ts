@@ -95,11 +95,13 @@ describe('supervisor', () => {
   });
 
   test('a refusal inside the child is a failed attempt with its reason', { timeout: 30_000 }, async () => {
-    await enqueue('job_refused', { target: 'colour', task: 'binary' }, 1);
+    // Three attempts allowed, one used: a refusal by the training is the same every time.
+    await enqueue('job_refused', { target: 'colour', task: 'binary' }, 3);
     const s = f.supervisor();
     s.start();
     await waitFor('failure', () => state('job_refused').state === 'failed');
     await s.stop(0);
+    assert.equal(state('job_refused').attempts, 1);
     assert.match(
       state('job_refused').error ?? '',
       /^validation_failed: target: binary classification needs 2 classes/,

@@ -349,7 +349,8 @@ export function jobRepo(ctx: SqlContext): JobRepo {
         if (rowLocks) held = held.forUpdate();
         const cur = await held.executeTakeFirst();
         if (!cur) return null;
-        const attemptsLeft = num(cur.max_attempts) - num(cur.attempts);
+        // A permanent failure (the data can never train) is not worth another attempt.
+        const attemptsLeft = outcome.retry === false ? 0 : num(cur.max_attempts) - num(cur.attempts);
         const state = afterRunning(OUTCOME_EVENT[outcome.state], attemptsLeft, bool(cur.cancel_requested));
         const at = iso(outcome.at);
         const cpu = Math.max(0, outcome.cpuSeconds);
