@@ -264,6 +264,10 @@ export async function main(args: string[]): Promise<void> {
     ),
   ];
   const ingest = results[1];
+  const after = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  const busy = Math.max(loadavg()[0], Number(before.match(/loadavg ([0-9.]+)/)?.[1] ?? 0)) > cpus().length;
   const ratio = ingest.seconds / base.seconds;
   const cpuRatio = ingest.cpuSeconds / base.cpuSeconds;
   const verdict = `CPU-time ratio ${cpuRatio.toFixed(2)}×; wall-time ratio ${ratio.toFixed(2)}× (target ≤ ${TARGET_TIME_RATIO}×: ${ratio <= TARGET_TIME_RATIO ? 'met' : 'MISSED'}); peak RSS ${ingest.maxRssMb.toFixed(0)} MB (target ≤ ${TARGET_RSS_MB} MB: ${ingest.maxRssMb <= TARGET_RSS_MB ? 'met' : 'MISSED'})`;
@@ -284,6 +288,12 @@ export async function main(args: string[]): Promise<void> {
     ...lines,
     '',
     `Result: ${verdict}.`,
+    ...(busy
+      ? [
+          '',
+          `Note: the load average was above the core count (${before.match(/loadavg ([0-9. ]+)/)?.[1] ?? '?'} at start, ${after} at end on ${cpus().length} cores): other work shared the CPUs and stretched wall times unevenly between the child processes; the CPU-time ratio is the steadier comparison.`,
+        ]
+      : []),
     '',
   ].join('\n');
   const results_md = join(here, 'RESULTS.md');
