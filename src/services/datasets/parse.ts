@@ -2,6 +2,7 @@
 // They read the body chunk by chunk with backpressure, hash it and check it is UTF-8 as it passes, and
 // hand out rows in batches, so an upload is never held in memory whole. Every failure is an AppError that
 // names the column and line; messages carry column names and positions, never cell values.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { CsvError, parse as csvParse } from 'csv-parse';
@@ -198,11 +199,23 @@ async function* bodyChunks(
   // request destroyed mid-upload takes its socket down and the error response with it.
   const chunks: AsyncIterable<Uint8Array | string> =
     body instanceof Readable ? body.iterator({ destroyOnReturn: false }) : body;
+  // CSV hands csv-parse the bytes, so its text is only needed for validation: a chunk of pure ASCII
+  // (checked natively, without allocating) is valid UTF-8 as it stands, as long as the decoder holds
+  // no unfinished character from the chunk before.
+  const bytesOnly = state.format === 'csv';
+  let clean = true;
   for await (const chunk of chunks) {
     const raw =
       typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     if (raw.length === 0) continue;
-    const text = decode(raw);
+    let text = '';
+    if (bytesOnly && clean && isAscii(raw)) {
+      last = Buffer.from(raw.subarray(Math.max(0, raw.length - 3)));
+      if (!state.sawContent) text = raw.toString('latin1');
+    } else {
+      text = decode(raw);
+      clean = raw[raw.length - 1] < 0x80;
+    }
     if (!state.sawContent && /\S/.test(text)) state.sawContent = true;
     hash.update(raw);
     state.bytes += raw.length;

@@ -167,6 +167,11 @@ describe('CSV', () => {
     assert.match((await fails(split, 'csv')).errors?.[0].message ?? '', /byte 7$/);
     const split2 = [body.subarray(0, 8), body.subarray(8)];
     assert.match((await fails(split2, 'csv')).errors?.[0].message ?? '', /byte 7$/);
+    // A lead byte ending one chunk and a pure-ASCII chunk after it: still caught.
+    const cut = [Buffer.from('a\nx\xc3', 'latin1'), Buffer.from('y\n')];
+    assert.match((await fails(cut, 'csv')).errors?.[0].message ?? '', /byte 3$/);
+    const cutJson = [Buffer.from('[{"a":"\xc3', 'latin1'), Buffer.from('"}]')];
+    assert.match((await fails(cutJson, 'json')).errors?.[0].message ?? '', /byte 7$/);
   });
 
   test('firstInvalidUtf8', () => {
