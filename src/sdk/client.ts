@@ -1,8 +1,10 @@
 // The typed client for the tenantml HTTP API. Each resource group is a small class over one Transport,
-// so new groups (models, jobs, predict) are added beside these without touching the request path.
+// so new groups (predict, monitoring…) are added beside these without touching the request path.
 import { AuditApi } from './resources/audit.ts';
 import { DatasetsApi } from './resources/datasets.ts';
+import { JobsApi } from './resources/jobs.ts';
 import { KeysApi } from './resources/keys.ts';
+import { ModelsApi } from './resources/models.ts';
 import { TenantsApi } from './resources/tenants.ts';
 import { ROUTES } from './routes.ts';
 import { type CallOptions, type FetchLike, Transport } from './transport.ts';
@@ -30,6 +32,8 @@ export class TenantmlClient {
   readonly tenants: TenantsApi;
   readonly keys: KeysApi;
   readonly datasets: DatasetsApi;
+  readonly models: ModelsApi;
+  readonly jobs: JobsApi;
   readonly audit: AuditApi;
   /** The request core, for routes this version of the SDK does not wrap yet. */
   readonly transport: Transport;
@@ -39,6 +43,8 @@ export class TenantmlClient {
     this.tenants = new TenantsApi(this.transport);
     this.keys = new KeysApi(this.transport);
     this.datasets = new DatasetsApi(this.transport);
+    this.models = new ModelsApi(this.transport);
+    this.jobs = new JobsApi(this.transport);
     this.audit = new AuditApi(this.transport);
   }
 

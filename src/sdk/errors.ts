@@ -17,7 +17,9 @@ export type ClientErrorCode =
   /** A success status whose body is not the JSON promised. */
   | 'invalid_response'
   /** An error status without a problem body (a proxy's HTML page, …). */
-  | 'unexpected_response';
+  | 'unexpected_response'
+  /** An event stream closed, broke off or fell silent before its last event; `status` is 0. */
+  | 'stream_interrupted';
 
 // `string & {}` keeps editor completion for the known codes while accepting codes a newer server adds.
 export type TenantmlErrorCode = ErrorCode | ClientErrorCode | (string & {});

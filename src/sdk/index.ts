@@ -5,13 +5,18 @@ export type {
   DatasetDetail,
   DatasetSummary,
   DatasetVersionView,
+  JobView,
   KeyCreated,
   KeyInfo,
+  ModelDetailView,
+  ModelSummaryView,
+  ModelVersionView,
   Problem,
   TenantCreate,
   TenantDetailView,
   TenantPatchBody,
   TenantView,
+  TrainRequest,
 } from '../api/schemas.ts';
 export {
   CONTENT_TYPES,
@@ -33,6 +38,23 @@ export {
 } from './errors.ts';
 export type { AuditListOptions } from './resources/audit.ts';
 export { UPLOAD_TIMEOUT_MS, type UploadOptions } from './resources/datasets.ts';
+export {
+  EVENTS_IDLE_TIMEOUT_MS,
+  FINAL_JOB_STATES,
+  isFinalJobState,
+  type JobEventsOptions,
+  type JobListOptions,
+  type JobState,
+  type JobStreamEvent,
+  type JobWaitOptions,
+} from './resources/jobs.ts';
 export type { KeyRole } from './resources/keys.ts';
 export { ROUTES, type Route, type RouteScope } from './routes.ts';
-export { type CallOptions, DEFAULT_TIMEOUT_MS, type FetchLike, Transport } from './transport.ts';
+export { type ByteSource, parseSse, type SseMessage } from './sse.ts';
+export {
+  type CallOptions,
+  DEFAULT_TIMEOUT_MS,
+  type FetchLike,
+  type StreamInitFor,
+  Transport,
+} from './transport.ts';

@@ -38,6 +38,16 @@ export const ROUTES = {
   getDataset: route('GET', '/v1/datasets/{name}', 'tenant'),
   deleteDataset: route('DELETE', '/v1/datasets/{name}', 'tenant'),
 
+  trainModel: route('POST', '/v1/models/{name}/train', 'tenant'),
+  listModels: route('GET', '/v1/models', 'tenant'),
+  getModel: route('GET', '/v1/models/{name}', 'tenant'),
+
+  listJobs: route('GET', '/v1/jobs', 'tenant'),
+  getJob: route('GET', '/v1/jobs/{id}', 'tenant'),
+  cancelJob: route('POST', '/v1/jobs/{id}/cancel', 'tenant'),
+  // Server-sent events (text/event-stream), read with Transport.stream.
+  jobEvents: route('GET', '/v1/jobs/{id}/events', 'tenant'),
+
   // The operator narrows the audit log with `?tenant=`, not with the header.
   listAudit: route('GET', '/v1/audit', 'operator'),
 

@@ -81,9 +81,9 @@ export class Transport {
     return url;
   }
 
-  headersFor(route: Route, contentType?: string): Record<string, string> {
+  headersFor(route: Route, contentType?: string, accept?: string): Record<string, string> {
     const headers: Record<string, string> = {
-      accept: 'application/json, application/problem+json',
+      accept: accept ?? 'application/json, application/problem+json',
       ...this.#headers,
     };
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
@@ -129,15 +129,7 @@ export class Transport {
       text = await res.text();
     } catch (e) {
       if (init.signal?.aborted) throw init.signal.reason;
-      if (timeout?.aborted) {
-        throw new TenantmlError({
-          status: 0,
-          code: 'timeout',
-          title: 'The request timed out',
-          detail: `${route.method} ${route.path} got no complete answer within ${timeoutMs} ms`,
-          cause: e,
-        });
-      }
+      if (timeout?.aborted) throw timeoutError(route, `got no complete answer within ${timeoutMs} ms`, e);
       throw networkError(this.baseUrl, e);
     }
 
@@ -156,4 +148,67 @@ export class Transport {
       });
     }
   }
+
+  /**
+   * Opens a streamed answer (server-sent events) and returns it once its headers arrived, body unread.
+   * The timeout covers only the wait for the headers: a stream may rightly last longer than any timeout.
+   * The caller's signal, or cancelling the body, closes the connection. An error status is read whole
+   * and thrown as a TenantmlError, like `request`.
+   */
+  async stream<P extends string = string>(
+    route: Route<P>,
+    init: StreamInitFor<P> = {},
+  ): Promise<Response & { body: ReadableStream<Uint8Array> }> {
+    const url = this.url(route, init.params, init.query);
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs;
+    const headersTimer = new AbortController();
+    const signal = init.signal ? AbortSignal.any([init.signal, headersTimer.signal]) : headersTimer.signal;
+    const timer = timeoutMs > 0 ? setTimeout(() => headersTimer.abort(), timeoutMs) : undefined;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method: route.method,
+        headers: this.headersFor(route, undefined, init.accept ?? 'text/event-stream'),
+        signal,
+      });
+      if (!res.ok) {
+        const text = await res.text();
+        throw errorFromResponse(res.status, res.statusText, res.headers, text);
+      }
+    } catch (e) {
+      if (e instanceof TenantmlError) throw e;
+      if (init.signal?.aborted) throw init.signal.reason;
+      if (headersTimer.signal.aborted) throw timeoutError(route, `sent no headers within ${timeoutMs} ms`, e);
+      throw networkError(this.baseUrl, e);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.body === null) {
+      throw new TenantmlError({
+        status: res.status,
+        code: 'invalid_response',
+        title: 'The answer has no body',
+        detail: `${route.method} ${route.path} answered ${res.status} without a body to stream`,
+        requestId: res.headers.get('x-request-id') ?? undefined,
+      });
+    }
+    return res as Response & { body: ReadableStream<Uint8Array> };
+  }
+}
+
+export interface StreamInitFor<P extends string> extends CallOptions {
+  params?: PathParams<P>;
+  query?: Record<string, QueryValue>;
+  /** Default `text/event-stream`. */
+  accept?: string;
+}
+
+function timeoutError(route: Route, what: string, cause: unknown): TenantmlError {
+  return new TenantmlError({
+    status: 0,
+    code: 'timeout',
+    title: 'The request timed out',
+    detail: `${route.method} ${route.path} ${what}`,
+    cause,
+  });
 }
