@@ -188,7 +188,7 @@ export async function main(args: string[]): Promise<void> {
     out(
       `- Late arrivals (all tenants standard, weight ${TIER_WEIGHTS.standard}; A's queued-jobs quota raised to hold its queue): ` +
         `job-duration = mean time a job of A held its slot (claim → outcome recorded) = ${f2(late.jobSeconds)} s ` +
-        `(${f2(late.jobCpuSeconds)} CPU-s). B and C queued ${late.arrivals.length ? '' : 'no '}jobs half a job-duration after ` +
+        `(${f2(late.jobCpuSeconds)} CPU-s). B and C queued theirs half a job-duration after ` +
         `A's ${late.solo.jobs}th completion, with ${late.aQueuedAtArrival} of A's jobs still queued; "started" = claimed ` +
         `(the job's startedAt).`,
     );
@@ -208,6 +208,16 @@ export async function main(args: string[]): Promise<void> {
         `backlogged (every finished job replaced). Warm-up: the first ${f2(weighted.warmup.windowCpu)} CPU-s ` +
         `served (ratio there ${f2(weighted.warmupRatio)}: ${weighted.warmup.jobs[h.id]} / ${weighted.warmup.jobs[l.id]} jobs); ` +
         `window: the next ${f2(w.windowCpu)} CPU-s, ${w.jobs[h.id]} / ${w.jobs[l.id]} jobs over ${f2(weighted.windowSeconds)} s.`,
+    );
+    // With 2 slots the running term cannot express 2:1, so the scheduler holds the heavier tenant's decayed
+    // usage one CPU unit below twice the lighter one's; decay keeps eroding that offset, which the lighter
+    // tenant is served as extra: heavy − 2·light = −CPU_UNIT·ln2/halfLife CPU-s per second.
+    const lightRate = w.served[l.id] / weighted.windowSeconds;
+    const bias = (CPU_UNIT_SECONDS * Math.LN2) / halfLife;
+    out(
+      `  Expected steady-state ratio with this half-life: 2 − CPU_UNIT·ln2/halfLife ÷ (the ${l.tier} tenant's ` +
+        `${f3(lightRate)} CPU-s/s) = ${f2(2 - bias / lightRate)}; the rest of the gap to 2 is the window's noise ` +
+        `(whole jobs of ~${f2(w.windowCpu / (w.jobs[h.id] + w.jobs[l.id]))} CPU-s).`,
     );
   }
   if (jain) {
