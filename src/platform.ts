@@ -7,7 +7,7 @@ import type { ApiDeps } from './api/context.ts';
 import { buildServer, type ServerState } from './api/server.ts';
 import { type Clock, cryptoRandom, type Random, systemClock } from './core/clock.ts';
 import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
-import { startWorkers, type WorkerLog, type WorkerOptions } from './jobs/supervisor.ts';
+import { startWorkers, type WorkerDeps, type WorkerLog, type WorkerOptions } from './jobs/supervisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
@@ -78,6 +78,18 @@ async function secrets(
   return { masterKey, adminKey, adminKeyFile };
 }
 
+/** The training supervisor as the configuration asks for it (slots, global cap, artifact folder). */
+function startConfiguredWorkers(
+  config: Config,
+  deps: Omit<WorkerDeps, 'blobs'>,
+  opts: PlatformOptions,
+): ReturnType<typeof startWorkers> {
+  return startWorkers(
+    { ...deps, blobs: { kind: 'fs', root: config.artifactsDir } },
+    { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers },
+  );
+}
+
 export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
@@ -98,18 +110,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   // Training runs in child processes under this supervisor, never on the API's event loop.
   const workers =
     config.workerSlots > 0
-      ? await startWorkers(
-          {
-            store,
-            artifacts,
-            keyring,
-            blobs: { kind: 'fs', root: config.artifactsDir },
-            clock,
-            random,
-            log: app.log,
-          },
-          { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers },
-        )
+      ? await startConfiguredWorkers(config, { store, artifacts, keyring, clock, random, log: app.log }, opts)
       : null;
 
   let closed = false;
@@ -170,17 +171,10 @@ export async function startWorkerProcess(
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
   const keyring = new KeyRing(masterKey, store.tenants);
   const artifacts = new TenantArtifacts(new FsBlobStore(config.artifactsDir), keyring);
-  const workers = await startWorkers(
-    {
-      store,
-      artifacts,
-      keyring,
-      blobs: { kind: 'fs', root: config.artifactsDir },
-      clock,
-      random,
-      log: opts.log,
-    },
-    { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers },
+  const workers = await startConfiguredWorkers(
+    config,
+    { store, artifacts, keyring, clock, random, log: opts.log },
+    opts,
   );
   return {
     store,

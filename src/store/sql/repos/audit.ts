@@ -38,17 +38,7 @@ export function auditRepo(ctx: SqlContext): AuditRepo {
           .executeTakeFirstOrThrow();
         const seq = num(head.seq);
         const prevHash = head.hash;
-        const fields = {
-          seq,
-          tenantId: e.tenantId,
-          actorKeyId: e.actorKeyId,
-          actorRole: e.actorRole,
-          action: e.action,
-          target: e.target,
-          outcome: e.outcome,
-          requestId: e.requestId,
-          at: e.at,
-        };
+        const fields = { ...e, seq };
         const entry: AuditEntry = { ...fields, prevHash, hash: hashEntry(prevHash, fields) };
         await trx
           .insertInto('audit_entries')
