@@ -10,15 +10,20 @@ import type {
   DatasetSummarySchema,
   DatasetVersionSchema,
   FieldErrorSchema,
+  JobListQuerySchema,
+  JobSchema,
   KeyCreatedSchema,
   KeyInfoSchema,
+  ModelDetailSchema,
+  ModelSummarySchema,
   RoleSchema,
   TenantCreateSchema,
   TenantDetailSchema,
   TenantPatchSchema,
   TenantSchema,
+  TrainRequestSchema,
 } from '../../src/api/schemas.ts';
-import type { FieldError, TenantmlClient } from '../../src/sdk/index.ts';
+import type { FieldError, JobListOptions, JobStreamEvent, TenantmlClient } from '../../src/sdk/index.ts';
 import { fillPath, ROUTES } from '../../src/sdk/routes.ts';
 
 /** True only when A and B are the same type (not merely assignable one way). */
@@ -44,6 +49,22 @@ export const typeChecks: true[] = [
   true satisfies Equals<Result<C['datasets']['get']>, Static<typeof DatasetDetailSchema>>,
   true satisfies Equals<Result<C['audit']['list']>, Static<typeof AuditListSchema>>,
   true satisfies Equals<FieldError, Static<typeof FieldErrorSchema>>,
+  true satisfies Equals<Arg<C['models']['train'], 1>, Static<typeof TrainRequestSchema>>,
+  true satisfies Equals<Result<C['models']['train']>, Static<typeof JobSchema>>,
+  true satisfies Equals<Result<C['models']['list']>, Static<typeof ModelSummarySchema>[]>,
+  true satisfies Equals<Result<C['models']['get']>, Static<typeof ModelDetailSchema>>,
+  true satisfies Equals<Result<C['jobs']['list']>, Static<typeof JobSchema>[]>,
+  true satisfies Equals<Result<C['jobs']['get']>, Static<typeof JobSchema>>,
+  true satisfies Equals<Result<C['jobs']['cancel']>, Static<typeof JobSchema>>,
+  true satisfies Equals<Result<C['jobs']['wait']>, Static<typeof JobSchema>>,
+  true satisfies Equals<Extract<JobStreamEvent, { type: 'job' }>['job'], Static<typeof JobSchema>>,
+  true satisfies Equals<
+    Omit<Extract<JobStreamEvent, { type: 'end' }>, 'type' | 'state'>,
+    Pick<Static<typeof JobSchema>, 'result' | 'error'>
+  >,
+  // The list filters are the query schema's, with `limit` a number instead of its wire string.
+  true satisfies Equals<JobListOptions['state'], Static<typeof JobListQuerySchema>['state']>,
+  true satisfies Equals<JobListOptions['model'], Static<typeof JobListQuerySchema>['model']>,
 ];
 
 // And assignment in both directions, the way an application uses them.
@@ -53,12 +74,15 @@ export function assignments(client: C): void {
     const back: Awaited<ReturnType<C['tenants']['update']>> = t;
     const v: Static<typeof DatasetVersionSchema> = await client.datasets.upload('d', 'a\n1\n');
     const a: Static<typeof AuditListSchema> = await client.audit.list({ verify: true });
-    void [back, v, a];
+    const j: Static<typeof JobSchema> = await client.jobs.wait(
+      (await client.models.train('m', { dataset: 'd', target: 't' })).id,
+    );
+    void [back, v, a, j];
   });
 }
 
 test('the type checks are present (they are enforced by tsc)', () => {
-  assert.equal(typeChecks.length, 14);
+  assert.equal(typeChecks.length, 26);
   assert.ok(typeChecks.every((x) => x === true));
 });
 
@@ -75,14 +99,10 @@ test('route table: unique method+path, templates well formed, parameters filled 
     assert.doesNotMatch(filled, /[{}]/, name);
     if (Object.keys(params).length > 0) assert.match(filled, /a%20b%2Fc/, name);
   }
-  // Only dataset routes act on a tenant named by header; operator and public routes never carry it.
-  assert.deepEqual(
-    Object.entries(ROUTES)
-      .filter(([, r]) => r.scope === 'tenant')
-      .map(([, r]) => r.path)
-      .every((p) => p.startsWith('/v1/datasets')),
-    true,
-  );
+  // Only tenant-owned resources act on a tenant named by header; operator and public routes never carry it.
+  const tenantRoutes = Object.values(ROUTES).filter((r) => r.scope === 'tenant');
+  for (const r of tenantRoutes) assert.match(r.path, /^\/v1\/(datasets|models|jobs)(\/|$)/, r.path);
+  assert.ok(tenantRoutes.length >= 11);
 });
 
 test('the core SDK (everything but node.ts) loads nothing from Node, so it runs in browsers', async () => {
