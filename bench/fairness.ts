@@ -209,6 +209,11 @@ export async function main(args: string[]): Promise<void> {
         `served (ratio there ${f2(weighted.warmupRatio)}: ${weighted.warmup.jobs[h.id]} / ${weighted.warmup.jobs[l.id]} jobs); ` +
         `window: the next ${f2(w.windowCpu)} CPU-s, ${w.jobs[h.id]} / ${w.jobs[l.id]} jobs over ${f2(weighted.windowSeconds)} s.`,
     );
+    out(
+      `  Why a warm-up: with 2 slots the running term alone splits them 1:1, and a job of ~2 CPU-s moves the ` +
+        `usage term by 1/${CPU_UNIT_SECONDS} of a unit, so the weights take hold only once each tenant has been ` +
+        `served about one CPU unit (${CPU_UNIT_SECONDS} CPU-s); the warm-up is ${f2(weighted.warmup.windowCpu / CPU_UNIT_SECONDS)} units.`,
+    );
     // With 2 slots the running term cannot express 2:1, so the scheduler holds the heavier tenant's decayed
     // usage one CPU unit below twice the lighter one's; decay keeps eroding that offset, which the lighter
     // tenant is served as extra: heavy − 2·light = −CPU_UNIT·ln2/halfLife CPU-s per second.
