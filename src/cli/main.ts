@@ -13,6 +13,8 @@ const result = await runCli(process.argv.slice(2), {
   stdin: process.stdin,
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
+  isTTY: process.stdout.isTTY === true,
+  columns: process.stdout.columns,
 });
 if (!result.keepRunning) {
   // Exit now rather than waiting for idle keep-alive sockets; flush stdout first (pipes may be async).

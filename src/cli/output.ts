@@ -9,6 +9,10 @@ export interface CliIo {
   readonly stdin?: NodeJS.ReadableStream;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** Standard output is a terminal: progress redraws one line in place. */
+  readonly isTTY?: boolean;
+  /** The terminal's width, when it is one. */
+  readonly columns?: number;
 }
 
 /** A usage problem found by a command itself (bad argument value, missing confirmation); exit 2. */

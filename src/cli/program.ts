@@ -5,10 +5,14 @@ import type { FetchLike } from '../sdk/transport.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerDatasets } from './commands/datasets.ts';
 import { registerHealth } from './commands/health.ts';
+import { registerJobs } from './commands/jobs.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerModels } from './commands/models.ts';
 import type { CommandContext } from './commands/shared.ts';
 import { registerStart } from './commands/start.ts';
 import { registerTenants } from './commands/tenants.ts';
+import { registerTrain } from './commands/train.ts';
+import { registerWorker } from './commands/worker.ts';
 import { DEFAULT_URL } from './context.ts';
 import { type CliIo, describeError, ExitCode } from './output.ts';
 
@@ -23,7 +27,10 @@ export function buildProgram(ctx: CommandContext): Command {
       '--key <key>',
       'API key (TENANTML_API_KEY; default: the operator key in <TENANTML_DATA_DIR or ./data>/admin.key)',
     )
-    .option('--tenant <id>', 'operator key: the tenant to act on (TENANTML_TENANT)')
+    .option(
+      '--tenant <id>',
+      'operator key: the tenant that dataset, model and job commands act on (TENANTML_TENANT)',
+    )
     .option('--json', 'print JSON instead of tables')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
@@ -33,9 +40,13 @@ export function buildProgram(ctx: CommandContext): Command {
     });
   // Subcommands made with .command() inherit exitOverride and the output settings.
   registerStart(program, ctx);
+  registerWorker(program, ctx);
   registerTenants(program, ctx);
   registerKeys(program, ctx);
   registerDatasets(program, ctx);
+  registerTrain(program, ctx);
+  registerJobs(program, ctx);
+  registerModels(program, ctx);
   registerAudit(program, ctx);
   registerHealth(program, ctx);
   return program;
