@@ -112,8 +112,17 @@ export function radixSortFloat32(values: Float32Array, keys: Uint32Array, tmp: U
   return values;
 }
 
-/** Places bin edges on a seeded row sample, then bins every cell of X. */
-export function binMatrix(X: DenseMatrix, maxBins: number, sampleSize: number, rng: Rng): BinnedMatrix {
+/**
+ * Places bin edges on a seeded row sample, then bins every cell of X. `allocate` provides the memory
+ * of the bins and offsets (shared memory when other threads build histograms).
+ */
+export function binMatrix(
+  X: DenseMatrix,
+  maxBins: number,
+  sampleSize: number,
+  rng: Rng,
+  allocate: (bytes: number) => ArrayBufferLike = (bytes) => new ArrayBuffer(bytes),
+): BinnedMatrix {
   const { rows, cols, data } = X;
   let sample: Int32Array | null = null;
   if (rows > sampleSize) {
@@ -143,7 +152,7 @@ export function binMatrix(X: DenseMatrix, maxBins: number, sampleSize: number, r
   const tmp = new Uint32Array(m);
   const cuts: Float32Array[] = [];
   const nBins = new Int32Array(cols);
-  const offsets = new Int32Array(cols + 1);
+  const offsets = new Int32Array(allocate(4 * (cols + 1)));
   for (let f = 0; f < cols; f++) {
     const sorted = radixSortFloat32(colBuf.subarray(f * m, f * m + counts[f]), keys, tmp);
     const fc = cutsFromSorted(sorted, maxBins);
@@ -151,7 +160,7 @@ export function binMatrix(X: DenseMatrix, maxBins: number, sampleSize: number, r
     nBins[f] = fc.length + 1;
     offsets[f + 1] = offsets[f] + nBins[f] + 1;
   }
-  const bins = new Uint8Array(rows * cols);
+  const bins = new Uint8Array(allocate(rows * cols));
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     for (let f = 0; f < cols; f++) {

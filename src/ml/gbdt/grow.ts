@@ -3,8 +3,9 @@
 // All scratch lives in a GrowWorkspace reused across trees, so a tree allocates only its nodes.
 import type { Tree } from '../types.ts';
 import { type BinnedMatrix, thresholdOf } from './binning.ts';
-import { buildHistogram, histogramSize, subtractHistogram } from './histogram.ts';
+import { histogramSize, subtractHistogram } from './histogram.ts';
 import type { GbdtParams } from './params.ts';
+import { type HistogramPool, inlineHistogramPool } from './pool.ts';
 import { emptySplit, findBestSplit, type SplitInfo } from './split.ts';
 
 export interface GrowWorkspace {
@@ -15,22 +16,31 @@ export interface GrowWorkspace {
   gOrd: Float64Array;
   hOrd: Float64Array;
   pool: Float64Array[];
+  /** Builds the histograms; rows and the histograms are allocated from it. */
+  histograms: HistogramPool;
 }
 
-export function createWorkspace(binned: BinnedMatrix): GrowWorkspace {
+export function createWorkspace(
+  binned: BinnedMatrix,
+  histograms: HistogramPool = inlineHistogramPool,
+): GrowWorkspace {
   const n = binned.rows;
   return {
     binned,
-    rows: new Int32Array(n),
+    rows: new Int32Array(histograms.allocate(4 * n)),
     scratch: new Int32Array(n),
     gOrd: new Float64Array(n),
     hOrd: new Float64Array(n),
     pool: [],
+    histograms,
   };
 }
 
 function takeHist(ws: GrowWorkspace): Float64Array {
-  return ws.pool.pop() ?? new Float64Array(histogramSize(ws.binned));
+  const pooled = ws.pool.pop();
+  if (pooled) return pooled;
+  const size = histogramSize(ws.binned);
+  return new Float64Array(ws.histograms.allocate(8 * size));
 }
 
 interface Candidate {
@@ -120,6 +130,9 @@ export function growTree(
   const canSplit = (start: number, end: number, depth: number, hs: number): boolean =>
     depth < maxDepth && end - start >= 2 && hs >= 2 * minChild;
   const rows = ws.rows;
+  const hp = ws.histograms;
+  const build = (hist: Float64Array, start: number, end: number): void =>
+    hp.build(hist, binned, features, rows, start, end, g, h, ws.gOrd, ws.hOrd);
 
   let gs = 0;
   let hs = 0;
@@ -138,7 +151,7 @@ export function growTree(
   };
   if (canSplit(0, count, 0, hs)) {
     const hist = takeHist(ws);
-    buildHistogram(hist, binned, features, rows, 0, count, g, h, ws.gOrd, ws.hOrd);
+    build(hist, 0, count);
     consider(0, 0, hist);
   }
 
@@ -181,16 +194,16 @@ export function growTree(
     const parentHist = c.hist;
     if (canSmall && canLarge) {
       const sh = takeHist(ws);
-      buildHistogram(sh, binned, features, rows, nStart[small], nEnd[small], g, h, ws.gOrd, ws.hOrd);
+      build(sh, nStart[small], nEnd[small]);
       subtractHistogram(parentHist, sh);
       consider(small, depth, sh);
       consider(large, depth, parentHist);
     } else if (canSmall) {
-      buildHistogram(parentHist, binned, features, rows, nStart[small], nEnd[small], g, h, ws.gOrd, ws.hOrd);
+      build(parentHist, nStart[small], nEnd[small]);
       consider(small, depth, parentHist);
     } else if (canLarge) {
       const sh = takeHist(ws);
-      buildHistogram(sh, binned, features, rows, nStart[small], nEnd[small], g, h, ws.gOrd, ws.hOrd);
+      build(sh, nStart[small], nEnd[small]);
       subtractHistogram(parentHist, sh);
       ws.pool.push(sh);
       consider(large, depth, parentHist);

@@ -24,17 +24,64 @@ export function buildHistogram(
   hOrd: Float64Array,
 ): void {
   hist.fill(0);
+  gatherGradients(rows, start, end, g, h, gOrd, hOrd);
+  accumulateFeatures(
+    hist,
+    binned.bins,
+    binned.rows,
+    binned.offsets,
+    features,
+    0,
+    features.length,
+    rows,
+    start,
+    end,
+    gOrd,
+    hOrd,
+  );
+}
+
+/** gOrd[i], hOrd[i] = g, h of rows[start + i]. */
+export function gatherGradients(
+  rows: Int32Array,
+  start: number,
+  end: number,
+  g: Float64Array,
+  h: Float64Array,
+  gOrd: Float64Array,
+  hOrd: Float64Array,
+): void {
   const n = end - start;
-  const { bins, offsets } = binned;
-  const nRows = binned.rows;
   for (let i = 0; i < n; i++) {
     const r = rows[start + i];
     gOrd[i] = g[r];
     hOrd[i] = h[r];
   }
+}
+
+/**
+ * Adds the gathered gradients of rows[start..end) into the slots of features[from..to), which must
+ * be zero. Each slot receives its rows in ascending position order whatever the feature range, so
+ * any division of the features between threads gives the same sums bit for bit.
+ */
+export function accumulateFeatures(
+  hist: Float64Array,
+  bins: Uint8Array,
+  nRows: number,
+  offsets: Int32Array,
+  features: Int32Array,
+  from: number,
+  to: number,
+  rows: Int32Array,
+  start: number,
+  end: number,
+  gOrd: Float64Array,
+  hOrd: Float64Array,
+): void {
+  const n = end - start;
   // Eight features per pass over the rows: the row index and its gradients are loaded once for all.
-  const nf = features.length;
-  let fi = 0;
+  const nf = to;
+  let fi = from;
   for (; fi + 8 <= nf; fi += 8) {
     const b0 = features[fi + 0] * nRows;
     const o0 = 2 * offsets[features[fi + 0]];

@@ -7,10 +7,12 @@ import { binMatrix } from './binning.ts';
 import { binnedLeaf, createWorkspace, growTree } from './grow.ts';
 import { baseScore, computeGradients, validationMetric } from './objective.ts';
 import { type GbdtParams, resolveGbdtParams } from './params.ts';
+import { type HistogramPool, inlineHistogramPool } from './pool.ts';
 import { addTreeScores, predictRaw } from './predict.ts';
 
 export type { GbdtParams, GrowPolicy } from './params.ts';
 export { DEFAULT_GBDT_PARAMS, resolveGbdtParams } from './params.ts';
+export { type HistogramPool, inlineHistogramPool } from './pool.ts';
 export { predictRaw, predictTrees } from './predict.ts';
 
 export interface GbdtHistoryEntry {
@@ -26,6 +28,8 @@ export interface GbdtOptions {
   valid?: { X: DenseMatrix; y: Float64Array };
   init?: TreeEnsemble;
   onIteration?: (iter: number, validMetric: number | null) => void;
+  /** Where histograms are built (default: inline on this thread). The model is the same either way. */
+  histogramPool?: HistogramPool;
 }
 
 export interface GbdtResult {
@@ -92,8 +96,28 @@ export function trainGbdt(
     }
   }
 
+  const pool = opts.histogramPool ?? inlineHistogramPool;
+  try {
+    return boost(X, y, task, K, p, opts, pool);
+  } finally {
+    pool.release();
+  }
+}
+
+function boost(
+  X: DenseMatrix,
+  y: Float64Array,
+  task: Task,
+  K: number,
+  p: GbdtParams,
+  opts: GbdtOptions,
+  pool: HistogramPool,
+): GbdtResult {
+  const n = X.rows;
+  const valid = opts.valid;
+  const init = opts.init;
   const rng = createRng(opts.seed);
-  const binned = binMatrix(X, p.maxBins, p.binSampleSize, rng);
+  const binned = binMatrix(X, p.maxBins, p.binSampleSize, rng, (bytes) => pool.allocate(bytes));
   const base = init ? Float64Array.from(init.baseScore) : baseScore(task, K, y);
   const scores = init ? predictRaw(init, X) : new Float64Array(n * K);
   if (!init) for (let r = 0; r < n; r++) for (let k = 0; k < K; k++) scores[r * K + k] = base[k];
@@ -107,10 +131,10 @@ export function trainGbdt(
         })()
     : null;
 
-  const g = new Float64Array(n * K);
-  const h = new Float64Array(n * K);
+  const g = new Float64Array(pool.allocate(8 * n * K));
+  const h = new Float64Array(pool.allocate(8 * n * K));
   const probs = new Float64Array(K);
-  const ws = createWorkspace(binned);
+  const ws = createWorkspace(binned, pool);
   const allFeatures = Int32Array.from({ length: X.cols }, (_, i) => i);
   const sample = p.subsample < 1 ? new Int32Array(n) : null;
   const inSample = p.subsample < 1 ? new Uint8Array(n) : null;
