@@ -209,9 +209,10 @@ export async function main(args: string[]): Promise<void> {
         `served (ratio there ${f2(weighted.warmupRatio)}: ${weighted.warmup.jobs[h.id]} / ${weighted.warmup.jobs[l.id]} jobs); ` +
         `window: the next ${f2(w.windowCpu)} CPU-s, ${w.jobs[h.id]} / ${w.jobs[l.id]} jobs over ${f2(weighted.windowSeconds)} s.`,
     );
+    const jobCpu = w.windowCpu / (w.jobs[h.id] + w.jobs[l.id]);
     out(
-      `  Why a warm-up: with 2 slots the running term alone splits them 1:1, and a job of ~2 CPU-s moves the ` +
-        `usage term by 1/${CPU_UNIT_SECONDS} of a unit, so the weights take hold only once each tenant has been ` +
+      `  Why a warm-up: with 2 slots the running term alone splits them 1:1, and a job of ~${f2(jobCpu)} CPU-s ` +
+        `moves the usage term by ${f2(jobCpu / CPU_UNIT_SECONDS)} of a unit, so the weights take hold only once each tenant has been ` +
         `served about one CPU unit (${CPU_UNIT_SECONDS} CPU-s); the warm-up is ${f2(weighted.warmup.windowCpu / CPU_UNIT_SECONDS)} units.`,
     );
     // With 2 slots the running term cannot express 2:1, so the scheduler holds the heavier tenant's decayed
@@ -222,7 +223,7 @@ export async function main(args: string[]): Promise<void> {
     out(
       `  Expected steady-state ratio with this half-life: 2 − CPU_UNIT·ln2/halfLife ÷ (the ${l.tier} tenant's ` +
         `${f3(lightRate)} CPU-s/s) = ${f2(2 - bias / lightRate)}; the rest of the gap to 2 is the window's noise ` +
-        `(whole jobs of ~${f2(w.windowCpu / (w.jobs[h.id] + w.jobs[l.id]))} CPU-s).`,
+        `(whole jobs of ~${f2(jobCpu)} CPU-s).`,
     );
   }
   if (jain) {
