@@ -10,7 +10,11 @@ const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '?']);
 export function isMissing(v: RawCell): boolean {
   if (v === null || v === undefined) return true;
   if (typeof v === 'number') return Number.isNaN(v);
-  if (typeof v === 'string') return MISSING.has(v.trim().toLowerCase());
+  if (typeof v === 'string') {
+    // Most cells are longer than any missing marker: decide those without trimming or lower-casing.
+    if (v.length > 4 && v.charCodeAt(0) > 32 && v.charCodeAt(v.length - 1) > 32) return false;
+    return MISSING.has(v.trim().toLowerCase());
+  }
   return false;
 }
 
@@ -57,7 +61,11 @@ export function parseDatetime(v: RawCell): number | undefined {
   if (iso.length === 10) iso += 'T00:00:00Z';
   else if (!/(Z|[+-]\d{2}:?\d{2})$/.test(iso)) iso += 'Z';
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? undefined : t;
+  if (Number.isNaN(t)) return undefined;
+  // Date.parse rolls 2024-02-30 over to March 1st; a day the month does not have is not a date.
+  const [y, m, d] = [Number(s.slice(0, 4)), Number(s.slice(5, 7)), Number(s.slice(8, 10))];
+  if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return undefined;
+  return t;
 }
 
 /** The cell as a string for categorical and text columns (numbers and booleans in their JSON spelling). */

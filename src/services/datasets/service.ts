@@ -1,19 +1,19 @@
 // Dataset use cases: streamed upload into a new immutable, encrypted version; listing; detail with a
 // preview; deletion. Quotas are checked before the body is read where possible, and again at the end;
 // a failure at any point leaves no version and no artifact behind.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { RawCell } from '../../core/cells.ts';
 import type { Clock, Random } from '../../core/clock.ts';
 import { AppError, notFound } from '../../core/errors.ts';
 import { nameProblem, newId } from '../../core/ids.ts';
-import { SchemaInferrer } from '../../core/schema-inference.ts';
 import type { TenantScope } from '../../core/scope.ts';
 import type { Dataset, DatasetVersion } from '../../core/types.ts';
 import type { Store } from '../../store/ports.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
 import type { TenantService } from '../tenants.ts';
-import { type DecodedRows, decodeRows, encodeRows } from './codec.ts';
-import { type DatasetFormat, parseDataset } from './parse.ts';
+import { type DecodedRows, decodeRows } from './codec.ts';
+import { type IngestOutcome, ingestDataset } from './ingest.ts';
+import type { DatasetFormat } from './parse.ts';
 
 export const PREVIEW_ROWS = 5;
 
@@ -61,26 +61,19 @@ export class DatasetService {
     }
     if (usedBytes >= quotas.storageBytes) throw quotaError('storageBytes', quotas.storageBytes, usedBytes);
 
-    const parsed = parseDataset(body, format, {
+    const ingest = ingestDataset(body, format, {
       maxRows: quotas.rowsPerDataset,
       maxColumns: quotas.columnsPerDataset,
     });
-    const inferrer = new SchemaInferrer();
-    async function* observed(): AsyncGenerator<RawCell[][]> {
-      for await (const batch of parsed) {
-        inferrer.syncColumns(parsed.columns);
-        inferrer.observe(batch);
-        yield batch;
-      }
-    }
     const artifact = `datasets/${name}/${newId('dv', this.random)}.rows`;
     let storedBytes: number;
+    let outcome: IngestOutcome;
     try {
-      storedBytes = await this.artifacts.putStream(
-        scope,
-        artifact,
-        Readable.from(encodeRows(observed(), parsed.columns)),
-      );
+      // The ingest result rejects first with the parser's own error, so that is the one reported.
+      [storedBytes, outcome] = await Promise.all([
+        this.artifacts.putStream(scope, artifact, ingest.stream),
+        ingest.result,
+      ]);
     } catch (err) {
       await this.artifacts.delete(scope, artifact).catch(() => {});
       body.resume?.();
@@ -90,15 +83,13 @@ export class DatasetService {
       if (usedBytes + storedBytes > quotas.storageBytes) {
         throw quotaError('storageBytes', quotas.storageBytes, usedBytes + storedBytes);
       }
-      const summary = parsed.summary();
-      inferrer.syncColumns(parsed.columns);
       return await this.store.datasets.addVersion(
         scope,
         {
           name,
-          rows: summary.rows,
-          schema: inferrer.finish(),
-          sha256: summary.sha256,
+          rows: outcome.rows,
+          schema: outcome.schema,
+          sha256: outcome.sha256,
           storedBytes,
           artifact,
           format,
