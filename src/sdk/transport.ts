@@ -168,7 +168,11 @@ export class Transport {
     try {
       res = await this.#fetch(url, {
         method: route.method,
-        headers: this.headersFor(route, undefined, init.accept ?? 'text/event-stream'),
+        headers: this.headersFor(
+          route,
+          undefined,
+          init.accept ?? 'text/event-stream, application/problem+json',
+        ),
         signal,
       });
       if (!res.ok) {
@@ -199,7 +203,7 @@ export class Transport {
 export interface StreamInitFor<P extends string> extends CallOptions {
   params?: PathParams<P>;
   query?: Record<string, QueryValue>;
-  /** Default `text/event-stream`. */
+  /** Default `text/event-stream, application/problem+json` (refusals are problem documents). */
   accept?: string;
 }
 

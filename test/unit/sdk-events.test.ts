@@ -179,7 +179,7 @@ describe('jobs.events over HTTP', () => {
     };
     const events = await collect(client().jobs.events('a/b'));
     assert.deepEqual(events, [{ type: 'end', state: 'failed', result: null, error: 'boom' }]);
-    assert.equal(headers.accept, 'text/event-stream');
+    assert.equal(headers.accept, 'text/event-stream, application/problem+json');
     assert.equal(headers.authorization, 'Bearer k');
     assert.equal(headers['x-tenant-id'], 'acme');
     assert.deepEqual(requests, ['GET /v1/jobs/a%2Fb/events']);
