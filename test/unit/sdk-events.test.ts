@@ -144,11 +144,19 @@ describe('parseSse: the event-stream grammar', () => {
 });
 
 describe('jobs.events over HTTP', () => {
-  test('events split mid-line with keep-alives between them arrive typed and in order', async () => {
+  test('events split mid-line, with keep-alives and multi-line data, arrive typed and in order', async () => {
     const body =
       frame('job', job('queued'), 1) +
       ': keep-alive\n\n' +
-      frame('job', job('running', { progress: { phase: 'training', iteration: 3, at: 'x' } }), 2) +
+      // Pretty-printed JSON over many data lines: they join with newlines, which JSON allows.
+      `id: 2\nevent: job\n${JSON.stringify(
+        job('running', { progress: { phase: 'training', iteration: 3, at: 'x' } }),
+        null,
+        2,
+      )
+        .split('\n')
+        .map((l) => `data: ${l}`)
+        .join('\n')}\n\n` +
       frame('job', job('succeeded'), 3) +
       frame('end', { state: 'succeeded', result: { model: 'm', version: 1 }, error: null }, 4);
     const pieces: string[] = [];
