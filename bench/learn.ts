@@ -1,4 +1,4 @@
-// `npm run bench -- learn [--rss | --all] [--record] [--skip-anchors] [--rss-rows N] [--rss-rounds N]`:
+// `npm run bench -- learn [--rss | --all] [--record] [--skip-anchors] [--rss-rows N] [--rss-rounds N] [--rss-threads N]`:
 // our linear model and GBDT against scikit-learn and XGBoost on the same fixed splits (anchors run
 // through /usr/bin/python3, bench/learn/anchors.py), and peak RSS of tree training on 1M × 50.
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { fitLogistic } from '../src/ml/linear/index.ts';
 import { accuracy, auc } from '../src/ml/metrics.ts';
 import { argmaxRows, predictLinear } from '../src/ml/predict.ts';
 import type { DenseMatrix } from '../src/ml/types.ts';
+import { createHistogramPool, type ThreadedHistogramPool } from '../src/runtime/threads/histogram-pool.ts';
 import { readSplit, type Split } from './learn/data.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -82,21 +83,38 @@ const cpuSince = (c0: NodeJS.CpuUsage): number => {
   return (d.user + d.system) / 1e6;
 };
 
-function ours(train: Split, test: Split, nClasses: number): Record<string, Score> {
+const sameModel = (a: unknown, b: unknown): boolean => {
+  const enc = (m: unknown): string =>
+    JSON.stringify(m, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array) : v));
+  return enc(a) === enc(b);
+};
+
+function ours(
+  train: Split,
+  test: Split,
+  nClasses: number,
+  pool: ThreadedHistogramPool,
+): Record<string, Score> {
   const task = nClasses === 2 ? 'binary' : 'multiclass';
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const gbdt = trainGbdt(
-    train.X,
-    train.y,
-    task,
-    nClasses,
-    { nRounds: 200, maxDepth: 6, learningRate: 0.1 },
-    { seed: 0 },
-  );
-  const t1 = performance.now();
-  const gbdtCpu = cpuSince(c0);
-  const gbdtScore = score(predictTrees(gbdt.model, test.X), test, nClasses, (t1 - t0) / 1000, gbdtCpu);
+  const trees = (histogramPool?: ThreadedHistogramPool) => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const res = trainGbdt(
+      train.X,
+      train.y,
+      task,
+      nClasses,
+      { nRounds: 200, maxDepth: 6, learningRate: 0.1 },
+      { seed: 0, ...(histogramPool ? { histogramPool } : {}) },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSince(c0);
+    return { res, score: score(predictTrees(res.model, test.X), test, nClasses, seconds, cpu) };
+  };
+  const single = trees();
+  const pooled = trees(pool);
+  if (!sameModel(single.res.model, pooled.res.model))
+    throw new Error('the 2-thread model differs from the single-threaded one');
   // Linear: copies, because standardisation rewrites the matrices.
   const Xtr: DenseMatrix = { ...train.X, data: Float64Array.from(train.X.data) };
   const Xte: DenseMatrix = { ...test.X, data: Float64Array.from(test.X.data) };
@@ -107,13 +125,21 @@ function ours(train: Split, test: Split, nClasses: number): Record<string, Score
   const t3 = performance.now();
   const linCpu = cpuSince(c2);
   const linScore = score(predictLinear(lin.model, Xte), test, nClasses, (t3 - t2) / 1000, linCpu);
-  return { tenantml_linear: linScore, tenantml_gbdt: gbdtScore };
+  return { tenantml_linear: linScore, tenantml_gbdt: single.score, tenantml_gbdt_2threads: pooled.score };
 }
 
-function rssRun(rows: number, cols: number, rounds: number): Record<string, number> {
+function rssRun(rows: number, cols: number, rounds: number, threads: number): Record<string, number> {
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(here, 'learn', 'rss-child.ts'), String(rows), String(cols), String(rounds)],
+    [
+      '--import',
+      'tsx',
+      join(here, 'learn', 'rss-child.ts'),
+      String(rows),
+      String(cols),
+      String(rounds),
+      String(threads),
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 20 },
   );
   if (res.status !== 0) throw new Error(`rss child failed (${res.status}): ${res.stderr}`);
@@ -147,7 +173,8 @@ export async function main(args: string[]): Promise<void> {
   if (!flag(args, '--rss')) {
     const anchors = runAnchors(flag(args, '--skip-anchors'));
     out(
-      `Anchors: scikit-learn ${anchors.sklearn}, XGBoost ${anchors.xgboost} (nthread=2); ours single-threaded.`,
+      `Anchors: scikit-learn ${anchors.sklearn}, XGBoost ${anchors.xgboost} (nthread=2); ours single-threaded ` +
+        '(tenantml_gbdt) and with histograms built on 2 threads (tenantml_gbdt_2threads, the same model).',
     );
     out('GBDTs: 200 rounds, depth 6, learning rate 0.1. Splits: stratified 80/20, random_state=0.');
     out();
@@ -156,11 +183,12 @@ export async function main(args: string[]): Promise<void> {
     );
     out('|---|---|---|---|---|---|---|---|---|---|---|');
     const verdicts: string[] = [];
+    const pool = await createHistogramPool({ threads: 2 });
     for (const name of DATASETS) {
       const entry = anchors.datasets[name];
       const train = readSplit(join(outDir, `learn-${name}-train.csv`));
       const test = readSplit(join(outDir, `learn-${name}-test.csv`));
-      const mine = ours(train, test, entry.classes);
+      const mine = ours(train, test, entry.classes, pool);
       const anchorsOf = (names: string[]): number =>
         Math.max(...names.map((n) => entry.models[n]?.accuracy ?? Number.NaN));
       const bestTreeAnchor = anchorsOf(['sklearn_hgb', 'xgboost', 'xgboost_1thread']);
@@ -171,7 +199,7 @@ export async function main(args: string[]): Promise<void> {
       const xgb1 = entry.models.xgboost_1thread;
       for (const [model, s] of Object.entries({ ...entry.models, ...mine })) {
         const isOurs = model.startsWith('tenantml');
-        const isTrees = model.endsWith('gbdt');
+        const isTrees = model.includes('gbdt');
         const family = isTrees ? bestTreeAnchor : bestLinearAnchor;
         const delta = isOurs ? ((s.accuracy - family) * 100).toFixed(2) : '';
         const ratio = (a: number, b: number | undefined): string =>
@@ -186,6 +214,7 @@ export async function main(args: string[]): Promise<void> {
         `${name}: best of ours ${f3(bestOurs)} vs best anchor ${f3(bestAnchor)} → ${gap.toFixed(2)} pts (${gap >= -1 ? 'within' : 'MISSES'} the 1-point target)`,
       );
     }
+    await pool.close();
     out();
     for (const v of verdicts) out(`- ${v}`);
     out();
@@ -193,9 +222,10 @@ export async function main(args: string[]): Promise<void> {
   if (flag(args, '--rss') || flag(args, '--all')) {
     const rows = option(args, '--rss-rows', 1_000_000);
     const rounds = option(args, '--rss-rounds', 20);
-    const r = rssRun(rows, 50, rounds);
+    const threads = option(args, '--rss-threads', 2);
+    const r = rssRun(rows, 50, rounds, threads);
     out(
-      `RSS: GBDT on generated ${rows} × 50 (float64 input, ${rounds} rounds, depth 6), measured alone in a child ` +
+      `RSS: GBDT on generated ${rows} × 50 (float64 input, ${rounds} rounds, depth 6, ${threads} histogram thread(s)), measured alone in a child ` +
         `process: peak RSS ${r.maxRssMB.toFixed(0)} MB (after generating the data: ${r.rssAfterDataMB.toFixed(0)} MB), ` +
         `train ${r.trainSeconds.toFixed(1)} s.`,
     );

@@ -1,6 +1,7 @@
 // What a training child does: read and decrypt the dataset version itself (streaming, straight into
 // columns), train with the pure learning core, report progress, and hand back the artifacts as bytes.
 // It touches no database: the supervisor owns every other I/O.
+import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream';
 import type { RawCell } from '../core/cells.ts';
 import { isAppError } from '../core/errors.ts';
@@ -18,6 +19,7 @@ import {
 import { DEFAULT_GBDT_PARAMS } from '../ml/gbdt/index.ts';
 import { type TrainProgress, trainModel } from '../ml/train.ts';
 import type { Task } from '../ml/types.ts';
+import { createHistogramPool } from '../runtime/threads/histogram-pool.ts';
 import { decodeRows } from '../services/datasets/codec.ts';
 import { decryptStream } from '../store/artifacts/envelope.ts';
 import { FsBlobStore } from '../store/artifacts/fs.ts';
@@ -170,13 +172,23 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
   if (hooks?.burnCpuMs) burnCpu(hooks.burnCpuMs);
   if (hooks?.exhaustHeap) exhaustHeap();
 
+  // Trees build their histograms on two threads; the worker starts while the dataset is read. A
+  // worker that cannot start only costs speed: training then builds inline.
+  const poolStart =
+    spec.algorithm === 'linear'
+      ? Promise.resolve(null)
+      : createHistogramPool({ threads: Math.min(2, availableParallelism()) }).catch(() => null);
   const key = Buffer.from(msg.dataKey);
   let frame: Awaited<ReturnType<typeof readFrame>>;
   try {
     frame = await readFrame(msg, key);
+  } catch (err) {
+    await (await poolStart)?.close();
+    throw err;
   } finally {
     key.fill(0);
   }
+  const pool = await poolStart;
 
   const shape = trainingShape(msg, frame.nRows);
   let task: Task | undefined = spec.task;
@@ -218,17 +230,23 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
     }
   };
 
-  const trained = trainModel({
-    frame,
-    schema: msg.dataset.schema,
-    target: spec.target,
-    task: spec.task,
-    algorithm: spec.algorithm,
-    params,
-    seed: spec.seed,
-    validFraction: spec.validFraction,
-    onProgress,
-  });
+  let trained: ReturnType<typeof trainModel>;
+  try {
+    trained = trainModel({
+      frame,
+      schema: msg.dataset.schema,
+      target: spec.target,
+      task: spec.task,
+      algorithm: spec.algorithm,
+      params,
+      seed: spec.seed,
+      validFraction: spec.validFraction,
+      onProgress,
+      ...(pool ? { histogramPool: pool } : {}),
+    });
+  } finally {
+    await pool?.close();
+  }
   if (!trained.onnx) throw new PermanentTrainingError('the model could not be exported to ONNX');
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(trained.metrics))

@@ -15,7 +15,13 @@ import {
   transform,
 } from './featurizer.ts';
 import { buildFrame, type Frame, inferTask, type Target, targetOf } from './frame.ts';
-import { DEFAULT_GBDT_PARAMS, type GbdtParams, predictTrees, trainGbdt } from './gbdt/index.ts';
+import {
+  DEFAULT_GBDT_PARAMS,
+  type GbdtParams,
+  type HistogramPool,
+  predictTrees,
+  trainGbdt,
+} from './gbdt/index.ts';
 import { fitLogistic, fitRidge, type LinearFit } from './linear/index.ts';
 import { evaluate, type Metrics } from './metrics.ts';
 import { exportOnnx } from './onnx/index.ts';
@@ -53,6 +59,8 @@ export interface TrainInput {
   onProgress?: (p: TrainProgress) => void;
   /** Also encode the model as ONNX (default true). */
   onnx?: boolean;
+  /** Where tree training builds its histograms (default: inline); the model is the same either way. */
+  histogramPool?: HistogramPool;
 }
 
 export interface ModelJson {
@@ -301,6 +309,7 @@ export function trainModel(input: TrainInput): TrainedModel {
       valid: Dvalid.rows > 0 ? { X: Dvalid, y: yValid } : undefined,
       init,
       onIteration: (iteration, metric) => progress({ stage: 'train', iteration, loss: metric }),
+      histogramPool: input.histogramPool,
     });
     model = res.model;
     fit = { iterations: res.bestIteration + 1, converged: true };

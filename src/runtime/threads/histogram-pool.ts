@@ -42,6 +42,8 @@ export interface HistogramPoolOptions {
   minCells?: number;
   /** A worker silent for this long while it holds a block is declared dead. Default 60 s. */
   stallMs?: number;
+  /** The worker's module (tests substitute a failing one); default ./histogram-worker.ts. */
+  workerEntry?: URL;
 }
 
 export interface ThreadedHistogramPool extends HistogramPool {
@@ -57,9 +59,9 @@ const DEFAULT_MIN_CELLS = 1 << 16;
  * (On Node 20, `execArgv: ['--import', tsx]` does not reach a worker's module loader: the .ts entry
  * fails with ERR_UNKNOWN_FILE_EXTENSION, so the loader is registered from a small eval'd script.)
  */
-function workerBootstrap(): string {
+function workerBootstrap(entryUrl: URL): string {
   const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./histogram-worker.ts', import.meta.url).href;
+  const entry = entryUrl.href;
   return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
@@ -286,7 +288,7 @@ export async function createHistogramPool(opts: HistogramPoolOptions = {}): Prom
   const control = new SharedArrayBuffer(4 * CONTROL_INTS);
   const workers: Worker[] = [];
   const ports: MessagePort[] = [];
-  const bootstrap = workerBootstrap();
+  const bootstrap = workerBootstrap(opts.workerEntry ?? new URL('./histogram-worker.ts', import.meta.url));
   try {
     for (let i = 0; i < threads - 1; i++) {
       const { port1, port2 } = new MessageChannel();
