@@ -21,7 +21,9 @@ export const CLI_VERSION = '0.1.0';
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('tenantml')
     .description('self-hosted multitenant machine learning: serve the platform, or manage it over HTTP')
-    .version(CLI_VERSION)
+    // Only -V is the program's own flag: a program flag is also matched after the command, and
+    // `train --version <n>` names a dataset version. `--version` before any command is handled in runCli.
+    .version(CLI_VERSION, '-V', 'output the version number (also --version before a command)')
     .option('--url <url>', `server URL (TENANTML_URL; default ${DEFAULT_URL})`)
     .option(
       '--key <key>',
@@ -63,6 +65,16 @@ function hintFor(err: unknown, ctx: CommandContext): string | undefined {
   return undefined;
 }
 
+/** `--version` among the options before the command name (`tenantml --version`, `tenantml --json --version`). */
+function wantsVersion(argv: readonly string[], program: Command): boolean {
+  const commands = new Set(program.commands.map((c) => c.name()));
+  for (const arg of argv) {
+    if (arg === '--version') return true;
+    if (commands.has(arg)) return false;
+  }
+  return false;
+}
+
 export interface RunResult {
   exitCode: number;
   /** True when the command left something running (`start`); the caller must not exit. */
@@ -76,6 +88,10 @@ export async function runCli(argv: readonly string[], io: CliIo, fetchImpl?: Fet
   if (argv.length === 0) {
     program.outputHelp({ error: true });
     return { exitCode: 2, keepRunning: false };
+  }
+  if (wantsVersion(argv, program)) {
+    io.stdout(`${CLI_VERSION}\n`);
+    return { exitCode: 0, keepRunning: false };
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { JobView } from '../../src/api/schemas.ts';
 import { parseParam } from '../../src/cli/commands/train.ts';
-import { runCli } from '../../src/cli/program.ts';
+import { CLI_VERSION, runCli } from '../../src/cli/program.ts';
 import { formatEta, formatMetric, ProgressPrinter, progressLine } from '../../src/cli/progress.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { startPlatform } from '../../src/platform.ts';
@@ -166,7 +166,7 @@ describe('tenantml train and jobs on the real platform', () => {
     assert.equal(firstDone.state, 'cancelled');
   });
 
-  test('usage errors exit 2 before any request', async () => {
+  test('usage errors exit 2, refusals 1; --version after train is the dataset version', async () => {
     const cases = [
       ['train', 'm', '--target', 'label'],
       ['train', 'm', '--dataset', 'd', '--target', 'y', '--param', 'noequals'],
@@ -184,6 +184,22 @@ describe('tenantml train and jobs on the real platform', () => {
     const bad = await inProcess(['train', 'm', '--dataset', 'leads', '--target', 'nope'], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^ {2}target: /m);
+    // `--version` after `train` is the dataset version (not the program's version flag).
+    const noVersion = await inProcess(
+      ['train', 'm', '--dataset', 'leads', '--version', '9', '--target', 'label'],
+      env,
+    );
+    assert.equal(noVersion.code, 1);
+    assert.match(noVersion.stderr, /^error not_found: /m);
+    const v1 = await inProcess(
+      ['train', 'm', '--dataset', 'leads', '--version', '1', '--target', 'label', '--json'],
+      env,
+    );
+    assert.equal(v1.code, 0, v1.stderr);
+    const queued = JSON.parse(v1.stdout) as JobView;
+    assert.equal(queued.spec.datasetVersion, 1);
+    await sdk.jobs.cancel(queued.id);
+    assert.equal((await inProcess(['--version'], {})).stdout, `${CLI_VERSION}\n`);
   });
 });
 
