@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TIER_WEIGHTS } from '../src/core/tiers.ts';
 import { CPU_UNIT_SECONDS, DEFAULT_HALF_LIFE_SECONDS } from '../src/jobs/fair-share.ts';
+import { modelShares, quantiles } from './fairness/model.ts';
 import { DEFAULT_POSTGRES_URL, Rig } from './fairness/rig.ts';
 import {
   equalShares,
@@ -35,6 +36,9 @@ const USAGE = `npm run bench -- fairness [flags]
   --poll-ms N        the supervisor's idle poll (default: its own, 250)
   --only LIST        late,weighted,jain (default all)
   --postgres [URL]   PostgreSQL in a fresh database (default server ${DEFAULT_POSTGRES_URL}); else SQLite
+  --model            instead of processes: the weighted-shares scenario in a discrete-event model of the
+                     real scheduler, 100 seeds per half-life (60, 600, 3600, 36000 s) and CPU rate
+  --model-rate LIST  CPU-s a slot delivers per second in the model (default 0.3,1: this loaded machine, idle)
   --trace            print every job's timeline (not recorded)
   --record           append the report to bench/RESULTS.md`;
 
@@ -98,6 +102,47 @@ export async function main(args: string[]): Promise<void> {
   out();
   out(`Command: \`npm run bench -- fairness${args.length ? ` ${args.join(' ')}` : ''}\``);
   out(`Machine: ${machine()}; at start: ${uptime()}`);
+  if (args.includes('--model')) {
+    const i = args.indexOf('--model-rate');
+    const rates = (i >= 0 ? (args[i + 1] ?? '') : '0.3,1').split(',').map(Number);
+    const warmupCpu = option(args, '--warmup-cpu', 3 * CPU_UNIT_SECONDS);
+    const windowCpu = option(args, '--window-cpu', 60);
+    const jobCpu = 1 + 0.9; // the burn plus the child's start-up and training, as measured
+    out();
+    out(
+      `Model: weights 2:1, 2 slots, jobs of ${jobCpu} CPU-s ± 20%, warm-up ${warmupCpu} CPU-s, window ${windowCpu} ` +
+        `CPU-s, 100 seeds each; served ratio heavy / light in the window.`,
+    );
+    out();
+    out(
+      '| half-life s | CPU-s per slot-second | 2 − CPU_UNIT·ln2/halfLife ÷ light rate | min | 10% | median | 90% | max | outside 1.70–2.30 |',
+    );
+    out('|---|---|---|---|---|---|---|---|---|');
+    for (const rate of rates) {
+      for (const h of [60, 600, 3600, 36_000]) {
+        const runs = Array.from({ length: 100 }, (_, seed) =>
+          modelShares({
+            weights: [2, 1],
+            slots: 2,
+            jobCpu,
+            cpuRate: rate,
+            halfLifeSeconds: h,
+            warmupCpu,
+            windowCpu,
+            seed: seed + 1,
+          }),
+        );
+        const ratios = runs.map((r) => r.served.t0 / r.served.t1);
+        const lightRate = runs.reduce((a, r) => a + r.served.t1 / r.seconds, 0) / runs.length;
+        const expected = 2 - (CPU_UNIT_SECONDS * Math.LN2) / h / lightRate;
+        const outside = ratios.filter((x) => Math.abs(x - 2) > 0.3).length;
+        out(`| ${h} | ${rate} | ${f2(expected)} | ${quantiles(ratios).map(f2).join(' | ')} | ${outside}% |`);
+      }
+    }
+    out();
+    if (args.includes('--record')) appendFileSync(join(here, 'RESULTS.md'), `\n${lines.join('\n')}\n`);
+    return;
+  }
 
   const rig = await Rig.open({
     postgresUrl,
