@@ -46,8 +46,18 @@ export interface HistogramPoolOptions {
   workerEntry?: URL;
 }
 
+export interface HistogramPoolStats {
+  /** Builds split between threads. */
+  sharedBuilds: number;
+  /** Builds run inline (too small, or arrays not in shared memory). */
+  inlineBuilds: number;
+  /** Blocks of features run by the worker threads. */
+  workerBlocks: number;
+}
+
 export interface ThreadedHistogramPool extends HistogramPool {
   readonly threads: number;
+  stats(): HistogramPoolStats;
   /** Stops the workers and waits until their threads have exited; the pool is unusable after. */
   close(): Promise<void>;
 }
@@ -65,16 +75,20 @@ function workerBootstrap(entryUrl: URL): string {
   return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
-/** Feature blocks of one build: eights while plenty remain, then fours, so threads finish together. */
+/**
+ * Feature blocks of one build: eights while plenty remain (a pass over the rows serves eight
+ * features), then smaller ones so that the threads finish together; at least two per thread.
+ */
 function planBlocks(nf: number, threads: number, bounds: Int32Array, at: number): number {
+  const cap = Math.max(1, Math.ceil(nf / (2 * threads)));
+  const size0 = Math.max(Math.min(8, cap), Math.ceil(nf / MAX_BLOCKS));
+  const tail = Math.max(Math.min(4, cap), size0 >> 1);
   let blocks = 0;
   let fi = 0;
   bounds[at] = 0;
-  const size0 = Math.max(8, Math.ceil(nf / MAX_BLOCKS));
   while (fi < nf) {
     const remaining = nf - fi;
-    const size = remaining >= 2 * size0 * threads ? size0 : Math.min(remaining, Math.max(4, size0 >> 1));
-    fi += size;
+    fi += Math.min(remaining, remaining >= 2 * size0 * threads ? size0 : tail);
     bounds[at + ++blocks] = fi;
   }
   return blocks;
@@ -93,6 +107,8 @@ class Pool implements ThreadedHistogramPool {
   private features: Int32Array = new Int32Array(0);
   private broken: Error | null = null;
   private closed = false;
+  private sharedBuilds = 0;
+  private inlineBuilds = 0;
 
   constructor(
     control: SharedArrayBuffer,
@@ -167,8 +183,10 @@ class Pool implements ThreadedHistogramPool {
     );
     if (this.workers.length === 0 || nf < 2 || (end - start) * nf < this.minCells || !shared) {
       buildHistogram(hist, binned, features, rows, start, end, g, h, gOrd, hOrd);
+      this.inlineBuilds++;
       return;
     }
+    this.sharedBuilds++;
     if (Atomics.load(this.ctrl, STATUS) !== 0) this.fail();
     const ctrl = this.ctrl;
     if (this.features.length < nf) {
@@ -242,6 +260,14 @@ class Pool implements ThreadedHistogramPool {
     if (Atomics.load(ctrl, STATUS) !== 0) this.fail();
   }
 
+  stats(): HistogramPoolStats {
+    return {
+      sharedBuilds: this.sharedBuilds,
+      inlineBuilds: this.inlineBuilds,
+      workerBlocks: Atomics.load(this.ctrl, HEARTBEAT),
+    };
+  }
+
   release(): void {
     this.ids = new WeakMap();
     this.features = new Int32Array(0);
@@ -301,13 +327,13 @@ export async function createHistogramPool(opts: HistogramPoolOptions = {}): Prom
       workers.push(worker);
       ports.push(port1);
       await new Promise<void>((resolve, reject) => {
-        worker.once('online', resolve);
+        worker.once('message', () => resolve());
         worker.once('error', reject);
         worker.once('exit', (code) =>
           reject(new Error(`histogram worker exited with code ${code} at start`)),
         );
       });
-      worker.removeAllListeners('error').removeAllListeners('exit').removeAllListeners('online');
+      worker.removeAllListeners('error').removeAllListeners('exit').removeAllListeners('message');
       // Errors after start reach the builds through the control block; this keeps them from crashing the process.
       worker.on('error', () => {});
     }

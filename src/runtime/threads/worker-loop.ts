@@ -1,6 +1,6 @@
 // The loop of a histogram worker thread: sleeps on the control word, claims blocks of features of the
 // current build and runs them; a failure or an exit is written to the control block for the builder.
-import { receiveMessageOnPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { accumulateFeatures, gatherGradients } from '../../ml/gbdt/histogram.ts';
 import {
   A_BINS,
@@ -113,6 +113,8 @@ export function serve(data: WorkerData, makeRunner?: (defaultRunner: BlockRunner
     Atomics.notify(ctrl, DONE);
   });
 
+  // Only now is the module loaded: the pool counts the worker as started.
+  parentPort?.postMessage({ type: 'ready' });
   try {
     for (;;) {
       if (Atomics.load(ctrl, STOP) === 1) break;
