@@ -220,13 +220,17 @@ export class Rig {
     });
   }
 
-  /** Cancels the tenants' queued jobs and waits until the supervisor runs nothing. */
+  /**
+   * Cancels the tenants' queued jobs and waits up to `ms` until the supervisor runs nothing (with `ms` 0,
+   * only cancels).
+   */
   async drain(tenantIds: readonly string[], ms = 120_000): Promise<void> {
     const at = new Date().toISOString();
     for (const r of this.records.values()) {
       if (tenantIds.includes(r.tenantId) && r.claimedAt === undefined)
         await this.store.jobs.requestCancel(this.scope(r.tenantId), r.id, at);
     }
+    if (ms === 0) return;
     const end = Date.now() + ms;
     while ((this.supervisor?.active ?? 0) > 0) {
       if (Date.now() > end) throw new Error('fairness bench: jobs still running after the drain timeout');

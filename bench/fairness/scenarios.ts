@@ -32,11 +32,25 @@ export interface LateOptions {
   lateJobs: number;
   /** A's jobs that complete before B and C arrive (the work-conservation phase). */
   soloJobs: number;
+  /** Arrivals of a fresh pair B, C; later pairs come once A holds both slots again. */
+  trials: number;
   timeoutMs: number;
 }
 
+export interface Arrival {
+  trial: number;
+  tenantId: string;
+  delaySeconds: number;
+  /** delaySeconds over the mean job-duration of A. */
+  delayJobs: number;
+  /** Jobs of A claimed after this job was queued and before it was claimed (fair: 0). */
+  overtakenBy: number;
+  /** A's jobs still queued when it arrived. */
+  aQueued: number;
+}
+
 export interface LateResult {
-  /** A alone, from queueing its jobs to B's and C's arrival. */
+  /** A alone, from queueing its jobs to the first arrival of B and C. */
   solo: {
     seconds: number;
     jobs: number;
@@ -44,45 +58,63 @@ export interface LateResult {
     slotUtilisation: number;
     /** The same with only the child process's lifetime counted as busy. */
     childUtilisation: number;
-    /** Mean seconds from queueing to the first claim (the idle poll). */
+    /** Seconds from queueing to the first claim (the idle poll). */
     firstClaimSeconds: number;
   };
-  /** Mean seconds a job of A held its slot before the arrival: the benchmark's job-duration. */
+  /** Mean seconds a job of A held its slot (claim → outcome recorded): the benchmark's job-duration. */
   jobSeconds: number;
   jobCpuSeconds: number;
-  /** Delay of B's and C's first job from being queued to being claimed. */
-  arrivals: { tenantId: string; delaySeconds: number; delayJobs: number }[];
-  /** A's jobs queued (not yet claimed) when B and C arrived. */
-  aQueuedAtArrival: number;
+  /** Delay of each B's and C's first job from being queued to being claimed. */
+  arrivals: Arrival[];
   complete: boolean;
   failures: string[];
 }
 
 /**
- * Equal weights: A queues `aJobs`; while A is alone the slot utilisation is measured; after `soloJobs` of
+ * Equal weights: A queues `aJobs`; while A is alone the slot utilisation is measured. After `soloJobs` of
  * A's jobs completed and half a job-duration more (so the arrival falls mid-job, not at a slot's
- * release), B and C queue `lateJobs` each, and the delay of each one's first job is measured.
+ * release), B and C queue `lateJobs` each, and the delay of each one's first job is measured. Further
+ * trials cancel the pair's other jobs, wait until A again holds both slots and one more of its jobs
+ * completed, and bring a fresh pair the same way.
  */
 export async function lateArrivals(rig: Rig, o: LateOptions): Promise<LateResult> {
-  const [a, b, c] = ['late-a', 'late-b', 'late-c'];
+  const a = 'late-a';
   await rig.tenant(a, 'standard', { queuedJobs: Math.max(o.aJobs, 20) });
-  await rig.tenant(b, 'standard');
-  await rig.tenant(c, 'standard');
+  const tenants = [a];
   const aJobs = await rig.enqueue(a, o.aJobs);
   const t0 = aJobs[0].queuedAt;
-  const soloDone = await rig.until(
-    () => aJobs.filter((j) => j.finishedAt !== undefined).length >= o.soloJobs,
-    o.timeoutMs,
-  );
-  const doneA = aJobs.filter((j) => j.finishedAt !== undefined);
-  const jobSeconds = mean(doneA.map((j) => ((j.finishedAt ?? 0) - (j.claimedAt ?? 0)) / 1000));
-  await sleep((jobSeconds * 1000) / 2);
-  const arriveAt = performance.now();
-  const aQueuedAtArrival = aJobs.filter((j) => j.claimedAt === undefined).length;
-  const [bJobs, cJobs] = [await rig.enqueue(b, o.lateJobs), await rig.enqueue(c, o.lateJobs)];
-  const firsts = [bJobs[0], cJobs[0]];
-  const started = await rig.until(() => firsts.every((j) => j.claimedAt !== undefined), o.timeoutMs);
+  const doneA = (): JobRecord[] => aJobs.filter((j) => j.finishedAt !== undefined);
+  const meanJob = (): number => mean(doneA().map((j) => ((j.finishedAt ?? 0) - (j.claimedAt ?? 0)) / 1000));
+  let complete = await rig.until(() => doneA().length >= o.soloJobs, o.timeoutMs);
+  let arriveAt = Number.NaN;
+  const firsts: { trial: number; job: JobRecord; aQueued: number }[] = [];
+  for (let trial = 1; trial <= o.trials && complete; trial++) {
+    if (trial > 1) {
+      // A alone again: the pair's first jobs finished, both slots run A, and one more of A's completed.
+      const before = firsts.map((f) => f.job);
+      complete = await rig.until(() => before.every((j) => j.finishedAt !== undefined), o.timeoutMs);
+      const base = doneA().length;
+      complete &&= await rig.until(
+        () => doneA().length > base && aJobs.filter((j) => j.claimedAt && !j.finishedAt).length === 2,
+        o.timeoutMs,
+      );
+      if (!complete) break;
+    }
+    await sleep((meanJob() * 1000) / 2);
+    const at = performance.now();
+    if (trial === 1) arriveAt = at;
+    const aQueued = aJobs.filter((j) => j.claimedAt === undefined).length;
+    const pair = trial === 1 ? ['late-b', 'late-c'] : [`late-b${trial}`, `late-c${trial}`];
+    for (const id of pair) await rig.tenant(id, 'standard');
+    tenants.push(...pair);
+    const queued = [await rig.enqueue(pair[0], o.lateJobs), await rig.enqueue(pair[1], o.lateJobs)];
+    const pairFirsts = queued.map((q) => q[0]);
+    for (const job of pairFirsts) firsts.push({ trial, job, aQueued });
+    complete = await rig.until(() => pairFirsts.every((j) => j.claimedAt !== undefined), o.timeoutMs);
+    if (trial < o.trials) await rig.drain(pair, 0); // cancel the pair's other jobs, leave A's running
+  }
 
+  const jobSeconds = meanJob();
   const slotBusy = aJobs
     .filter((j) => j.claimedAt !== undefined)
     .map((j) => ({ start: j.claimedAt ?? 0, end: j.finishedAt ?? Number.POSITIVE_INFINITY }));
@@ -94,23 +126,33 @@ export async function lateArrivals(rig: Rig, o: LateOptions): Promise<LateResult
   const result: LateResult = {
     solo: {
       seconds: (arriveAt - t0) / 1000,
-      jobs: doneA.length,
+      jobs: aJobs.filter((j) => (j.finishedAt ?? Number.POSITIVE_INFINITY) <= arriveAt).length,
       slotUtilisation: utilisation(slotBusy, t0, arriveAt, slots),
       childUtilisation: utilisation(childBusy, t0, arriveAt, slots),
       firstClaimSeconds: (firstClaim - t0) / 1000,
     },
     jobSeconds,
-    jobCpuSeconds: mean(doneA.map((j) => j.cpuSeconds ?? 0)),
-    arrivals: firsts.map((j) => {
-      const delaySeconds = ((j.claimedAt ?? Number.NaN) - j.queuedAt) / 1000;
-      return { tenantId: j.tenantId, delaySeconds, delayJobs: delaySeconds / jobSeconds };
+    jobCpuSeconds: mean(doneA().map((j) => j.cpuSeconds ?? 0)),
+    arrivals: firsts.map(({ trial, job, aQueued }) => {
+      const claimed = job.claimedAt ?? Number.NaN;
+      const delaySeconds = (claimed - job.queuedAt) / 1000;
+      const overtakenBy = aJobs.filter(
+        (x) => x.claimedAt !== undefined && x.claimedAt > job.queuedAt && !(x.claimedAt >= claimed),
+      ).length;
+      return {
+        trial,
+        tenantId: job.tenantId,
+        delaySeconds,
+        delayJobs: delaySeconds / jobSeconds,
+        overtakenBy,
+        aQueued,
+      };
     }),
-    aQueuedAtArrival,
-    complete: soloDone && started,
+    complete,
     failures: [],
   };
-  await rig.drain([a, b, c]);
-  result.failures = failuresOf(rig, [a, b, c]);
+  await rig.drain(tenants);
+  result.failures = failuresOf(rig, tenants);
   return result;
 }
 
