@@ -63,6 +63,7 @@ export interface ThreadedHistogramPool extends HistogramPool {
 }
 
 const DEFAULT_MIN_CELLS = 1 << 16;
+const SPIN = 2048;
 
 /**
  * The worker's entry: register tsx's loader inside the worker, then import the .ts worker module.
@@ -238,6 +239,9 @@ class Pool implements ThreadedHistogramPool {
   /** Waits until every claimed block is done; a failed, exited or silent worker becomes an error. */
   private awaitDone(blocks: number): void {
     const ctrl = this.ctrl;
+    // The worker's last block usually ends within microseconds of ours: a short spin saves the sleep
+    // and wake-up (tens of microseconds each) of thousands of builds per training.
+    for (let spin = 0; spin < SPIN && Atomics.load(ctrl, DONE) < blocks; spin++);
     let lastBeat = Atomics.load(ctrl, HEARTBEAT);
     let silentMs = 0;
     for (;;) {
