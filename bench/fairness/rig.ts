@@ -13,6 +13,7 @@ import { mintTenantScope, SYSTEM, type TenantScope } from '../../src/core/scope.
 import { effectiveQuotas, type Quotas, type Tier } from '../../src/core/tiers.ts';
 import { type Supervisor, startWorkers, type WorkerOptions } from '../../src/jobs/supervisor.ts';
 import { createPlatform, type Platform } from '../../src/platform.ts';
+import { MAX_ATTEMPTS } from '../../src/services/training.ts';
 import type { Store } from '../../src/store/ports.ts';
 import { openStore } from '../../src/store/sql/index.ts';
 
@@ -155,8 +156,12 @@ export class Rig {
             seed: this.seq,
             validFraction: 0.2,
           },
-          maxAttempts: 1,
-          limits: { timeoutSeconds: q.jobTimeoutSeconds, cpuSeconds: q.cpuSecondsPerJob, heapMb: 256 },
+          maxAttempts: MAX_ATTEMPTS,
+          limits: {
+            timeoutSeconds: q.jobTimeoutSeconds,
+            cpuSeconds: q.cpuSecondsPerJob,
+            heapMb: q.jobHeapMb,
+          },
           createdAt: new Date().toISOString(),
           createdBy: 'bench',
         },
