@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { serverEnv } from '../../src/cli/commands/start.ts';
+import { serverEnv } from '../../src/cli/commands/serve.ts';
 import { resolveSettings } from '../../src/cli/context.ts';
 import { table } from '../../src/cli/output.ts';
 import { runCli } from '../../src/cli/program.ts';
@@ -110,10 +110,10 @@ describe('client settings', () => {
     };
     const envForServer = serverEnv(shell, { port: '0', host: '127.0.0.1', dataDir: 'srv' });
     assert.deepEqual(envForServer, {
+      ...shell,
       TENANTML_PORT: '0',
       TENANTML_HOST: '127.0.0.1',
       TENANTML_DATA_DIR: 'srv',
-      TENANTML_LOG_LEVEL: 'warn',
     });
     const config = loadConfig(envForServer, '/opt/tml');
     assert.deepEqual([config.port, config.host, config.dataDir], [0, '127.0.0.1', '/opt/tml/srv']);
