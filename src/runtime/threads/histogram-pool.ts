@@ -100,6 +100,8 @@ class Pool implements ThreadedHistogramPool {
   private readonly ctrl: Int32Array;
   private readonly ports: MessagePort[];
   private readonly workers: Worker[];
+  /** Settles when each worker's thread has exited, whenever that happened. */
+  private readonly exits: Promise<void>[];
   private readonly minCells: number;
   private readonly stallMs: number;
   private ids = new WeakMap<SharedArrayBuffer, number>();
@@ -114,11 +116,13 @@ class Pool implements ThreadedHistogramPool {
   constructor(
     control: SharedArrayBuffer,
     workers: Worker[],
+    exits: Promise<void>[],
     ports: MessagePort[],
     opts: HistogramPoolOptions,
   ) {
     this.ctrl = new Int32Array(control);
     this.workers = workers;
+    this.exits = exits;
     this.ports = ports;
     this.threads = workers.length + 1;
     this.minCells = opts.minCells ?? DEFAULT_MIN_CELLS;
@@ -291,18 +295,12 @@ class Pool implements ThreadedHistogramPool {
     this.seq = (this.seq + 1) & 1023;
     Atomics.store(this.ctrl, WORD, makeWord(this.seq, 0, 0));
     Atomics.notify(this.ctrl, WORD);
-    await Promise.all(
-      this.workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.terminate(), 2000);
-            w.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
+    // A worker asleep in Atomics.wait sees STOP at once; terminate() is only the fallback.
+    const timer = setTimeout(() => {
+      for (const w of this.workers) void w.terminate();
+    }, 2000);
+    await Promise.all(this.exits);
+    clearTimeout(timer);
     for (const p of this.ports) p.close();
   }
 }
@@ -317,6 +315,7 @@ export async function createHistogramPool(opts: HistogramPoolOptions = {}): Prom
     throw new RangeError('threads must be an integer in 1..64');
   const control = new SharedArrayBuffer(4 * CONTROL_INTS);
   const workers: Worker[] = [];
+  const exits: Promise<void>[] = [];
   const ports: MessagePort[] = [];
   const bootstrap = workerBootstrap(opts.workerEntry ?? new URL('./histogram-worker.ts', import.meta.url));
   try {
@@ -329,15 +328,17 @@ export async function createHistogramPool(opts: HistogramPoolOptions = {}): Prom
         transferList: [port2],
       });
       workers.push(worker);
+      exits.push(new Promise<void>((resolve) => worker.once('exit', () => resolve())));
       ports.push(port1);
       await new Promise<void>((resolve, reject) => {
         worker.once('message', () => resolve());
         worker.once('error', reject);
-        worker.once('exit', (code) =>
-          reject(new Error(`histogram worker exited with code ${code} at start`)),
-        );
+        const early = (code: number) =>
+          reject(new Error(`histogram worker exited with code ${code} at start`));
+        worker.once('exit', early);
+        worker.once('message', () => worker.off('exit', early));
       });
-      worker.removeAllListeners('error').removeAllListeners('exit').removeAllListeners('message');
+      worker.removeAllListeners('error').removeAllListeners('message');
       // Errors after start reach the builds through the control block; this keeps them from crashing the process.
       worker.on('error', () => {});
     }
@@ -349,5 +350,5 @@ export async function createHistogramPool(opts: HistogramPoolOptions = {}): Prom
     for (const p of ports) p.close();
     throw err;
   }
-  return new Pool(control, workers, ports, opts);
+  return new Pool(control, workers, exits, ports, opts);
 }
