@@ -167,9 +167,13 @@ export class TrainingService {
       });
     }
     if (request.mode === 'tuned') {
-      throw new AppError('unprocessable', 'tuned models need a shared base; see issue 5', {
-        errors: [{ field: 'mode', message: 'tuned models need a shared base; see issue 5' }],
-      });
+      throw new AppError(
+        'unprocessable',
+        'tuned models need a shared base model, which this version does not offer yet',
+        {
+          errors: [{ field: 'mode', message: "'tuned' is not available yet: no shared base models exist" }],
+        },
+      );
     }
     const version = await this.datasetVersion(scope, request.dataset, request.version);
     const col = version.schema.columns.find((c) => c.name === request.target);
