@@ -222,6 +222,18 @@ export interface ModelSummary {
   createdAt: string;
 }
 
+/** One change of a model's live version, kept so that a rollback knows where to go back to. */
+export interface ModelLiveChange {
+  model: string;
+  /** The version live before the change (null when none was). */
+  fromVersion: number | null;
+  toVersion: number;
+  /** Key id of whoever made the change. */
+  actor: string;
+  at: string;
+  reason: 'promote' | 'rollback';
+}
+
 export interface ModelRepo {
   /**
    * Registers the next version (creating the model on its first). Idempotent on jobId: a second call
@@ -232,6 +244,24 @@ export interface ModelRepo {
   get(scope: TenantScope, name: string): Promise<ModelSummary | null>;
   versions(scope: TenantScope, name: string): Promise<ModelVersion[]>;
   version(scope: TenantScope, name: string, version: number): Promise<ModelVersion | null>;
+  /**
+   * Makes `version` live and records the change. Promoting the version already live changes nothing.
+   * `not_found` (AppError) when the model or the version does not exist in this tenant.
+   */
+  promote(
+    scope: TenantScope,
+    name: string,
+    version: number,
+    actorKeyId: string,
+    at: string,
+  ): Promise<ModelSummary>;
+  /**
+   * Makes live again the version that was live before the current one: promotions stack up, each rollback
+   * undoes one. `not_found` for a missing model; `conflict` when no earlier live version is left.
+   */
+  rollback(scope: TenantScope, name: string, actorKeyId: string, at: string): Promise<ModelSummary>;
+  /** The model's live-version changes, oldest first; empty for a missing model. */
+  liveHistory(scope: TenantScope, name: string): Promise<ModelLiveChange[]>;
 }
 
 export interface Store {

@@ -230,6 +230,26 @@ export const MIGRATIONS: readonly Migration[] = [
       { table: 'model_versions', column: 'tenant_id' },
     ],
   },
+  {
+    id: 3,
+    name: 'model live-version history (promotion and rollback)',
+    up: (t) => [
+      // id orders the changes exactly; a rollback replays them to find the version live before.
+      `create table model_live_history (
+        id ${t.serialKey},
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        from_version integer,
+        to_version integer not null,
+        actor text not null,
+        at text not null,
+        reason text not null check (reason in ('promote', 'rollback')),
+        foreign key (tenant_id, model) references models(tenant_id, name) on delete cascade
+      )`,
+      'create index model_live_history_model on model_live_history (tenant_id, model, id)',
+    ],
+    tenantTables: [{ table: 'model_live_history', column: 'tenant_id' }],
+  },
 ];
 
 /** Every tenant-owned table of the current schema. */

@@ -160,6 +160,19 @@ export interface ModelVersionsTable {
   created_by: string;
 }
 
+/** Every change of a model's live version, in order (id), by promotion or rollback. */
+export interface ModelLiveHistoryTable {
+  id: Generated<BigIntColumn>;
+  tenant_id: string;
+  model: string;
+  from_version: number | null;
+  to_version: number;
+  actor: string;
+  at: string;
+  /** 'promote' | 'rollback' */
+  reason: string;
+}
+
 export interface SchemaMigrationsTable {
   id: number;
   name: string;
@@ -179,6 +192,7 @@ export interface DB {
   fair_share_usage: FairShareUsageTable;
   models: ModelsTable;
   model_versions: ModelVersionsTable;
+  model_live_history: ModelLiveHistoryTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -172,6 +172,9 @@ export async function seedTenant(store: Store, id: string): Promise<void> {
       datasets: [{ tenantId: id, name: `${id}-data`, version: 1, rows: 3 }],
     }),
   );
+  // A second version, promoted: a row in model_live_history.
+  await store.models.register(scope, modelVersionInput('churn', { createdAt: at(5) }));
+  await store.models.promote(scope, 'churn', 2, `tk_${id}_1`, at(6));
 }
 
 /** Runs `body` once per adapter, each with its own fresh store. */

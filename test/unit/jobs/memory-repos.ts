@@ -8,6 +8,7 @@ import type {
   ClaimRequest,
   JobOutcome,
   JobRepo,
+  ModelLiveChange,
   ModelRepo,
   ModelSummary,
   ModelVersion,
@@ -174,5 +175,15 @@ export class MemoryModels implements ModelRepo {
         (m) => m.tenantId === scope.tenantId && m.model === name && m.version === version,
       ) ?? null
     );
+  }
+  // The job tests never move a live version; the store conformance suite covers these.
+  async promote(): Promise<ModelSummary> {
+    throw new Error('MemoryModels.promote is not used by the job tests');
+  }
+  async rollback(): Promise<ModelSummary> {
+    throw new Error('MemoryModels.rollback is not used by the job tests');
+  }
+  async liveHistory(): Promise<ModelLiveChange[]> {
+    return [];
   }
 }

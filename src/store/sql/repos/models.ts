@@ -1,12 +1,13 @@
 // Models and their immutable versions. Numbers come from a counter on the model row under the tenant's
 // lock; a version remembers the job that trained it (unique), so a job retried after its worker died
-// registers once. A model's first version becomes its live version; promotion comes with the registry.
+// registers once. A model's first version becomes its live version; promote and rollback move it, and
+// every move is kept in model_live_history, which a rollback replays to find the version live before.
 import type { Selectable } from 'kysely';
-import { AppError } from '../../../core/errors.ts';
+import { AppError, notFound } from '../../../core/errors.ts';
 import type { ModelMode } from '../../../core/jobs.ts';
-import type { ModelRepo, ModelSummary, ModelVersion } from '../../ports.ts';
+import type { ModelLiveChange, ModelRepo, ModelSummary, ModelVersion } from '../../ports.ts';
 import type { Db, SqlContext } from '../context.ts';
-import type { ModelVersionsTable } from '../schema.ts';
+import type { ModelLiveHistoryTable, ModelVersionsTable } from '../schema.ts';
 import { num } from './rows.ts';
 
 export function toModelVersion(r: Selectable<ModelVersionsTable>): ModelVersion {
@@ -75,6 +76,76 @@ const toSummary = (r: SummaryRow): ModelSummary => ({
   versions: num(r.versions as number | string | null),
   createdAt: r.created_at,
 });
+
+const toLiveChange = (r: Selectable<ModelLiveHistoryTable>): ModelLiveChange => ({
+  model: r.model,
+  fromVersion: r.from_version == null ? null : num(r.from_version),
+  toVersion: num(r.to_version),
+  actor: r.actor,
+  at: r.at,
+  reason: r.reason as ModelLiveChange['reason'],
+});
+
+async function historyOf(trx: Db, tenantId: string, name: string): Promise<ModelLiveChange[]> {
+  const rows = await trx
+    .selectFrom('model_live_history')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('model', '=', name)
+    .orderBy('id')
+    .execute();
+  return rows.map(toLiveChange);
+}
+
+/**
+ * The versions a rollback can go back to, the next one last: a promotion pushes the version it replaced,
+ * a rollback pops the one it returned to.
+ */
+export function rollbackStack(history: readonly ModelLiveChange[]): number[] {
+  const stack: number[] = [];
+  for (const h of history) {
+    if (h.reason === 'rollback') stack.pop();
+    else if (h.fromVersion !== null) stack.push(h.fromVersion);
+  }
+  return stack;
+}
+
+async function liveOf(trx: Db, tenantId: string, name: string): Promise<{ live: number | null } | null> {
+  const row = await trx
+    .selectFrom('models')
+    .select('live_version')
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return row ? { live: row.live_version == null ? null : num(row.live_version) } : null;
+}
+
+async function setLive(trx: Db, tenantId: string, change: ModelLiveChange): Promise<ModelSummary> {
+  await trx
+    .updateTable('models')
+    .set({ live_version: change.toVersion })
+    .where('tenant_id', '=', tenantId)
+    .where('name', '=', change.model)
+    .execute();
+  await trx
+    .insertInto('model_live_history')
+    .values({
+      tenant_id: tenantId,
+      model: change.model,
+      from_version: change.fromVersion,
+      to_version: change.toVersion,
+      actor: change.actor,
+      at: change.at,
+      reason: change.reason,
+    })
+    .execute();
+  return summaryOf(trx, tenantId, change.model);
+}
+
+async function summaryOf(trx: Db, tenantId: string, name: string): Promise<ModelSummary> {
+  const row = await summaries(trx, tenantId).where('m.name', '=', name).executeTakeFirstOrThrow();
+  return toSummary(row);
+}
 
 export function modelRepo(ctx: SqlContext): ModelRepo {
   const insertVersion = (
@@ -195,5 +266,52 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
           .executeTakeFirst();
         return row ? toModelVersion(row) : null;
       }),
+
+    promote: (scope, name, version, actorKeyId, at) =>
+      ctx.scoped(scope, async (trx) => {
+        const tenantId = scope.tenantId;
+        // Serializes this tenant's live-version changes: two promotions never both read the same "from".
+        await ctx.lockTenant(trx, tenantId);
+        const model = await liveOf(trx, tenantId, name);
+        if (!model) throw notFound('model');
+        const exists = await trx
+          .selectFrom('model_versions')
+          .select('version')
+          .where('tenant_id', '=', tenantId)
+          .where('model', '=', name)
+          .where('version', '=', version)
+          .executeTakeFirst();
+        if (!exists) throw notFound('model version');
+        if (model.live === version) return summaryOf(trx, tenantId, name);
+        return setLive(trx, tenantId, {
+          model: name,
+          fromVersion: model.live,
+          toVersion: version,
+          actor: actorKeyId,
+          at,
+          reason: 'promote',
+        });
+      }),
+
+    rollback: (scope, name, actorKeyId, at) =>
+      ctx.scoped(scope, async (trx) => {
+        const tenantId = scope.tenantId;
+        await ctx.lockTenant(trx, tenantId);
+        const model = await liveOf(trx, tenantId, name);
+        if (!model) throw notFound('model');
+        const target = rollbackStack(await historyOf(trx, tenantId, name)).at(-1);
+        if (target === undefined)
+          throw new AppError('conflict', 'there is no earlier live version to roll back to');
+        return setLive(trx, tenantId, {
+          model: name,
+          fromVersion: model.live,
+          toVersion: target,
+          actor: actorKeyId,
+          at,
+          reason: 'rollback',
+        });
+      }),
+
+    liveHistory: (scope, name) => ctx.scoped(scope, (trx) => historyOf(trx, scope.tenantId, name)),
   };
 }
