@@ -400,11 +400,33 @@ export const ModelSummarySchema = Type.Object({
   createdAt: Timestamp,
 });
 
+export const ModelLiveChangeSchema = Type.Object(
+  {
+    fromVersion: Type.Union([Type.Integer(), Type.Null()], { description: 'live before the change' }),
+    toVersion: Type.Integer({ description: 'live after the change' }),
+    actor: Type.String({ description: 'key id that made the change (`operator` for the operator’s)' }),
+    at: Timestamp,
+    reason: Type.Union([Type.Literal('promote'), Type.Literal('rollback')]),
+  },
+  { $id: 'ModelLiveChange' },
+);
+
 export const ModelDetailSchema = Type.Intersect([
   ModelSummarySchema,
-  Type.Object({ versionList: Type.Array(ModelVersionSchema) }),
+  Type.Object({
+    versionList: Type.Array(ModelVersionSchema),
+    liveHistory: Type.Array(ModelLiveChangeSchema, {
+      description: 'every promotion and rollback of the live version, oldest first',
+    }),
+  }),
 ]);
 
 export type ModelVersionView = Static<typeof ModelVersionSchema>;
 export type ModelSummaryView = Static<typeof ModelSummarySchema>;
 export type ModelDetailView = Static<typeof ModelDetailSchema>;
+export type ModelLiveChangeView = Static<typeof ModelLiveChangeSchema>;
+
+export const ModelVersionParams = Type.Object({
+  name: Type.String({ description: 'model name', maxLength: 1000 }),
+  v: Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'version number, a positive integer' }),
+});

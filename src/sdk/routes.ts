@@ -41,6 +41,8 @@ export const ROUTES = {
   trainModel: route('POST', '/v1/models/{name}/train', 'tenant'),
   listModels: route('GET', '/v1/models', 'tenant'),
   getModel: route('GET', '/v1/models/{name}', 'tenant'),
+  promoteModel: route('POST', '/v1/models/{name}/versions/{v}/promote', 'tenant'),
+  rollbackModel: route('POST', '/v1/models/{name}/rollback', 'tenant'),
 
   listJobs: route('GET', '/v1/jobs', 'tenant'),
   getJob: route('GET', '/v1/jobs/{id}', 'tenant'),

@@ -1,12 +1,20 @@
-// The tenant's models: list, and one model with its versions, metrics and lineage. Promotion and
-// rollback arrive with the registry (issue 5).
+// The tenant's models: list, one model with its versions, metrics, lineage and live-version history, and
+// promotion and rollback of the live version (the one that answers predictions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { notFound } from '../../core/errors.ts';
 import { nameProblem } from '../../core/ids.ts';
+import type { TenantScope } from '../../core/scope.ts';
 import type { ModelVersion } from '../../store/ports.ts';
 import type { ApiDeps } from '../context.ts';
-import { ModelDetailSchema, ModelSummarySchema, type ModelVersionView, NameParams } from '../schemas.ts';
+import {
+  ModelDetailSchema,
+  type ModelDetailView,
+  ModelSummarySchema,
+  ModelVersionParams,
+  type ModelVersionView,
+  NameParams,
+} from '../schemas.ts';
 import { errorResponses } from './common.ts';
 
 const versionView = (v: ModelVersion, live: number | null): ModelVersionView => ({
@@ -41,18 +49,75 @@ export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (req) => ({ models: await deps.store.models.list(req.scope!) }),
     );
 
+    /** The model as GET /v1/models/{name} answers it; a missing (or another tenant's) model is 404. */
+    const detail = async (scope: TenantScope, name: string): Promise<ModelDetailView> => {
+      const m = nameProblem(name) ? null : await deps.store.models.get(scope, name);
+      if (!m) throw notFound('model');
+      const [versions, history] = await Promise.all([
+        deps.store.models.versions(scope, name),
+        deps.store.models.liveHistory(scope, name),
+      ]);
+      return {
+        ...m,
+        versionList: versions.map((v) => versionView(v, m.liveVersion)),
+        liveHistory: history.map(({ fromVersion, toVersion, actor, at, reason }) => ({
+          fromVersion,
+          toVersion,
+          actor,
+          at,
+          reason,
+        })),
+      };
+    };
+
     app.get(
       '/v1/models/:name',
       {
         config: { auth: 'tenantAdmin' },
         schema: { tags, params: NameParams, response: { 200: ModelDetailSchema, ...errorResponses } },
       },
+      async (req) => detail(req.scope!, req.params.name),
+    );
+
+    app.post(
+      '/v1/models/:name/versions/:v/promote',
+      {
+        config: { auth: 'tenantAdmin', audit: 'model.promote' },
+        schema: {
+          tags,
+          summary: 'Make a version the live one (the one that answers predictions)',
+          params: ModelVersionParams,
+          response: { 200: ModelDetailSchema, ...errorResponses },
+        },
+      },
       async (req) => {
-        const name = req.params.name;
-        const m = nameProblem(name) ? null : await deps.store.models.get(req.scope!, name);
-        if (!m) throw notFound('model');
-        const versions = await deps.store.models.versions(req.scope!, name);
-        return { ...m, versionList: versions.map((v) => versionView(v, m.liveVersion)) };
+        const { name } = req.params;
+        const version = Number(req.params.v);
+        req.auditTarget = `${name}@${version}`;
+        if (nameProblem(name)) throw notFound('model');
+        const scope = req.scope!;
+        await deps.store.models.promote(scope, name, version, scope.actor.keyId, new Date().toISOString());
+        return detail(scope, name);
+      },
+    );
+
+    app.post(
+      '/v1/models/:name/rollback',
+      {
+        config: { auth: 'tenantAdmin', audit: 'model.rollback' },
+        schema: {
+          tags,
+          summary: 'Make live again the version that was live before the current one',
+          params: NameParams,
+          response: { 200: ModelDetailSchema, 409: Type.Ref('Problem'), ...errorResponses },
+        },
+      },
+      async (req) => {
+        const { name } = req.params;
+        if (nameProblem(name)) throw notFound('model');
+        const scope = req.scope!;
+        await deps.store.models.rollback(scope, name, scope.actor.keyId, new Date().toISOString());
+        return detail(scope, name);
       },
     );
   };

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ModelDetailView, ModelVersionView } from '../../api/schemas.ts';
 import { emit, record, table } from '../output.ts';
 import { formatMetric } from '../progress.ts';
-import { type CommandContext, clientOf, wantsJson } from './shared.ts';
+import { type CommandContext, clientOf, wantsJson, wholeNumber } from './shared.ts';
 
 /** `tenant/dataset@version (rows)` for each dataset version that trained it: the version's lineage. */
 export function lineage(v: ModelVersionView): string {
@@ -44,6 +44,12 @@ function modelText(m: ModelDetailView): string {
   // The metrics of the version that answers predictions (else the newest), one per line.
   const shown = versions.find((v) => v.live) ?? versions[0];
   if (shown) out += `\nvalidation metrics of version ${shown.version}:\n${metricsTable(shown)}`;
+  if (m.liveHistory.length > 0) {
+    out += `\nlive version history:\n${table(
+      ['AT', 'CHANGE', 'FROM', 'TO', 'BY'],
+      m.liveHistory.map((h) => [h.at, h.reason, h.fromVersion ?? 'none', h.toVersion, h.actor]),
+    )}`;
+  }
   return out;
 }
 
@@ -72,5 +78,24 @@ export function registerModels(program: Command, ctx: CommandContext): void {
     .action(async (name: string, _opts, cmd: Command) => {
       const m = await clientOf(ctx, cmd).models.get(name);
       emit(ctx.io, wantsJson(cmd), m, () => modelText(m));
+    });
+
+  models
+    .command('promote')
+    .description('make a version the live one (the one that answers predictions)')
+    .argument('<name>', 'model name')
+    .argument('<version>', 'version number', wholeNumber)
+    .action(async (name: string, version: number, _opts, cmd: Command) => {
+      const m = await clientOf(ctx, cmd).models.promote(name, version);
+      emit(ctx.io, wantsJson(cmd), m, () => `${name}: version ${m.liveVersion} is live\n\n${modelText(m)}`);
+    });
+
+  models
+    .command('rollback')
+    .description('make live again the version that was live before the current one')
+    .argument('<name>', 'model name')
+    .action(async (name: string, _opts, cmd: Command) => {
+      const m = await clientOf(ctx, cmd).models.rollback(name);
+      emit(ctx.io, wantsJson(cmd), m, () => `${name}: version ${m.liveVersion} is live\n\n${modelText(m)}`);
     });
 }

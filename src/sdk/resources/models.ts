@@ -26,4 +26,20 @@ export class ModelsApi {
   get(name: string, opts: CallOptions = {}): Promise<ModelDetailView> {
     return this.#t.request(ROUTES.getModel, { ...opts, params: { name } });
   }
+
+  /**
+   * Makes `version` the live version of `name` (the one that answers predictions) and answers with the
+   * model. Promoting the version already live changes nothing.
+   */
+  promote(name: string, version: number, opts: CallOptions = {}): Promise<ModelDetailView> {
+    return this.#t.request(ROUTES.promoteModel, { ...opts, params: { name, v: String(version) } });
+  }
+
+  /**
+   * Makes live again the version that was live before the current one; each call undoes one promotion.
+   * `conflict` (409) when there is no earlier live version.
+   */
+  rollback(name: string, opts: CallOptions = {}): Promise<ModelDetailView> {
+    return this.#t.request(ROUTES.rollbackModel, { ...opts, params: { name } });
+  }
 }
