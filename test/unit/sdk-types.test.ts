@@ -15,6 +15,7 @@ import type {
   KeyCreatedSchema,
   KeyInfoSchema,
   ModelDetailSchema,
+  ModelLiveChangeSchema,
   ModelSummarySchema,
   RoleSchema,
   TenantCreateSchema,
@@ -53,6 +54,13 @@ export const typeChecks: true[] = [
   true satisfies Equals<Result<C['models']['train']>, Static<typeof JobSchema>>,
   true satisfies Equals<Result<C['models']['list']>, Static<typeof ModelSummarySchema>[]>,
   true satisfies Equals<Result<C['models']['get']>, Static<typeof ModelDetailSchema>>,
+  true satisfies Equals<Arg<C['models']['promote'], 1>, number>,
+  true satisfies Equals<Result<C['models']['promote']>, Static<typeof ModelDetailSchema>>,
+  true satisfies Equals<Result<C['models']['rollback']>, Static<typeof ModelDetailSchema>>,
+  true satisfies Equals<
+    Static<typeof ModelDetailSchema>['liveHistory'],
+    Static<typeof ModelLiveChangeSchema>[]
+  >,
   true satisfies Equals<Result<C['jobs']['list']>, Static<typeof JobSchema>[]>,
   true satisfies Equals<Result<C['jobs']['get']>, Static<typeof JobSchema>>,
   true satisfies Equals<Result<C['jobs']['cancel']>, Static<typeof JobSchema>>,
@@ -77,12 +85,14 @@ export function assignments(client: C): void {
     const j: Static<typeof JobSchema> = await client.jobs.wait(
       (await client.models.train('m', { dataset: 'd', target: 't' })).id,
     );
-    void [back, v, a, j];
+    const promoted: Static<typeof ModelDetailSchema> = await client.models.promote('m', 2);
+    const rolledBack: Static<typeof ModelDetailSchema> = await client.models.rollback('m');
+    void [back, v, a, j, promoted, rolledBack];
   });
 }
 
 test('the type checks are present (they are enforced by tsc)', () => {
-  assert.equal(typeChecks.length, 26);
+  assert.equal(typeChecks.length, 30);
   assert.ok(typeChecks.every((x) => x === true));
 });
 
@@ -103,6 +113,20 @@ test('route table: unique method+path, templates well formed, parameters filled 
   const tenantRoutes = Object.values(ROUTES).filter((r) => r.scope === 'tenant');
   for (const r of tenantRoutes) assert.match(r.path, /^\/v1\/(datasets|models|jobs)(\/|$)/, r.path);
   assert.ok(tenantRoutes.length >= 11);
+  // Promotion and rollback are tenant routes whose version travels as a path parameter.
+  assert.deepEqual(
+    [
+      ROUTES.promoteModel.method,
+      ROUTES.promoteModel.scope,
+      ROUTES.rollbackModel.method,
+      ROUTES.rollbackModel.scope,
+    ],
+    ['POST', 'tenant', 'POST', 'tenant'],
+  );
+  assert.equal(
+    fillPath(ROUTES.promoteModel.path, { name: 'churn', v: '3' }),
+    '/v1/models/churn/versions/3/promote',
+  );
 });
 
 test('the core SDK (everything but node.ts) loads nothing from Node, so it runs in browsers', async () => {

@@ -45,6 +45,10 @@ describe('HTTP surface', () => {
       ['/v1/datasets', 'get'],
       ['/v1/datasets/{name}', 'get'],
       ['/v1/datasets/{name}', 'delete'],
+      ['/v1/models', 'get'],
+      ['/v1/models/{name}', 'get'],
+      ['/v1/models/{name}/versions/{v}/promote', 'post'],
+      ['/v1/models/{name}/rollback', 'post'],
       ['/v1/audit', 'get'],
       ['/healthz', 'get'],
       ['/readyz', 'get'],
@@ -57,6 +61,9 @@ describe('HTTP surface', () => {
     const created = r.body.paths['/v1/tenants'].post.responses['201'];
     assert.ok(JSON.stringify(created).includes('sharedTraining'));
     assert.ok(r.body.components.schemas.Problem);
+    const promote = r.body.paths['/v1/models/{name}/versions/{v}/promote'].post;
+    assert.ok(JSON.stringify(promote.responses['200']).includes('liveHistory'));
+    assert.deepEqual(promote.parameters.map((p: any) => p.name).sort(), ['name', 'v']);
   });
 
   test('/docs serves the API viewer from the installed package (no network)', async () => {
