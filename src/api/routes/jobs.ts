@@ -43,6 +43,12 @@ const EVENT_KEEPALIVE_MS = 15_000;
 export function jobRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['jobs'];
+    // Open event streams end when the server shuts down, so they never hold a graceful stop open;
+    // clients reconnect (EventSource) or fall back to polling (the SDK's wait()).
+    let shuttingDown = false;
+    app.addHook('preClose', async () => {
+      shuttingDown = true;
+    });
     app.post(
       '/v1/models/:name/train',
       {
@@ -128,11 +134,12 @@ export function jobRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         res.writeHead(200, {
           'content-type': 'text/event-stream; charset=utf-8',
           'cache-control': 'no-cache',
-          connection: 'keep-alive',
+          // One stream per connection: when it ends, the socket goes too (nothing idles behind it).
+          connection: 'close',
           'x-request-id': req.id,
         });
         let closed = false;
-        req.raw.on('close', () => {
+        res.on('close', () => {
           closed = true;
         });
         let seq = 0;
@@ -141,7 +148,7 @@ export function jobRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         };
         let last = '';
         let lastWrite = Date.now();
-        while (!closed) {
+        while (!closed && !shuttingDown) {
           const view = jobView(job);
           const key = JSON.stringify([view.state, view.progress, view.attempts, view.cancelRequested]);
           if (key !== last) {
@@ -157,7 +164,7 @@ export function jobRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
             break;
           }
           await new Promise((r) => setTimeout(r, EVENT_POLL_MS));
-          if (closed) break;
+          if (closed || shuttingDown) break;
           try {
             job = await deps.training.get(scope, req.params.id);
           } catch {

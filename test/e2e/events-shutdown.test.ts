@@ -1,0 +1,77 @@
+// An open job event stream must not hold a graceful shutdown open: on SIGTERM the server ends every
+// stream (clients reconnect or poll) and closes within moments, even while a job is still queued.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/core/config.ts';
+import { startPlatform } from '../../src/platform.ts';
+
+test('shutting down ends open event streams instead of waiting for their clients', {
+  timeout: 30_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tenantml-sse-'));
+  const env = {
+    TENANTML_DATA_DIR: dir,
+    TENANTML_LOG_LEVEL: 'silent',
+    TENANTML_PORT: '0',
+    TENANTML_HOST: '127.0.0.1',
+    TENANTML_WORKER_SLOTS: '0', // the job stays queued: its stream would run forever
+  };
+  const run = await startPlatform(loadConfig(env, dir));
+  try {
+    const app = run.platform.app;
+    const op = { authorization: `Bearer ${run.platform.adminKey}` };
+    await app.inject({
+      method: 'POST',
+      url: '/v1/tenants',
+      headers: op,
+      payload: { id: 'sse', name: 'SSE' },
+    });
+    const key = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/tenants/sse/keys',
+        headers: op,
+        payload: { role: 'admin' },
+      })
+    ).json().key;
+    const auth = { authorization: `Bearer ${key}` };
+    let csv = 'a,b\n';
+    for (let i = 0; i < 50; i++) csv += `${i},${i % 2 ? 'x' : 'y'}\n`;
+    await app.inject({
+      method: 'POST',
+      url: '/v1/datasets/d',
+      headers: { ...auth, 'content-type': 'text/csv' },
+      payload: csv,
+    });
+    const job = (
+      await app.inject({
+        method: 'POST',
+        url: '/v1/models/m/train',
+        headers: auth,
+        payload: { dataset: 'd', target: 'b' },
+      })
+    ).json();
+    assert.equal(job.state, 'queued');
+
+    const res = await fetch(`${run.url}/v1/jobs/${job.id}/events`, { headers: auth });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    assert.match(new TextDecoder().decode(first.value), /event: job/);
+    const drained = (async () => {
+      for (;;) if ((await reader.read()).done) return true;
+    })();
+
+    const started = Date.now();
+    await run.close();
+    const took = Date.now() - started;
+    assert.ok(took < 2000, `close took ${took} ms with an open event stream`);
+    assert.equal(await drained, true, 'the client saw its stream end');
+  } finally {
+    await run.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
