@@ -94,6 +94,17 @@ for (const kind of STORE_KINDS) {
       );
     });
 
+    test('a key’s last use is recorded and shown, never its secret', async () => {
+      const keys = await tp.call({ method: 'GET', url: `/v1/tenants/${a.id}/keys`, key: tp.adminKey });
+      assert.equal(keys.status, 200);
+      const adminKeyId = a.admin.split('.')[1];
+      const mine = keys.body.keys.find((k: { id: string }) => k.id === adminKeyId);
+      assert.ok(mine, 'the admin key is listed');
+      assert.match(mine.lastUsedAt ?? '', /^\d{4}-\d{2}-\d{2}T/, 'used above, so its last use is set');
+      assert.equal(JSON.stringify(keys.body).includes(a.admin.split('.')[2]), false, 'no secret in the list');
+      for (const k of keys.body.keys) assert.equal(k.tenantId, a.id);
+    });
+
     test("revoking B's key through A's tenant path answers 404", async () => {
       const keys = await tp.call({ method: 'GET', url: `/v1/tenants/${b.id}/keys`, key: tp.adminKey });
       const bKey = keys.body.keys[0].id;
