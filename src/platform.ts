@@ -25,7 +25,10 @@ export interface Platform {
   readonly app: FastifyInstance & { state: ServerState };
   readonly store: Store;
   readonly blobs: BlobStore;
-  readonly services: Omit<ApiDeps, 'config' | 'store'> & { keyring: KeyRing; artifacts: TenantArtifacts };
+  readonly services: Omit<ApiDeps, 'config' | 'store' | 'clock'> & {
+    keyring: KeyRing;
+    artifacts: TenantArtifacts;
+  };
   /** The training supervisor of this process, when it runs workers. */
   readonly workers: Awaited<ReturnType<typeof startWorkers>> | null;
   /** The operator key in force (from the environment or the generated file). */
@@ -106,7 +109,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const datasets = new DatasetService(store, tenants, artifacts, clock, random);
   const training = new TrainingService({ store, tenants, clock, random });
   const services = { keyring, artifacts, audit, auth, tenants, datasets, training };
-  const app = await buildServer({ config, store, ...services }, { logStream: opts.logStream });
+  const app = await buildServer({ config, store, clock, ...services }, { logStream: opts.logStream });
   // Training runs in child processes under this supervisor, never on the API's event loop.
   const workers =
     config.workerSlots > 0

@@ -1,4 +1,5 @@
 // What the API layer needs from the rest of the platform, and what it adds to each request.
+import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { TenantScope } from '../core/scope.ts';
 import type { AuditService } from '../services/audit.ts';
@@ -16,6 +17,8 @@ export interface ApiDeps {
   datasets: DatasetService;
   audit: AuditService;
   training: TrainingService;
+  /** The platform's clock: every time a route records comes from it. */
+  clock: Clock;
 }
 
 /**

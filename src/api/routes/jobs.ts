@@ -147,17 +147,17 @@ export function jobRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
         };
         let last = '';
-        let lastWrite = Date.now();
+        let lastWrite = performance.now();
         while (!closed && !shuttingDown) {
           const view = jobView(job);
           const key = JSON.stringify([view.state, view.progress, view.attempts, view.cancelRequested]);
           if (key !== last) {
             send('job', view);
             last = key;
-            lastWrite = Date.now();
-          } else if (Date.now() - lastWrite > EVENT_KEEPALIVE_MS) {
+            lastWrite = performance.now();
+          } else if (performance.now() - lastWrite > EVENT_KEEPALIVE_MS) {
             res.write(': keep-alive\n\n');
-            lastWrite = Date.now();
+            lastWrite = performance.now();
           }
           if (TERMINAL_STATES.has(job.state)) {
             send('end', { state: job.state, result: job.result, error: job.error });

@@ -96,7 +96,13 @@ export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         req.auditTarget = `${name}@${version}`;
         if (nameProblem(name)) throw notFound('model');
         const scope = req.scope!;
-        await deps.store.models.promote(scope, name, version, scope.actor.keyId, new Date().toISOString());
+        await deps.store.models.promote(
+          scope,
+          name,
+          version,
+          scope.actor.keyId,
+          deps.clock.now().toISOString(),
+        );
         return detail(scope, name);
       },
     );
@@ -116,7 +122,7 @@ export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         const { name } = req.params;
         if (nameProblem(name)) throw notFound('model');
         const scope = req.scope!;
-        await deps.store.models.rollback(scope, name, scope.actor.keyId, new Date().toISOString());
+        await deps.store.models.rollback(scope, name, scope.actor.keyId, deps.clock.now().toISOString());
         return detail(scope, name);
       },
     );

@@ -3,8 +3,12 @@
 // Versions are registered straight into the store: no training is needed to move the live alias.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../../../src/core/clock.ts';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
+
+const clock = new ManualClock('2031-05-06T07:08:09Z');
+
 import { STORE_KINDS } from '../../helpers/stores.ts';
 import { modelVersionInput } from '../store/fixtures.ts';
 
@@ -22,7 +26,7 @@ for (const kind of STORE_KINDS) {
       [...body.versionList].sort((x: any, y: any) => x.version - y.version).map((v: any) => v.live);
 
     before(async () => {
-      tp = await createTestPlatform(kind);
+      tp = await createTestPlatform(kind, { clock });
       a = await tp.tenant('models-a');
       b = await tp.tenant('models-b');
       await register(a.id, 'churn', 3);
@@ -65,8 +69,10 @@ for (const kind of STORE_KINDS) {
       ]);
       const adminKeyId = a.admin.split('.')[1];
       assert.ok(
-        detail.body.liveHistory.every((h: any) => h.actor === adminKeyId && !Number.isNaN(Date.parse(h.at))),
-        'each change names the key that made it',
+        detail.body.liveHistory.every(
+          (h: any) => h.actor === adminKeyId && h.at === clock.now().toISOString(),
+        ),
+        'each change names the key that made it, at the platform clock’s time',
       );
       const listed = await tp.call({ method: 'GET', url: '/v1/models', key: a.admin });
       assert.equal(listed.body.models.find((m: any) => m.name === 'churn').liveVersion, 1);
