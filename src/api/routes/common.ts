@@ -1,6 +1,5 @@
 // Pieces every route module shares.
 import { Type } from 'typebox';
-import { ProblemSchema } from '../schemas.ts';
 
 const problem = Type.Ref('Problem');
 
@@ -12,5 +11,3 @@ export const errorResponses = {
   404: problem,
   '5xx': problem,
 } as const;
-
-export { ProblemSchema };
