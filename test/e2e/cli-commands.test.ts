@@ -13,7 +13,7 @@ import { resolveSettings } from '../../src/cli/context.ts';
 import { table } from '../../src/cli/output.ts';
 import { runCli } from '../../src/cli/program.ts';
 import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 interface Out {
   code: number;
@@ -44,27 +44,17 @@ async function run(
 }
 
 let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let env: Record<string, string>;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-cli-cmd-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-cli-cmd-');
+  dataDir = running.dataDir;
   env = { TENANTML_URL: running.url, TENANTML_DATA_DIR: dataDir };
 });
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('client settings', () => {

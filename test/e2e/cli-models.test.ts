@@ -2,15 +2,11 @@
 // live version moves, `show` prints the history, a refusal sets the exit code. Versions are registered
 // straight into the store, so no training runs.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCli } from '../../src/cli/program.ts';
-import { loadConfig } from '../../src/core/config.ts';
 import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
-import { startPlatform } from '../../src/platform.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { modelVersionInput } from '../integration/store/fixtures.ts';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -30,21 +26,12 @@ async function run(argv: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let env: Record<string, string>;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-cli-models-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-cli-models-');
+  dataDir = running.dataDir;
   const operator = new TenantmlClient({ baseUrl: running.url, apiKey: running.platform.adminKey });
   await operator.tenants.create({ id: 'cli-models', name: 'CLI models' });
   const scope = mintTenantScope('cli-models', SYSTEM);
@@ -55,7 +42,6 @@ before(async () => {
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 test('promote, rollback, show with the history; a rollback with nothing left fails with exit code 1', async () => {

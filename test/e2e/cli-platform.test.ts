@@ -2,13 +2,11 @@
 // The operator key is found in the data folder with no flag; a revoked key answers `unauthenticated`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 // Children run in temp folders, where a bare `--import tsx` would not resolve.
@@ -43,28 +41,18 @@ function cli(args: string[], env: Record<string, string>, cwd: string): Promise<
 }
 
 let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let env: Record<string, string>;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-cli-e2e-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-cli-e2e-');
+  dataDir = running.dataDir;
   // No key anywhere: the CLI must find <TENANTML_DATA_DIR>/admin.key by itself.
   env = { TENANTML_URL: running.url, TENANTML_DATA_DIR: dataDir };
 });
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('tenantml CLI on the real platform', () => {

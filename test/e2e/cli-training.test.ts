@@ -2,17 +2,13 @@
 // child process prints progress and exits 0; `jobs list` shows the job; `jobs cancel` on a job queued
 // behind another cancels it; `jobs watch` on a cancelled job exits 1. Then the drawing itself.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { JobView } from '../../src/api/schemas.ts';
 import { parseParam } from '../../src/cli/commands/train.ts';
 import { CLI_VERSION, runCli } from '../../src/cli/program.ts';
 import { formatEta, formatMetric, ProgressPrinter, progressLine } from '../../src/cli/progress.ts';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { cli, leadsCsv, type Run } from './cli-helpers.ts';
 
 /** The CLI in this process (fast), for output that needs no separate process. */
@@ -33,23 +29,13 @@ async function inProcess(argv: string[], env: Record<string, string>): Promise<R
 }
 
 let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let env: Record<string, string>;
 let sdk: TenantmlClient;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-cli-train-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-      TENANTML_WORKER_SLOTS: '1',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-cli-train-', { TENANTML_WORKER_SLOTS: '1' });
+  dataDir = running.dataDir;
   const operator = new TenantmlClient({ baseUrl: running.url, apiKey: running.platform.adminKey });
   await operator.tenants.create({ id: 'acme', name: 'Acme' });
   // The operator key (found in the data folder) acting on the tenant, as `--tenant acme` would.
@@ -60,7 +46,6 @@ before(async () => {
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('tenantml train and jobs on the real platform', () => {

@@ -3,32 +3,18 @@
 // that waits in the queue, and SIGTERM stops the worker with exit code 0.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { cleanEnv, cli, leadsCsv, MAIN, TSX } from './cli-helpers.ts';
 
 let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let tenant: TenantmlClient;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-cli-worker-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-      TENANTML_WORKER_SLOTS: '0',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-cli-worker-', { TENANTML_WORKER_SLOTS: '0' });
+  dataDir = running.dataDir;
   assert.equal(running.platform.workers, null, 'the API process runs no workers');
   const operator = new TenantmlClient({ baseUrl: running.url, apiKey: running.platform.adminKey });
   await operator.tenants.create({ id: 'acme', name: 'Acme' });
@@ -41,7 +27,6 @@ before(async () => {
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 const exited = (child: ChildProcess): Promise<number | null> =>

@@ -1,25 +1,14 @@
 // An open job event stream must not hold a graceful shutdown open: on SIGTERM the server ends every
 // stream (clients reconnect or poll) and closes within moments, even while a job is still queued.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
+import { startTestServer } from '../helpers/server.ts';
 
 test('shutting down ends open event streams instead of waiting for their clients', {
   timeout: 30_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tenantml-sse-'));
-  const env = {
-    TENANTML_DATA_DIR: dir,
-    TENANTML_LOG_LEVEL: 'silent',
-    TENANTML_PORT: '0',
-    TENANTML_HOST: '127.0.0.1',
-    TENANTML_WORKER_SLOTS: '0', // the job stays queued: its stream would run forever
-  };
-  const run = await startPlatform(loadConfig(env, dir));
+  // No workers: the job stays queued, so its stream would run forever.
+  const run = await startTestServer('tenantml-sse-', { TENANTML_WORKER_SLOTS: '0' });
   try {
     const app = run.platform.app;
     const op = { authorization: `Bearer ${run.platform.adminKey}` };
@@ -72,6 +61,5 @@ test('shutting down ends open event streams instead of waiting for their clients
     assert.equal(await drained, true, 'the client saw its stream end');
   } finally {
     await run.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

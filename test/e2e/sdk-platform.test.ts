@@ -1,37 +1,25 @@
 // The SDK against the real platform on a real socket: the operator sets up a tenant, the tenant works
 // with its datasets, a revoked key stops working, and every route the SDK calls is in /openapi.json.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
 import { ROUTES, TenantmlClient, TenantmlError } from '../../src/sdk/index.ts';
 import { uploadFile } from '../../src/sdk/node.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let operator: TenantmlClient;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-sdk-e2e-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-sdk-e2e-');
+  dataDir = running.dataDir;
   operator = new TenantmlClient({ baseUrl: running.url, apiKey: running.platform.adminKey });
 });
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 async function rejection(p: Promise<unknown>): Promise<TenantmlError> {

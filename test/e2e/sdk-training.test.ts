@@ -1,16 +1,11 @@
 // Training through the SDK on the real platform (one worker slot): a job is queued, its event stream
 // shows progress, `wait` returns it succeeded, and the model shows version 1 live with its lineage.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
 import { type JobStreamEvent, TenantmlClient, TenantmlError } from '../../src/sdk/index.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-let dataDir: string;
-let running: Awaited<ReturnType<typeof startPlatform>>;
+let running: TestServer;
 let tenant: TenantmlClient;
 
 /** Two numeric features and a category decide a yes/no label; enough rows for a validation split. */
@@ -26,18 +21,7 @@ function csv(n: number): string {
 }
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tenantml-sdk-train-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-      TENANTML_WORKER_SLOTS: '1',
-    },
-    dataDir,
-  );
-  running = await startPlatform(config);
+  running = await startTestServer('tenantml-sdk-train-', { TENANTML_WORKER_SLOTS: '1' });
   const operator = new TenantmlClient({ baseUrl: running.url, apiKey: running.platform.adminKey });
   await operator.tenants.create({ id: 'acme', name: 'Acme' });
   const key = await operator.keys.create('acme', 'admin');
@@ -47,7 +31,6 @@ before(async () => {
 
 after(async () => {
   await running?.close();
-  await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('training through the SDK', () => {

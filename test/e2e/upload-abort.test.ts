@@ -1,13 +1,11 @@
 // A client that disconnects in the middle of an upload leaves nothing behind — no version, no stored
 // bytes, no temporary file — and the server keeps serving.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/core/config.ts';
-import { startPlatform } from '../../src/platform.ts';
+import { startTestServer } from '../helpers/server.ts';
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -20,15 +18,8 @@ function filesUnder(dir: string): string[] {
 test('an upload cut off mid-body leaves no trace and the server keeps serving', {
   timeout: 60_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tenantml-abort-'));
-  const env = {
-    TENANTML_DATA_DIR: dir,
-    TENANTML_LOG_LEVEL: 'silent',
-    TENANTML_PORT: '0',
-    TENANTML_HOST: '127.0.0.1',
-    TENANTML_WORKER_SLOTS: '0',
-  };
-  const run = await startPlatform(loadConfig(env, dir));
+  const run = await startTestServer('tenantml-abort-', { TENANTML_WORKER_SLOTS: '0' });
+  const dir = run.dataDir;
   try {
     const app = run.platform.app;
     const op = { authorization: `Bearer ${run.platform.adminKey}` };
@@ -102,6 +93,5 @@ test('an upload cut off mid-body leaves no trace and the server keeps serving', 
     assert.equal(ok.statusCode, 201);
   } finally {
     await run.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });
