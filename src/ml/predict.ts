@@ -3,6 +3,7 @@
 // (binary gives two columns [1 − p, p]) or 1 for regression.
 import { toDense } from './featurizer.ts';
 import { predictTrees } from './gbdt/predict.ts';
+import { scoresToOutput } from './link.ts';
 import type { FittedModel, LinearModel, Matrix } from './types.ts';
 
 export function outputColumns(model: FittedModel): number {
@@ -30,39 +31,6 @@ export function predictLinear(model: LinearModel, X: Matrix): Float64Array {
     }
   }
   return scoresToOutput(model.task, z, n, K);
-}
-
-/** Raw scores (n × K) to the output convention: sigmoid, softmax, or identity. */
-export function scoresToOutput(
-  task: FittedModel['task'],
-  z: Float64Array,
-  n: number,
-  K: number,
-): Float64Array {
-  if (task === 'regression') return z;
-  if (task === 'binary') {
-    const out = new Float64Array(n * 2);
-    for (let i = 0; i < n; i++) {
-      const s = z[i];
-      const p = s >= 0 ? 1 / (1 + Math.exp(-s)) : Math.exp(s) / (1 + Math.exp(s));
-      out[2 * i] = 1 - p;
-      out[2 * i + 1] = p;
-    }
-    return out;
-  }
-  const out = new Float64Array(n * K);
-  for (let i = 0; i < n; i++) {
-    let mx = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < K; k++) mx = Math.max(mx, z[i * K + k]);
-    let se = 0;
-    for (let k = 0; k < K; k++) {
-      const e = Math.exp(z[i * K + k] - mx);
-      out[i * K + k] = e;
-      se += e;
-    }
-    for (let k = 0; k < K; k++) out[i * K + k] /= se;
-  }
-  return out;
 }
 
 /** Linear models take dense or CSR input; tree ensembles get a dense copy of CSR input. */

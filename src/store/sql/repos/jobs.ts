@@ -136,6 +136,17 @@ async function candidates(trx: Db, nowMs: number, halfLifeSeconds: number): Prom
   return { loads, globalRunning };
 }
 
+/** One of a tenant's jobs, or null. */
+async function oneJob(trx: Db, tenantId: string, id: string): Promise<Job | null> {
+  const row = await trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? toJob(row) : null;
+}
+
 export function jobRepo(ctx: SqlContext): JobRepo {
   // Row locks exist where several processes write; SQLite's one writer already runs claims one at a time.
   const rowLocks = !ctx.capabilities.singleWriter;
@@ -253,16 +264,7 @@ export function jobRepo(ctx: SqlContext): JobRepo {
         return toJob(row);
       }),
 
-    get: (scope, id) =>
-      ctx.scoped(scope, async (trx) => {
-        const row = await trx
-          .selectFrom('jobs')
-          .selectAll()
-          .where('tenant_id', '=', scope.tenantId)
-          .where('id', '=', id)
-          .executeTakeFirst();
-        return row ? toJob(row) : null;
-      }),
+    get: (scope, id) => ctx.scoped(scope, (trx) => oneJob(trx, scope.tenantId, id)),
 
     list: (scope, filter = {}) =>
       ctx.scoped(scope, async (trx) => {
@@ -291,13 +293,7 @@ export function jobRepo(ctx: SqlContext): JobRepo {
           .returningAll()
           .executeTakeFirst();
         if (flagged) return toJob(flagged);
-        const row = await trx
-          .selectFrom('jobs')
-          .selectAll()
-          .where('tenant_id', '=', scope.tenantId)
-          .where('id', '=', id)
-          .executeTakeFirst();
-        return row ? toJob(row) : null;
+        return oneJob(trx, scope.tenantId, id);
       }),
 
     claim: async (req) => {
