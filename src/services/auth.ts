@@ -25,11 +25,9 @@ export function generateOperatorKey(random: Random): string {
 }
 
 const KEY_RE = /^tml\.(tk_[0-9a-z]{12})\.([A-Za-z0-9_-]{43})$/;
-const TOUCH_EVERY_MS = 60_000;
 
 export class AuthService {
   private readonly operatorHash: Buffer;
-  private readonly lastTouched = new Map<string, number>();
 
   constructor(
     operatorKey: string,
@@ -69,13 +67,9 @@ export class AuthService {
     return { kind: 'tenant', tenantId: rec.tenantId, keyId: rec.id, role: rec.role };
   }
 
-  /** Records last use at most once a minute per key, off the request's critical path. */
+  /** Records last use off the request's critical path (the store writes it at most once a minute). */
   private touch(keyId: string): void {
-    const now = this.clock.now();
-    const prev = this.lastTouched.get(keyId) ?? 0;
-    if (now.getTime() - prev < TOUCH_EVERY_MS) return;
-    this.lastTouched.set(keyId, now.getTime());
-    this.keys.touch(keyId, now.toISOString()).catch(() => {});
+    this.keys.touch(keyId, this.clock.now().toISOString()).catch(() => {});
   }
 
   /** Creates a key for the scope's tenant; the secret is returned once and never stored. */
@@ -103,6 +97,5 @@ export class AuthService {
   async revokeKey(scope: TenantScope, keyId: string): Promise<void> {
     const ok = await this.keys.revoke(scope, keyId, this.clock.now().toISOString());
     if (!ok) throw new AppError('not_found', 'key was not found');
-    this.lastTouched.delete(keyId);
   }
 }
