@@ -31,6 +31,11 @@ export interface Config {
   readonly workerSlots: number;
   /** Training jobs running at once across all workers. */
   readonly globalJobCap: number;
+  /**
+   * What happens to a model version found to hold data that may no longer be used (consent withdrawn,
+   * dataset or tenant deleted): served until a clean successor replaces it, or blocked at once.
+   */
+  readonly taintedServing: 'until-successor' | 'block';
 }
 
 export class ConfigError extends Error {
@@ -69,6 +74,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_REDIS_URL: 'redis://host:port for rate-limit counters shared by API replicas; default in memory',
   TENANTML_WORKER_SLOTS: 'training jobs this process runs at once; 0 serves the API only; default 2',
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
+  TENANTML_TAINTED_SERVING:
+    'until-successor|block: keep serving a tainted model version until its retrained successor exists, or stop at once; default until-successor',
 } as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
@@ -160,6 +167,13 @@ export function loadConfig(env: Env, cwd: string): Config {
   const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
   const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
 
+  const taintedServing = (env.TENANTML_TAINTED_SERVING?.trim() || 'until-successor') as Config['taintedServing'];
+  if (taintedServing !== 'until-successor' && taintedServing !== 'block') {
+    problems.push(
+      `TENANTML_TAINTED_SERVING must be until-successor or block (got ${JSON.stringify(taintedServing)})`,
+    );
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     dataDir,
@@ -177,5 +191,6 @@ export function loadConfig(env: Env, cwd: string): Config {
     redisUrl,
     workerSlots,
     globalJobCap,
+    taintedServing,
   });
 }

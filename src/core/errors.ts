@@ -28,6 +28,7 @@ export const ERRORS = {
   // 5xx
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'The service is not ready' },
+  overloaded: { status: 503, title: 'The server is saturated; retry later' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -38,21 +38,51 @@ export function nextState(state: JobState, event: JobEvent, attemptsLeft: number
 export type TrainAlgorithm = 'auto' | 'linear' | 'gbdt';
 export type ModelMode = 'tenant' | 'shared' | 'tuned';
 
+/** A concrete model version, e.g. the shared base of a tuned model. */
+export interface ModelRef {
+  model: string;
+  version: number;
+}
+
+/** Shared training: how the consenting tenants' data is pooled (src/ml/pool.ts). */
+export interface PoolSpec {
+  /** Rows taken at most from one tenant (a seeded uniform sample), so one large tenant cannot dominate. */
+  maxRowsPerTenant?: number;
+  /** Feature columns to pool; by default those present, with a compatible type, in most tenants' data. */
+  features?: string[];
+  /** Tenants who may contribute (default: every consenting tenant). Consent is still required. */
+  tenants?: string[];
+}
+
 /** What a training job is asked to do; validated before it is queued. */
 export interface TrainSpec {
   model: string;
+  /** Dataset name (shared training: the name looked up in every consenting tenant). */
   dataset: string;
+  /** The tenant's dataset version; 0 for shared training (each tenant's latest, chosen when it starts). */
   datasetVersion: number;
   target: string;
   task?: Task;
   algorithm: TrainAlgorithm;
-  mode: 'tenant' | 'tuned';
-  /** Tuned models: `<shared name>@<version>`. */
-  base?: string;
+  /** `shared` jobs run in the shared namespace (SHARED_NAMESPACE) and pool consenting tenants' data. */
+  mode: ModelMode;
+  /** Tuned models: the shared version they start from, fixed when the job is queued. */
+  base?: ModelRef;
+  /** Shared models only. */
+  pool?: PoolSpec;
+  /** Shared models only: who may use the model (set when its first version registers). */
+  audience?: Audience;
+  /** The advice (POST /v1/models/{name}/advise) this job is a candidate for. */
+  advice?: string;
+  /** Why the platform queued it itself (a retraining after a taint); absent for requested jobs. */
+  reason?: 'retrain-after-taint' | 'retune-on-successor';
   params: Record<string, unknown>;
   seed: number;
   validFraction: number;
 }
+
+/** Who may resolve a shared model: every tenant, or the listed ones. */
+export type Audience = 'all' | string[];
 
 /** The newest progress a running job reported (shown by GET /v1/jobs/{id} and its event stream). */
 export interface JobProgress {
@@ -87,8 +117,8 @@ export interface Job {
   wallSeconds: number;
   /** Why the last attempt failed (readable, no data values). */
   error: string | null;
-  /** Set on success: the model version it registered. */
-  result: { model: string; version: number } | null;
+  /** Set on success: the model version it registered (and, for tuned models, the base's metrics on the same validation rows). */
+  result: JobResult | null;
   createdAt: string;
   createdBy: string;
   startedAt: string | null;
@@ -99,4 +129,11 @@ export interface JobFilter {
   state?: JobState;
   model?: string;
   limit?: number;
+}
+
+export interface JobResult {
+  model: string;
+  version: number;
+  /** Tuned jobs: the base model evaluated on this job's validation rows (what the advisor compares). */
+  baseMetrics?: Record<string, number>;
 }

@@ -23,3 +23,15 @@ export function mintTenantScope(tenantId: string, actor: Actor): TenantScope {
 
 export const OPERATOR: Actor = Object.freeze({ keyId: 'operator', role: 'operator' });
 export const SYSTEM: Actor = Object.freeze({ keyId: 'system', role: 'system' });
+
+/**
+ * The platform's own namespace, where shared models live. `_shared` can never be a tenant id (ids start
+ * with a letter or digit), so no key, route or tenant can address it; every tenant-owned mechanism —
+ * row-level security, its own data key, its audit chain, the job table — applies to it unchanged.
+ */
+export const SHARED_NAMESPACE = '_shared';
+
+/** The scope of the shared namespace: for the operator's shared-model routes and the platform itself. */
+export function sharedScope(actor: Actor): TenantScope {
+  return mintTenantScope(SHARED_NAMESPACE, actor);
+}

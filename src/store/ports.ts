@@ -1,7 +1,18 @@
 // The metadata store's port. Services receive a Store; SQLite and PostgreSQL adapters implement it
 // (src/store/sql/). Every tenant-owned call takes a TenantScope; the few calls that are not scoped
 // (tenant administration, key lookup before the tenant is known) say so in their names.
-import type { Job, JobFilter, JobProgress, JobState, ModelMode, TrainSpec } from '../core/jobs.ts';
+import type { AdviceResult } from '../core/advice.ts';
+import type {
+  Audience,
+  Job,
+  JobFilter,
+  JobProgress,
+  JobResult,
+  JobState,
+  ModelMode,
+  ModelRef,
+  TrainSpec,
+} from '../core/jobs.ts';
 import type { TenantScope } from '../core/scope.ts';
 import type { Quotas, Tier } from '../core/tiers.ts';
 import type {
@@ -147,7 +158,7 @@ export interface JobOutcome {
   /** Of this attempt (added to the job's totals, and charged to the tenant's fair-share usage). */
   cpuSeconds: number;
   wallSeconds: number;
-  result?: { model: string; version: number };
+  result?: JobResult;
   /** `false` for a failure that another attempt cannot fix (bad data): the job fails for good. */
   retry?: boolean;
   at: string;
@@ -192,6 +203,7 @@ export interface JobRepo {
 }
 
 export interface ModelVersion {
+  /** The owning namespace: a tenant, or SHARED_NAMESPACE for shared models. */
   tenantId: string;
   model: string;
   version: number;
@@ -200,18 +212,49 @@ export interface ModelVersion {
   algorithm: string;
   params: Record<string, unknown>;
   metrics: Record<string, number>;
-  /** The dataset versions that trained it (one for tenant models). */
+  /**
+   * The dataset versions that trained it: one for tenant and tuned models (the tenant's own), one per
+   * contributing tenant for pooled shared models, none for imported ones. `rows` is what each gave.
+   */
   datasets: { tenantId: string; name: string; version: number; rows: number }[];
-  /** Artifact prefix under the tenant: `<prefix>/model.onnx`, `featurizer.json`, `model.json`. */
+  /** Artifact prefix under the namespace: `<prefix>/model.onnx`, `featurizer.json`, `model.json`, `fitted.json`. */
   artifact: string;
   /** sha256 of model.onnx, hex. */
   checksum: string;
-  /** The job that trained it; unique, so a retried job never registers twice. */
+  /** The job that trained it; unique, so a retried job never registers twice. Null for imports. */
   jobId: string | null;
-  /** Tuned versions: the base they were trained from. */
-  base: { model: string; version: number } | null;
+  /** Tuned versions: the shared version they were trained from. */
+  base: ModelRef | null;
+  /**
+   * `tainted`: it holds data that may no longer be used (consent withdrawn, dataset or tenant deleted),
+   * or its base does. A tainted live version is replaced as soon as a clean successor registers.
+   */
+  status: ModelStatus;
+  taint: { at: string; reason: string } | null;
   createdAt: string;
   createdBy: string;
+}
+
+export type ModelStatus = 'ok' | 'tainted';
+
+/** What `register` is given: the number, namespace and taint fields are the store's. */
+export type NewModelVersion = Omit<ModelVersion, 'version' | 'tenantId' | 'status' | 'taint'> & {
+  /** Register already tainted (a source lost its consent while the job ran). */
+  taint?: { at: string; reason: string };
+};
+
+/** One source of data inside one model version: the answer to "which models hold tenant X's data?". */
+export interface ProvenanceRecord {
+  /** The model version's namespace (SHARED_NAMESPACE, or the tenant of a tuned model). */
+  tenantId: string;
+  model: string;
+  version: number;
+  mode: ModelMode;
+  status: ModelStatus;
+  live: boolean;
+  source: { tenantId: string; dataset: string; version: number; rows: number };
+  /** Set when the data came in through a tuned model's base (the base version), else null. */
+  via: ModelRef | null;
 }
 
 export interface ModelSummary {
@@ -219,6 +262,8 @@ export interface ModelSummary {
   latestVersion: number;
   liveVersion: number | null;
   versions: number;
+  /** Shared models: who may resolve them (null until published; tenant models: always null). */
+  audience: Audience | null;
   createdAt: string;
 }
 
@@ -231,15 +276,19 @@ export interface ModelLiveChange {
   /** Key id of whoever made the change. */
   actor: string;
   at: string;
-  reason: 'promote' | 'rollback';
+  /** `successor`: a clean version registered while the live one was tainted, and replaced it. */
+  reason: 'promote' | 'rollback' | 'successor';
 }
 
 export interface ModelRepo {
   /**
-   * Registers the next version (creating the model on its first). Idempotent on jobId: a second call
-   * with the same job id returns the version registered the first time.
+   * Registers the next version (creating the model on its first) and records its provenance: one row
+   * per entry of `datasets`, plus — for a tuned version — a copy of its base's rows marked `via` the
+   * base. The new version becomes live when the model has none live, or when the live version is
+   * tainted and the new one is clean (recorded as a `successor` change). Idempotent on jobId: a second
+   * call with the same job id returns the version registered the first time.
    */
-  register(scope: TenantScope, v: Omit<ModelVersion, 'version' | 'tenantId'>): Promise<ModelVersion>;
+  register(scope: TenantScope, v: NewModelVersion): Promise<ModelVersion>;
   list(scope: TenantScope): Promise<ModelSummary[]>;
   get(scope: TenantScope, name: string): Promise<ModelSummary | null>;
   versions(scope: TenantScope, name: string): Promise<ModelVersion[]>;
@@ -262,6 +311,57 @@ export interface ModelRepo {
   rollback(scope: TenantScope, name: string, actorKeyId: string, at: string): Promise<ModelSummary>;
   /** The model's live-version changes, oldest first; empty for a missing model. */
   liveHistory(scope: TenantScope, name: string): Promise<ModelLiveChange[]>;
+  /** Shared namespace: sets who may resolve the model. `not_found` for a missing model. */
+  setAudience(scope: TenantScope, name: string, audience: Audience): Promise<ModelSummary>;
+  /** The provenance rows of one version (its sources, with the ones that came through its base). */
+  provenance(scope: TenantScope, name: string, version: number): Promise<ProvenanceRecord[]>;
+  /**
+   * System (every namespace): every model version holding data of `sourceTenantId` — directly or
+   * through a tuned model's base — optionally only data from its dataset `dataset`. Oldest first.
+   */
+  holdingDataOf(sourceTenantId: string, dataset?: string): Promise<ProvenanceRecord[]>;
+  /**
+   * System: marks the given versions tainted, and with them every tuned version (any tenant) whose base
+   * is one of them, in one transaction. Already tainted versions keep their first reason. Returns the
+   * versions newly tainted.
+   */
+  taint(versions: (ModelRef & { tenantId: string })[], reason: string, at: string): Promise<ModelVersion[]>;
+  /** System: tuned versions in every tenant whose base is a version of the shared model `model`. */
+  tunedOn(model: string): Promise<ModelVersion[]>;
+}
+
+export interface Advice {
+  id: string;
+  tenantId: string;
+  model: string;
+  dataset: string;
+  datasetVersion: number;
+  target: string;
+  /** The shared version evaluated (the one the tenant would resolve), null when none is published to it. */
+  shared: ModelRef | null;
+  /** The candidate training jobs: tenant-specific, and tuned when a shared base exists. */
+  jobs: { tenant: string; tuned: string | null };
+  autoPromote: boolean;
+  state: 'running' | 'done' | 'failed';
+  result: AdviceResult | null;
+  /** Why it failed (no data values). */
+  error: string | null;
+  createdAt: string;
+  createdBy: string;
+  finishedAt: string | null;
+}
+
+export interface AdviceRepo {
+  create(scope: TenantScope, a: Omit<Advice, 'tenantId' | 'state' | 'result' | 'error' | 'finishedAt'>): Promise<Advice>;
+  get(scope: TenantScope, id: string): Promise<Advice | null>;
+  /** Newest first. */
+  list(scope: TenantScope, model?: string): Promise<Advice[]>;
+  /** Ends a running advice (once: a second call returns null and changes nothing). */
+  finish(
+    scope: TenantScope,
+    id: string,
+    end: { state: 'done' | 'failed'; result: AdviceResult | null; error: string | null; at: string },
+  ): Promise<Advice | null>;
 }
 
 export interface Store {
@@ -273,6 +373,7 @@ export interface Store {
   readonly audit: AuditRepo;
   readonly jobs: JobRepo;
   readonly models: ModelRepo;
+  readonly advice: AdviceRepo;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
