@@ -13,6 +13,7 @@ import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { KeyRing } from './services/keyring.ts';
+import { ensureSharedNamespace } from './services/shared-namespace.ts';
 import { TenantService } from './services/tenants.ts';
 import { TrainingService } from './services/training.ts';
 import { FsBlobStore } from './store/artifacts/fs.ts';
@@ -102,6 +103,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
   const blobs = new FsBlobStore(config.artifactsDir);
   const keyring = new KeyRing(masterKey, store.tenants);
+  await ensureSharedNamespace(store, keyring, clock.now().toISOString());
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
   const auth = new AuthService(adminKey, store.keys, clock, random);
@@ -173,6 +175,7 @@ export async function startWorkerProcess(
   const store =
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
   const keyring = new KeyRing(masterKey, store.tenants);
+  await ensureSharedNamespace(store, keyring, clock.now().toISOString());
   const artifacts = new TenantArtifacts(new FsBlobStore(config.artifactsDir), keyring);
   const workers = await startConfiguredWorkers(
     config,
