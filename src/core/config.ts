@@ -36,6 +36,18 @@ export interface Config {
    * dataset or tenant deleted): served until a clean successor replaces it, or blocked at once.
    */
   readonly taintedServing: 'until-successor' | 'block';
+  /** Inference: what the model cache may hold (estimated bytes of loaded sessions and featurizers). */
+  readonly inferenceCacheBytes: number;
+  /** Inference: requests for one model version arriving within this many ms run as one call; 0: off. */
+  readonly inferenceBatchWindowMs: number;
+  /** Inference: most instances one predict request may carry. */
+  readonly inferenceMaxInstances: number;
+  /** Inference: share of predictions written to the tenant's prediction log, 0–1. */
+  readonly predictionLogSampleRate: number;
+  /** Inference: how often buffered prediction-log entries are written, ms. */
+  readonly predictionLogFlushMs: number;
+  /** Inference metrics carry a `tenant` label (off keeps the series count bounded with many tenants). */
+  readonly metricsTenantLabel: boolean;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +88,16 @@ export const CONFIG_VARIABLES = {
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
   TENANTML_TAINTED_SERVING:
     'until-successor|block: keep serving a tainted model version until its retrained successor exists, or stop at once; default until-successor',
+  TENANTML_INFERENCE_CACHE_BYTES:
+    'memory budget of the model cache (loaded ONNX sessions and featurizers), bytes; default 268435456 (256 MiB)',
+  TENANTML_INFERENCE_BATCH_WINDOW_MS:
+    'predict requests for one model version arriving within this window (ms) run as one ONNX call; 0 turns micro-batching off; default 1',
+  TENANTML_INFERENCE_MAX_INSTANCES: 'most instances one predict request may carry; default 1000',
+  TENANTML_PREDICTION_LOG_SAMPLE_RATE:
+    "share of predictions written to the tenant's encrypted prediction log, 0 to 1; default 1",
+  TENANTML_PREDICTION_LOG_FLUSH_MS: 'how often the prediction log writes its buffered entries, ms; default 5000',
+  TENANTML_METRICS_TENANT_LABEL:
+    'true|false: inference metrics carry a tenant label (false keeps /metrics small with many tenants); default true',
 } as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
@@ -174,6 +196,30 @@ export function loadConfig(env: Env, cwd: string): Config {
     );
   }
 
+  const inferenceCacheBytes = int(
+    env,
+    'TENANTML_INFERENCE_CACHE_BYTES',
+    256 * 1024 * 1024,
+    1024 * 1024,
+    1024 ** 4,
+    problems,
+  );
+  const inferenceBatchWindowMs = int(env, 'TENANTML_INFERENCE_BATCH_WINDOW_MS', 1, 0, 1000, problems);
+  const inferenceMaxInstances = int(env, 'TENANTML_INFERENCE_MAX_INSTANCES', 1000, 1, 1_000_000, problems);
+  let predictionLogSampleRate = 1;
+  const rateRaw = env.TENANTML_PREDICTION_LOG_SAMPLE_RATE?.trim();
+  if (rateRaw) {
+    const r = /^(0|1|0?\.\d+|1\.0*)$/.test(rateRaw) ? Number(rateRaw) : Number.NaN;
+    if (Number.isNaN(r))
+      problems.push(`TENANTML_PREDICTION_LOG_SAMPLE_RATE must be a number from 0 to 1 (got ${JSON.stringify(rateRaw)})`);
+    else predictionLogSampleRate = r;
+  }
+  const predictionLogFlushMs = int(env, 'TENANTML_PREDICTION_LOG_FLUSH_MS', 5000, 10, 3_600_000, problems);
+  const labelRaw = env.TENANTML_METRICS_TENANT_LABEL?.trim().toLowerCase() || 'true';
+  if (labelRaw !== 'true' && labelRaw !== 'false')
+    problems.push(`TENANTML_METRICS_TENANT_LABEL must be true or false (got ${JSON.stringify(labelRaw)})`);
+  const metricsTenantLabel = labelRaw !== 'false';
+
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     dataDir,
@@ -192,5 +238,11 @@ export function loadConfig(env: Env, cwd: string): Config {
     workerSlots,
     globalJobCap,
     taintedServing,
+    inferenceCacheBytes,
+    inferenceBatchWindowMs,
+    inferenceMaxInstances,
+    predictionLogSampleRate,
+    predictionLogFlushMs,
+    metricsTenantLabel,
   });
 }
