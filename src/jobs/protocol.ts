@@ -1,8 +1,11 @@
 // The messages between the supervisor and a training child, over the IPC channel of `fork` (advanced
-// serialization, so byte arrays cross as bytes). The tenant's data key travels only here: never in argv,
+// serialization, so byte arrays cross as bytes). Tenants' data keys travel only here: never in argv,
 // the environment or a file.
 import type { Job, JobProgress } from '../core/jobs.ts';
 import type { DatasetSchema } from '../core/types.ts';
+import type { PoolContribution, PooledData } from '../ml/pool.ts';
+
+export type { PoolContribution };
 
 /** Where the child reads the dataset from. Only the filesystem adapter exists so far. */
 export interface BlobLocation {
@@ -23,19 +26,38 @@ export interface TestHooks {
   exitCode?: number;
 }
 
+/**
+ * One dataset version the child reads: the job's own for tenant and tuned jobs, one per contributing
+ * tenant for shared jobs. Each is decrypted with its own tenant's key, which travels with it.
+ */
+export interface TrainingSource {
+  tenantId: string;
+  /** Dataset name and version (what provenance records). */
+  name: string;
+  version: number;
+  /** Artifact key under the source tenant's prefix (it is also bound into the encryption). */
+  artifact: string;
+  rows: number;
+  schema: DatasetSchema;
+  /** The source tenant's 32-byte data key. */
+  dataKey: Uint8Array;
+}
+
+/** A tuned job's base model: its stored artifacts, already decrypted by the supervisor, as JSON text. */
+export interface BaseArtifacts {
+  fitted: string;
+  featurizer: string;
+  model: string;
+}
+
 /** The one message the parent sends: everything the child needs to train. */
 export interface StartMessage {
   type: 'start';
   job: Job;
-  dataset: {
-    /** Artifact key under the tenant's prefix (it is also bound into the encryption). */
-    artifact: string;
-    rows: number;
-    schema: DatasetSchema;
-  };
+  sources: TrainingSource[];
+  /** Tuned jobs only. */
+  base?: BaseArtifacts;
   blobs: BlobLocation;
-  /** The tenant's 32-byte data key. */
-  dataKey: Uint8Array;
   testHooks: boolean;
 }
 
@@ -62,6 +84,14 @@ export interface ResultMessage {
   algorithm: string;
   params: Record<string, unknown>;
   metrics: Record<string, number>;
+  /** fitted.json: the fitted parameters, so that this model can be the base of a tuned one. */
+  fittedJson: string;
+  /** Shared jobs: the rows each tenant's dataset version gave after pooling. */
+  contributions?: PoolContribution[];
+  /** Shared jobs: what de-identification removed (column names and counts, never values). */
+  deidentification?: PooledData['deidentification'];
+  /** Tuned jobs: the base model evaluated on this job's validation rows. */
+  baseMetrics?: Record<string, number>;
   cpu: CpuReport;
 }
 

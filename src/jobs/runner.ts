@@ -1,14 +1,17 @@
-// What a training child does: read and decrypt the dataset version itself (streaming, straight into
-// columns), train with the pure learning core, report progress, and hand back the artifacts as bytes.
-// It touches no database: the supervisor owns every other I/O.
+// What a training child does: read and decrypt its dataset versions itself (streaming, straight into
+// columns; a shared job pools several tenants' and de-identifies them), train with the pure learning core
+// — from a base model for tuned jobs — report progress, and hand back the artifacts. It touches no
+// database: the supervisor owns every other I/O.
 import { availableParallelism } from 'node:os';
 import { pipeline } from 'node:stream';
 import type { RawCell } from '../core/cells.ts';
 import { isAppError } from '../core/errors.ts';
-import type { JobProgress } from '../core/jobs.ts';
-import type { ColumnSchema } from '../core/types.ts';
+import type { JobProgress, TrainAlgorithm } from '../core/jobs.ts';
+import type { ColumnSchema, DatasetSchema } from '../core/types.ts';
 import { chooseAlgorithm } from '../ml/auto.ts';
+import { encodeFitted, loadTrained } from '../ml/codec.ts';
 import {
+  type Frame,
   type FrameColumn,
   frameFromColumns,
   inferTask,
@@ -17,14 +20,22 @@ import {
   readStringCell,
 } from '../ml/frame.ts';
 import { DEFAULT_GBDT_PARAMS } from '../ml/gbdt/index.ts';
-import { type TrainProgress, trainModel } from '../ml/train.ts';
+import { type PooledData, type PoolPart, poolFrames } from '../ml/pool.ts';
+import { type TrainedModel, type TrainProgress, trainModel } from '../ml/train.ts';
 import type { Task } from '../ml/types.ts';
 import { createHistogramPool } from '../runtime/threads/histogram-pool.ts';
 import { decodeRows } from '../services/datasets/codec.ts';
 import { decryptStream } from '../store/artifacts/envelope.ts';
 import { FsBlobStore } from '../store/artifacts/fs.ts';
 import { tenantPath } from '../store/artifacts/ports.ts';
-import type { ProgressMessage, ResultMessage, StartMessage, TestHooks } from './protocol.ts';
+import type {
+  PoolContribution,
+  ProgressMessage,
+  ResultMessage,
+  StartMessage,
+  TestHooks,
+  TrainingSource,
+} from './protocol.ts';
 
 /** Progress messages are sent at most this often (phase changes always go at once). */
 const PROGRESS_EVERY_MS = 200;
@@ -55,15 +66,13 @@ export function safeMessage(err: unknown): { message: string; permanent: boolean
   return { message: `${name}${code ? ` ${code}` : ''} while training (details withheld)`, permanent: false };
 }
 
-/** Streams the encrypted rows of the version into typed columns (no per-row objects). */
-async function readFrame(msg: StartMessage, key: Buffer) {
-  const { job, dataset } = msg;
-  const blobs = new FsBlobStore(msg.blobs.root);
-  const raw = await blobs.get(tenantPath(job.tenantId, dataset.artifact));
-  const plain = pipeline(raw, decryptStream(key, job.tenantId, dataset.artifact), () => {});
-  const schema = dataset.schema.columns;
+/** Streams one source's encrypted rows into typed columns (no per-row objects), with its tenant's key. */
+async function readFrame(source: TrainingSource, blobs: FsBlobStore, key: Buffer): Promise<Frame> {
+  const raw = await blobs.get(tenantPath(source.tenantId, source.artifact));
+  const plain = pipeline(raw, decryptStream(key, source.tenantId, source.artifact), () => {});
+  const schema = source.schema.columns;
   const decoded = await decodeRows(plain, { columns: schema.map((c) => c.name) });
-  let capacity = Math.max(1, dataset.rows);
+  let capacity = Math.max(1, source.rows);
   const nums: (Float64Array | null)[] = schema.map((c) =>
     isNumberType(c.type) ? new Float64Array(capacity) : null,
   );
@@ -104,16 +113,107 @@ async function readFrame(msg: StartMessage, key: Buffer) {
   return frameFromColumns(columns);
 }
 
+/** What training sees: the frame and its schema, and for shared jobs what pooling took and removed. */
+export interface TrainingFrame {
+  frame: Frame;
+  schema: DatasetSchema;
+  contributions?: PoolContribution[];
+  deidentification?: ResultMessage['deidentification'];
+}
+
+/**
+ * Reads the job's sources into the one frame training runs on. A shared job pools its sources (each read
+ * with its own tenant's key): identifying columns dropped, identifying text replaced, rows capped per
+ * tenant. Exported so that a test can inspect exactly what a model is trained on.
+ */
+export async function loadTrainingFrame(msg: StartMessage): Promise<TrainingFrame> {
+  const { spec } = msg.job;
+  const blobs = new FsBlobStore(msg.blobs.root);
+  const read = async (source: TrainingSource): Promise<Frame> => {
+    const key = Buffer.from(source.dataKey);
+    try {
+      return await readFrame(source, blobs, key);
+    } finally {
+      key.fill(0);
+    }
+  };
+  if (spec.mode !== 'shared') {
+    if (msg.sources.length !== 1) throw new Error(`a ${spec.mode} job reads exactly one dataset version`);
+    const [source] = msg.sources;
+    return { frame: await read(source), schema: source.schema };
+  }
+  if (msg.sources.length === 0) {
+    throw new PermanentTrainingError(
+      `no tenant with shared-training consent has a dataset named '${spec.dataset}'`,
+    );
+  }
+  const parts: PoolPart[] = [];
+  for (const source of msg.sources) {
+    parts.push({
+      tenantId: source.tenantId,
+      dataset: source.name,
+      version: source.version,
+      schema: source.schema,
+      frame: await read(source),
+    });
+  }
+  let pooled: PooledData;
+  try {
+    pooled = poolFrames(parts, {
+      target: spec.target,
+      seed: spec.seed,
+      ...(spec.pool?.features ? { features: spec.pool.features } : {}),
+      ...(spec.pool?.maxRowsPerTenant !== undefined ? { maxRowsPerTenant: spec.pool.maxRowsPerTenant } : {}),
+    });
+  } catch (err) {
+    // Its refusals name options and columns, never values, and every attempt would meet them again.
+    throw new PermanentTrainingError(`the pool options were refused: ${(err as Error).message}`);
+  }
+  if (pooled.contributions.length === 0) {
+    const why = pooled.excluded.map((e) => `${e.tenantId}: ${e.reason}`).join('; ');
+    throw new PermanentTrainingError(
+      `no consenting tenant's dataset '${spec.dataset}' could be pooled${why ? ` (${why})` : ''}`,
+    );
+  }
+  return {
+    frame: pooled.frame,
+    schema: pooled.schema,
+    contributions: pooled.contributions,
+    deidentification: pooled.deidentification,
+  };
+}
+
+/** A tuned job's base model, rebuilt from its artifacts; a base that cannot be read is a permanent failure. */
+function baseModel(msg: StartMessage): TrainedModel {
+  if (!msg.base) throw new PermanentTrainingError('a tuned job needs the artifacts of its base model');
+  try {
+    return loadTrained(msg.base);
+  } catch (err) {
+    if (isAppError(err)) throw err;
+    throw new PermanentTrainingError(
+      `the base model's artifacts could not be read (${err instanceof Error ? err.name : 'Error'})`,
+    );
+  }
+}
+
+const finiteOnly = (m: object): Record<string, number> => {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+  return out;
+};
+
 /** What the progress bar shows during training: the rounds the chosen algorithm will run at most. */
 function trainingShape(
   msg: StartMessage,
+  schema: DatasetSchema,
   nRows: number,
+  base: TrainedModel | undefined,
 ): { totalIterations?: number; metricName: (task?: Task) => string } {
   const { spec } = msg.job;
-  let algorithm = spec.algorithm;
+  let algorithm: TrainAlgorithm = base?.modelJson.algorithm ?? spec.algorithm;
   if (algorithm === 'auto') {
     // The same rule trainModel applies, estimated here only to label the progress.
-    const columns = msg.dataset.schema.columns
+    const columns = schema.columns
       .filter((c) => c.name !== spec.target)
       .map((c) => ({ name: c.name, type: c.type }));
     algorithm = chooseAlgorithm({ rows: Math.round(nRows * (1 - spec.validFraction)), columns }).algorithm;
@@ -178,22 +278,22 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
     spec.algorithm === 'linear'
       ? Promise.resolve(null)
       : createHistogramPool({ threads: Math.min(2, availableParallelism()) }).catch(() => null);
-  const key = Buffer.from(msg.dataKey);
-  let frame: Awaited<ReturnType<typeof readFrame>>;
+  let loaded: TrainingFrame;
+  let base: TrainedModel | undefined;
   try {
-    frame = await readFrame(msg, key);
+    if (spec.mode === 'tuned') base = baseModel(msg);
+    loaded = await loadTrainingFrame(msg);
   } catch (err) {
     await (await poolStart)?.close();
     throw err;
-  } finally {
-    key.fill(0);
   }
+  const { frame, schema } = loaded;
   const pool = await poolStart;
 
-  const shape = trainingShape(msg, frame.nRows);
+  const shape = trainingShape(msg, schema, frame.nRows, base);
   let task: Task | undefined = spec.task;
   try {
-    task ??= inferTask(frame, spec.target); // only to name the progress metric; trainModel decides
+    task ??= base?.modelJson.task ?? inferTask(frame, spec.target); // only to name the progress metric; trainModel decides
   } catch {
     // trainModel reports the problem with the target
   }
@@ -234,7 +334,7 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
   try {
     trained = trainModel({
       frame,
-      schema: msg.dataset.schema,
+      schema,
       target: spec.target,
       task: spec.task,
       algorithm: spec.algorithm,
@@ -242,23 +342,27 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
       seed: spec.seed,
       validFraction: spec.validFraction,
       onProgress,
+      // Pooled data has had its identifying columns removed already; this keeps it so for the featurizer.
+      ...(spec.mode === 'shared' ? { dropIdentifying: true } : {}),
+      ...(base ? { base } : {}),
       ...(pool ? { histogramPool: pool } : {}),
     });
   } finally {
     await pool?.close();
   }
   if (!trained.onnx) throw new PermanentTrainingError('the model could not be exported to ONNX');
-  const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries(trained.metrics))
-    if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
   return {
     type: 'result',
     onnx: trained.onnx,
     featurizerJson: JSON.stringify(trained.featurizer),
     modelJson: JSON.stringify(trained.modelJson),
+    fittedJson: encodeFitted(trained.model),
     task: trained.modelJson.task,
     algorithm: trained.modelJson.algorithm,
     params: trained.modelJson.params,
-    metrics,
+    metrics: finiteOnly(trained.metrics),
+    ...(loaded.contributions ? { contributions: loaded.contributions } : {}),
+    ...(loaded.deidentification ? { deidentification: loaded.deidentification } : {}),
+    ...(trained.baseMetrics ? { baseMetrics: finiteOnly(trained.baseMetrics) } : {}),
   };
 }

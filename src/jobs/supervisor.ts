@@ -1,6 +1,8 @@
 // The worker supervisor: N slots; claims the next job (fair share, in the store) whenever a slot is free,
 // runs each in its own child process (child.ts) under a heap limit, a wall-clock timeout and a CPU-time
 // limit, renews the lease with progress, stops the child on cancel, and stores and registers the result.
+// It decides what a job may read: its own dataset version, a tuned job's shared base, or — for a shared
+// job — the consenting tenants' latest versions, chosen when the job starts and re-checked when it registers.
 // It runs inside `npm start` beside the API or alone (`tenantml worker`), any number against one store.
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -8,14 +10,25 @@ import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Clock, cryptoRandom, type Random, systemClock } from '../core/clock.ts';
+import { isAppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
-import type { Job, JobProgress } from '../core/jobs.ts';
-import { mintTenantScope, SYSTEM } from '../core/scope.ts';
+import { type Job, type JobProgress, TERMINAL_STATES, type TrainSpec } from '../core/jobs.ts';
+import { mintTenantScope, SHARED_NAMESPACE, SYSTEM, sharedScope } from '../core/scope.ts';
+import type { DatasetVersion } from '../core/types.ts';
 import type { TenantArtifacts } from '../services/artifacts.ts';
 import type { KeyRing } from '../services/keyring.ts';
 import type { JobOutcome, Store } from '../store/ports.ts';
 import { DEFAULT_HALF_LIFE_SECONDS } from './fair-share.ts';
-import type { BlobLocation, ChildMessage, ErrorMessage, ResultMessage, StartMessage } from './protocol.ts';
+import type {
+  BaseArtifacts,
+  BlobLocation,
+  ChildMessage,
+  ErrorMessage,
+  PoolContribution,
+  ResultMessage,
+  StartMessage,
+  TrainingSource,
+} from './protocol.ts';
 import { CpuMeter } from './usage.ts';
 
 export interface WorkerLog {
@@ -27,16 +40,23 @@ export interface WorkerLog {
 const silent: WorkerLog = { info() {}, warn() {}, error() {} };
 
 export interface WorkerDeps {
-  store: Pick<Store, 'jobs' | 'models' | 'datasets'>;
-  /** Writes the model artifacts (encrypted under the tenant's prefix). */
-  artifacts: Pick<TenantArtifacts, 'put'>;
-  /** Unwraps the tenant's data key, handed to the child over IPC so it can decrypt the dataset. */
+  /** `tenants`: shared jobs choose their contributors by consent, and re-check it when they register. */
+  store: Pick<Store, 'jobs' | 'models' | 'datasets' | 'tenants'>;
+  /** Writes the model artifacts (encrypted under the tenant's prefix); reads a tuned job's base. */
+  artifacts: Pick<TenantArtifacts, 'put' | 'get'>;
+  /** Unwraps the tenants' data keys, handed to the child over IPC so it can decrypt the datasets. */
   keyring: Pick<KeyRing, 'dataKey'>;
   /** Where the child reads the dataset blob from. */
   blobs: BlobLocation;
   clock?: Clock;
   random?: Random;
   log?: WorkerLog;
+  /**
+   * Called once the outcome of a job that ended for good (succeeded, failed without a retry left,
+   * cancelled, timed out) is recorded: the platform hangs the advisor and the retraining flow here. Its
+   * errors are logged, never thrown; it runs beside the worker and does not hold a slot.
+   */
+  onFinished?: (job: Job) => Promise<void>;
 }
 
 /** What the supervisor reports as it goes (logs, metrics, tests). */
@@ -130,6 +150,132 @@ export function crashReason(
   return `the training process ${how}${line ? `: ${line}` : ''}`;
 }
 
+/**
+ * Shared jobs: the dataset versions that will be pooled, chosen when the job starts — the latest version
+ * of `spec.dataset` of every tenant whose sharedTraining consent is on (and that `spec.pool.tenants`
+ * names, when it names any). A tenant outside this list never has its key unwrapped for the job.
+ */
+export async function selectSharedSources(
+  store: Pick<Store, 'tenants' | 'datasets'>,
+  spec: TrainSpec,
+): Promise<DatasetVersion[]> {
+  const allowed = spec.pool?.tenants ? new Set(spec.pool.tenants) : null;
+  const out: DatasetVersion[] = [];
+  for (const t of await store.tenants.list()) {
+    if (t.id === SHARED_NAMESPACE || !t.sharedTraining || (allowed && !allowed.has(t.id))) continue;
+    const scope = mintTenantScope(t.id, SYSTEM);
+    const dataset = await store.datasets.get(scope, spec.dataset);
+    if (!dataset) continue;
+    const version = await store.datasets.version(scope, spec.dataset, dataset.latestVersion);
+    if (version) out.push(version); // null: deleted since the lookup
+  }
+  return out.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
+}
+
+/** What a job needs before its child starts, or why it can never run (a permanent failure). */
+export type Preparation = { start: StartMessage } | { error: string };
+
+const missingBlob = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+
+/**
+ * Gathers everything the child is sent: the dataset versions it reads with their tenants' keys, and a
+ * tuned job's base artifacts (read from the shared namespace). Exported so that a test can feed the very
+ * message a job would get to the runner's loadTrainingFrame.
+ */
+export async function prepareStart(
+  deps: Pick<WorkerDeps, 'store' | 'artifacts' | 'keyring' | 'blobs'>,
+  job: Job,
+  testHooks = false,
+): Promise<Preparation> {
+  const { spec } = job;
+  const source = async (v: DatasetVersion): Promise<TrainingSource> => ({
+    tenantId: v.tenantId,
+    name: v.name,
+    version: v.version,
+    artifact: v.artifact,
+    rows: v.rows,
+    schema: v.schema,
+    dataKey: new Uint8Array(await deps.keyring.dataKey(v.tenantId)),
+  });
+  const sources: TrainingSource[] = [];
+  let base: BaseArtifacts | undefined;
+  if (spec.mode === 'shared') {
+    if (job.tenantId !== SHARED_NAMESPACE)
+      return { error: 'a shared model is trained in the shared namespace' };
+    for (const v of await selectSharedSources(deps.store, spec)) {
+      try {
+        sources.push(await source(v));
+      } catch (err) {
+        // The tenant was deleted since it was selected: its data key is gone, and so is its consent.
+        if (!(isAppError(err) && err.code === 'not_found')) throw err;
+      }
+    }
+  } else {
+    const scope = mintTenantScope(job.tenantId, SYSTEM);
+    const version = await deps.store.datasets.version(scope, spec.dataset, spec.datasetVersion);
+    if (!version) return { error: 'the dataset version no longer exists' };
+    sources.push(await source(version));
+  }
+  if (spec.mode === 'tuned') {
+    if (!spec.base) return { error: 'a tuned model needs a base model' };
+    const { model, version } = spec.base;
+    const shared = sharedScope(SYSTEM);
+    const rec = await deps.store.models.version(shared, model, version);
+    if (!rec) return { error: `the base model '${model}' version ${version} does not exist` };
+    try {
+      const read = async (file: string): Promise<string> =>
+        (await deps.artifacts.get(shared, `${rec.artifact}/${file}`)).toString('utf8');
+      base = {
+        fitted: await read('fitted.json'),
+        featurizer: await read('featurizer.json'),
+        model: await read('model.json'),
+      };
+    } catch (err) {
+      if (!missingBlob(err)) throw err;
+      return {
+        error: `the base model '${model}' version ${version} cannot be tuned: it has no fitted parameters (imported models cannot be a base)`,
+      };
+    }
+  }
+  return {
+    start: {
+      type: 'start',
+      job,
+      sources,
+      ...(base ? { base } : {}),
+      blobs: deps.blobs,
+      testHooks,
+    },
+  };
+}
+
+/**
+ * Why a version about to register (or just registered) may not hold the data it was trained on: a
+ * contributor of a shared model withdrew consent, or lost its dataset version or itself, while the job
+ * ran; or a tuned model's base became tainted. Null when nothing changed.
+ */
+export async function lostSources(
+  store: Pick<Store, 'tenants' | 'datasets' | 'models'>,
+  job: Job,
+  contributions: PoolContribution[],
+): Promise<string | null> {
+  const reasons: string[] = [];
+  for (const c of contributions) {
+    const tenant = await store.tenants.get(c.tenantId);
+    if (!tenant) reasons.push(`tenant ${c.tenantId} was deleted`);
+    else if (!tenant.sharedTraining)
+      reasons.push(`tenant ${c.tenantId} withdrew its shared-training consent`);
+    else if (!(await store.datasets.version(mintTenantScope(c.tenantId, SYSTEM), c.dataset, c.version)))
+      reasons.push(`dataset ${c.dataset} version ${c.version} of tenant ${c.tenantId} was deleted`);
+  }
+  const base = job.spec.mode === 'tuned' ? job.spec.base : undefined;
+  if (base) {
+    const rec = await store.models.version(sharedScope(SYSTEM), base.model, base.version);
+    if (!rec || rec.status === 'tainted') reasons.push(`its base ${base.model}@${base.version} is tainted`);
+  }
+  return reasons.length ? `${reasons.join('; ')} while it was training` : null;
+}
+
 type Stop =
   | { kind: 'cancelled' }
   | { kind: 'timed_out'; seconds: number }
@@ -149,7 +295,8 @@ class RunningJob {
   private timers: NodeJS.Timeout[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   private exited = false;
-  private datasetRows = 0;
+  /** Rows of the job's own dataset version (tenant and tuned jobs). */
+  private ownRows = 0;
   private beating = false;
   private readonly startedMs = performance.now();
   readonly done: Promise<void>;
@@ -177,27 +324,14 @@ class RunningJob {
 
   private async run(): Promise<void> {
     const { job, sup } = this;
-    const scope = mintTenantScope(job.tenantId, SYSTEM);
     this.heartbeat = setInterval(() => void this.beat(), sup.opt.heartbeatMs);
     try {
-      const version = await sup.deps.store.datasets.version(scope, job.spec.dataset, job.spec.datasetVersion);
-      if (!version)
-        return await this.finish({
-          state: 'failed',
-          error: 'the dataset version no longer exists',
-          retry: false,
-        });
-      this.datasetRows = version.rows;
-      const dataKey = await sup.deps.keyring.dataKey(job.tenantId);
+      const prepared = await prepareStart(sup.deps, job, sup.opt.testHooks);
+      if ('error' in prepared)
+        return await this.finish({ state: 'failed', error: prepared.error, retry: false });
+      const { start } = prepared;
+      this.ownRows = start.sources[0]?.rows ?? 0;
       const exited = this.spawn();
-      const start: StartMessage = {
-        type: 'start',
-        job,
-        dataset: { artifact: version.artifact, rows: version.rows, schema: version.schema },
-        blobs: sup.deps.blobs,
-        dataKey: new Uint8Array(dataKey),
-        testHooks: sup.opt.testHooks,
-      };
       this.child?.send(start);
       this.every(sup.opt.cpuSampleMs, () => this.checkCpu());
       if (job.limits.timeoutSeconds > 0) {
@@ -346,37 +480,70 @@ class RunningJob {
    */
   private async succeed(r: ResultMessage): Promise<void> {
     const { job, sup } = this;
+    const { spec } = job;
+    const { store } = sup.deps;
     const scope = mintTenantScope(job.tenantId, SYSTEM);
     this.progress = { phase: 'saving', at: sup.clock.now().toISOString() };
-    const prefix = `models/${job.spec.model}/${job.id}`;
+    const prefix = `models/${spec.model}/${job.id}`;
     const onnx = Buffer.from(r.onnx.buffer, r.onnx.byteOffset, r.onnx.byteLength);
     await sup.deps.artifacts.put(scope, `${prefix}/model.onnx`, onnx);
     await sup.deps.artifacts.put(scope, `${prefix}/featurizer.json`, Buffer.from(r.featurizerJson, 'utf8'));
     await sup.deps.artifacts.put(scope, `${prefix}/model.json`, Buffer.from(r.modelJson, 'utf8'));
+    // Every trained model can be the base of a tuned one: its fitted parameters are kept beside it.
+    await sup.deps.artifacts.put(scope, `${prefix}/fitted.json`, Buffer.from(r.fittedJson, 'utf8'));
     if (this.stopReason) return; // the lease was lost (or the worker is stopping) while saving
-    const version = await sup.deps.store.models.register(scope, {
-      model: job.spec.model,
-      mode: 'tenant',
+
+    const contributions = spec.mode === 'shared' ? (r.contributions ?? []) : [];
+    const datasets =
+      spec.mode === 'shared'
+        ? contributions.map((c) => ({
+            tenantId: c.tenantId,
+            name: c.dataset,
+            version: c.version,
+            rows: c.rows,
+          }))
+        : [{ tenantId: job.tenantId, name: spec.dataset, version: spec.datasetVersion, rows: this.ownRows }];
+    // Consent withdrawn (or data deleted) while the job ran: the version registers already tainted, so
+    // it is never served and the retraining flow replaces it.
+    const lost = await lostSources(store, job, contributions);
+    const at = sup.clock.now().toISOString();
+    const version = await store.models.register(scope, {
+      model: spec.model,
+      mode: spec.mode,
       task: r.task,
       algorithm: r.algorithm,
       params: r.params,
       metrics: r.metrics,
-      datasets: [
-        {
-          tenantId: job.tenantId,
-          name: job.spec.dataset,
-          version: job.spec.datasetVersion,
-          rows: this.datasetRows,
-        },
-      ],
+      datasets,
       artifact: prefix,
       checksum: createHash('sha256').update(onnx).digest('hex'),
       jobId: job.id,
-      base: null,
-      createdAt: sup.clock.now().toISOString(),
+      base: spec.mode === 'tuned' ? (spec.base ?? null) : null,
+      createdAt: at,
       createdBy: job.createdBy,
+      ...(lost ? { taint: { at, reason: lost } } : {}),
     });
-    await this.finish({ state: 'succeeded', result: { model: version.model, version: version.version } });
+    // A withdrawal that landed between the check above and the registration looked for the versions
+    // holding the tenant's data before this one existed: look once more, now that it does.
+    if (version.status !== 'tainted' && (contributions.length > 0 || spec.mode === 'tuned')) {
+      const late = await lostSources(store, job, contributions);
+      if (late)
+        await store.models.taint(
+          [{ tenantId: job.tenantId, model: version.model, version: version.version }],
+          late,
+          sup.clock.now().toISOString(),
+        );
+    }
+    if (spec.audience !== undefined && version.version === 1)
+      await store.models.setAudience(scope, spec.model, spec.audience);
+    await this.finish({
+      state: 'succeeded',
+      result: {
+        model: version.model,
+        version: version.version,
+        ...(r.baseMetrics ? { baseMetrics: r.baseMetrics } : {}),
+      },
+    });
   }
 
   private async finish(o: Omit<JobOutcome, 'cpuSeconds' | 'wallSeconds' | 'at'>): Promise<void> {
@@ -403,6 +570,7 @@ class RunningJob {
     }
     if (!finished)
       sup.log.warn({ jobId: job.id }, 'worker: the lease was lost before the outcome was recorded');
+    else if (TERMINAL_STATES.has(finished.state)) sup.notifyFinished(finished);
     sup.log.info(
       { jobId: job.id, tenantId: job.tenantId, state: o.state, cpuSeconds: outcome.cpuSeconds },
       'worker: job finished',
@@ -422,6 +590,8 @@ export class Supervisor {
   private loopDone: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
   private requeueTimer: NodeJS.Timeout | null = null;
+  /** onFinished calls still running (stop() waits for them within its grace period). */
+  private readonly hooks = new Set<Promise<void>>();
 
   constructor(
     readonly deps: WorkerDeps,
@@ -459,6 +629,21 @@ export class Supervisor {
     } catch {
       // an observer's failure never stops a worker
     }
+  }
+
+  /** Runs the onFinished hook beside the worker: a slow or failing hook never holds a slot. */
+  notifyFinished(job: Job): void {
+    const hook = this.deps.onFinished;
+    if (!hook) return;
+    const run = (async () => {
+      try {
+        await hook(job);
+      } catch (err) {
+        this.log.error({ jobId: job.id, err: String(err) }, 'worker: the onFinished hook failed');
+      }
+    })();
+    this.hooks.add(run);
+    void run.finally(() => this.hooks.delete(run));
   }
 
   start(): void {
@@ -542,7 +727,7 @@ export class Supervisor {
     const all = Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
-      all.then(() => false),
+      all.then(() => Promise.all([...this.hooks])).then(() => false),
       new Promise<boolean>((r) => {
         timer = setTimeout(() => r(true), graceMs);
       }),

@@ -37,7 +37,7 @@ const models: ModelRepo = flags.includes('--die-after-register')
   : store.models;
 await startWorkers(
   {
-    store: { jobs: store.jobs, datasets: store.datasets, models },
+    store: { jobs: store.jobs, datasets: store.datasets, tenants: store.tenants, models },
     artifacts: new TenantArtifacts(new FsBlobStore(root), keyring),
     keyring,
     blobs: { kind: 'fs', root },

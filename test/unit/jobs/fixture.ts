@@ -9,13 +9,18 @@ import type { TrainSpec } from '../../../src/core/jobs.ts';
 import { SchemaInferrer } from '../../../src/core/schema-inference.ts';
 import { mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
 import type { DatasetVersion } from '../../../src/core/types.ts';
-import { Supervisor, type WorkerEvent, type WorkerOptions } from '../../../src/jobs/supervisor.ts';
+import {
+  Supervisor,
+  type WorkerDeps,
+  type WorkerEvent,
+  type WorkerOptions,
+} from '../../../src/jobs/supervisor.ts';
 import { TenantArtifacts } from '../../../src/services/artifacts.ts';
 import { encodeRows } from '../../../src/services/datasets/codec.ts';
 import { KeyRing } from '../../../src/services/keyring.ts';
 import { newDataKey, wrapKey } from '../../../src/store/artifacts/envelope.ts';
 import { FsBlobStore } from '../../../src/store/artifacts/fs.ts';
-import type { DatasetRepo } from '../../../src/store/ports.ts';
+import type { DatasetRepo, TenantRepo } from '../../../src/store/ports.ts';
 import { MemoryJobs, MemoryModels } from './memory-repos.ts';
 
 export const TENANT = 'acme';
@@ -42,7 +47,7 @@ export interface Fixture {
   version: DatasetVersion;
   events: (WorkerEvent & { t: number })[];
   dataKey(): Promise<Buffer>;
-  supervisor(opts?: WorkerOptions): Supervisor;
+  supervisor(opts?: WorkerOptions, extra?: Pick<WorkerDeps, 'onFinished'>): Supervisor;
   spec(over?: Partial<TrainSpec>): TrainSpec;
   cleanup(): Promise<void>;
 }
@@ -83,6 +88,12 @@ export async function createFixture(nRows = 200): Promise<Fixture> {
       s.tenantId === TENANT && name === 'tiny' && v === 1 ? version : null,
   } as unknown as DatasetRepo;
 
+  // Only shared jobs look tenants up; these tests run tenant jobs.
+  const tenants = {
+    list: async () => [],
+    get: async () => null,
+  } as unknown as TenantRepo;
+
   const jobs = new MemoryJobs();
   const models = new MemoryModels();
   const events: Fixture['events'] = [];
@@ -96,10 +107,11 @@ export async function createFixture(nRows = 200): Promise<Fixture> {
     version,
     events,
     dataKey: () => keyring.dataKey(TENANT),
-    supervisor(opts = {}) {
+    supervisor(opts = {}, extra = {}) {
       const s = new Supervisor(
         {
-          store: { jobs, models, datasets },
+          ...extra,
+          store: { jobs, models, datasets, tenants },
           artifacts,
           keyring,
           blobs: { kind: 'fs', root: join(dir, 'artifacts') },

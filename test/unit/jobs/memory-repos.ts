@@ -1,7 +1,7 @@
 // In-memory JobRepo and ModelRepo, ONLY for the unit tests of the supervisor loop. The real repositories
 // (src/store/sql/repos/) are what the integration tests in test/integration/jobs/ run against.
 
-import type { Job, JobFilter, JobProgress } from '../../../src/core/jobs.ts';
+import type { Job, JobFilter, JobProgress, ModelRef } from '../../../src/core/jobs.ts';
 import { nextState } from '../../../src/core/jobs.ts';
 import type { TenantScope } from '../../../src/core/scope.ts';
 import type {
@@ -13,6 +13,8 @@ import type {
   ModelSummary,
   ModelVersion,
   NewJob,
+  NewModelVersion,
+  ProvenanceRecord,
 } from '../../../src/store/ports.ts';
 
 export class MemoryJobs implements JobRepo {
@@ -150,13 +152,20 @@ export class MemoryModels implements ModelRepo {
   readonly versionsList: ModelVersion[] = [];
   registerCalls = 0;
 
-  async register(scope: TenantScope, v: Omit<ModelVersion, 'version' | 'tenantId'>): Promise<ModelVersion> {
+  async register(scope: TenantScope, v: NewModelVersion): Promise<ModelVersion> {
     this.registerCalls++;
     const existing = this.versionsList.find((m) => m.jobId !== null && m.jobId === v.jobId);
     if (existing) return existing;
     const version =
       this.versionsList.filter((m) => m.tenantId === scope.tenantId && m.model === v.model).length + 1;
-    const mv = { ...v, tenantId: scope.tenantId, version };
+    const { taint, ...rest } = v;
+    const mv: ModelVersion = {
+      ...rest,
+      tenantId: scope.tenantId,
+      version,
+      status: taint ? 'tainted' : 'ok',
+      taint: taint ?? null,
+    };
     this.versionsList.push(mv);
     return mv;
   }
@@ -184,6 +193,36 @@ export class MemoryModels implements ModelRepo {
     throw new Error('MemoryModels.rollback is not used by the job tests');
   }
   async liveHistory(): Promise<ModelLiveChange[]> {
+    return [];
+  }
+  async setAudience(): Promise<ModelSummary> {
+    throw new Error('MemoryModels.setAudience is not used by the job unit tests');
+  }
+  async provenance(): Promise<ProvenanceRecord[]> {
+    return [];
+  }
+  async holdingDataOf(): Promise<ProvenanceRecord[]> {
+    return [];
+  }
+  async taint(
+    versions: (ModelRef & { tenantId: string })[],
+    reason: string,
+    at: string,
+  ): Promise<ModelVersion[]> {
+    const out: ModelVersion[] = [];
+    for (const r of versions) {
+      const m = this.versionsList.find(
+        (x) => x.tenantId === r.tenantId && x.model === r.model && x.version === r.version,
+      );
+      if (m && m.status === 'ok') {
+        m.status = 'tainted';
+        m.taint = { at, reason };
+        out.push(m);
+      }
+    }
+    return out;
+  }
+  async tunedOn(): Promise<ModelVersion[]> {
     return [];
   }
 }

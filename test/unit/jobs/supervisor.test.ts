@@ -90,6 +90,11 @@ describe('supervisor', () => {
       (await f.artifacts.get(f.scope, `${a.artifact}/featurizer.json`)).toString('utf8'),
     );
     assert.equal(featurizer.format, 'tenantml.featurizer');
+    // The fitted parameters are kept too: every trained model can be the base of a tuned one.
+    const fitted = JSON.parse((await f.artifacts.get(f.scope, `${a.artifact}/fitted.json`)).toString('utf8'));
+    assert.equal(fitted.format, 'tenantml.fitted/1');
+    assert.equal(a.status, 'ok');
+    assert.equal(a.base, null);
     assert.ok(state('job_a').cpuSeconds > 0);
     assert.ok(state('job_a').wallSeconds > 0);
   });
@@ -97,10 +102,25 @@ describe('supervisor', () => {
   test('a refusal inside the child is a failed attempt with its reason', { timeout: 30_000 }, async () => {
     // Three attempts allowed, one used: a refusal by the training is the same every time.
     await enqueue('job_refused', { target: 'colour', task: 'binary' }, 3);
-    const s = f.supervisor();
+    // The onFinished hook sees the job once it ended for good; its failure is logged, never thrown.
+    const seen: Job[] = [];
+    const s = f.supervisor(
+      {},
+      {
+        onFinished: async (j) => {
+          seen.push(j);
+          throw new Error('the hook broke');
+        },
+      },
+    );
     s.start();
     await waitFor('failure', () => state('job_refused').state === 'failed');
+    await waitFor('the hook', () => seen.length > 0);
     await s.stop(0);
+    assert.deepEqual(
+      seen.map((j) => [j.id, j.state]),
+      [['job_refused', 'failed']],
+    );
     assert.equal(state('job_refused').attempts, 1);
     assert.match(
       state('job_refused').error ?? '',
