@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Store } from '../ports.ts';
 import type { SqlContext } from './context.ts';
 import { openPostgres } from './postgres.ts';
+import { adviceRepo } from './repos/advice.ts';
 import { auditRepo } from './repos/audit.ts';
 import { datasetRepo } from './repos/datasets.ts';
 import { jobRepo } from './repos/jobs.ts';
@@ -53,6 +54,7 @@ function storeOf(ctx: SqlContext, close: () => Promise<void>): Store {
     audit: auditRepo(ctx),
     jobs: jobRepo(ctx),
     models: modelRepo(ctx),
+    advice: adviceRepo(ctx),
     ping: async () => {
       try {
         await sql`select 1`.execute(ctx.db);

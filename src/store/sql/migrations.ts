@@ -250,7 +250,117 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
     tenantTables: [{ table: 'model_live_history', column: 'tenant_id' }],
   },
+  {
+    id: 4,
+    name: 'shared and tuned models: version status and taint, audience, provenance, advice',
+    up: (t, dialect) => [
+      `alter table model_versions add column status text not null default 'ok' check (status in ('ok', 'tainted'))`,
+      'alter table model_versions add column tainted_at text',
+      'alter table model_versions add column taint_reason text',
+      // The base ref again as plain columns: "tuned versions on this base" is then one indexed query on
+      // both dialects instead of JSON parsing.
+      'alter table model_versions add column base_model text',
+      'alter table model_versions add column base_version integer',
+      ...backfillBase(dialect),
+      'create index model_versions_base on model_versions (base_model, base_version)',
+      // JSON: "all" or an array of tenant ids; null while a shared model is unpublished.
+      'alter table models add column audience text',
+      ...allowSuccessorChanges(dialect),
+      // tenant_id is the namespace of the model version; source_tenant_id deliberately has no foreign key:
+      // the row must outlive the source tenant, so that the operator still sees which shared versions
+      // hold a deleted tenant's data.
+      `create table model_provenance (
+        id ${t.serialKey},
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        version integer not null,
+        source_tenant_id text not null,
+        dataset text not null,
+        dataset_version integer not null,
+        rows ${t.bigint} not null,
+        via_model text,
+        via_version integer,
+        foreign key (tenant_id, model, version) references model_versions(tenant_id, model, version) on delete cascade
+      )`,
+      'create index model_provenance_version on model_provenance (tenant_id, model, version, id)',
+      'create index model_provenance_source on model_provenance (source_tenant_id, dataset)',
+      // seq orders a tenant's advice newest first even when two share a created_at.
+      `create table advice (
+        seq ${t.serialKey},
+        id text not null,
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        dataset text not null,
+        dataset_version integer not null,
+        target text not null,
+        shared text,
+        jobs text not null,
+        auto_promote ${t.bool} not null,
+        state text not null check (state in ('running', 'done', 'failed')),
+        result text,
+        error text,
+        created_at text not null,
+        created_by text not null,
+        finished_at text,
+        unique (tenant_id, id)
+      )`,
+      'create index advice_list on advice (tenant_id, model, created_at, seq)',
+    ],
+    tenantTables: [
+      { table: 'model_provenance', column: 'tenant_id' },
+      { table: 'advice', column: 'tenant_id' },
+    ],
+  },
 ];
+
+/**
+ * Fills base_model/base_version of tuned versions registered before migration 4. On PostgreSQL the owner
+ * is subject to the forced row-level security too, so the update declares itself a system path first
+ * (transaction-local, like every other use).
+ */
+function backfillBase(dialect: SqlDialect): string[] {
+  if (dialect === 'postgres')
+    return [
+      "select set_config('app.scope', 'system', true)",
+      `update model_versions set base_model = base::json->>'model', base_version = (base::json->>'version')::integer
+        where base is not null`,
+    ];
+  return [
+    `update model_versions set base_model = json_extract(base, '$.model'), base_version = json_extract(base, '$.version')
+      where base is not null`,
+  ];
+}
+
+/**
+ * model_live_history's reason check gains 'successor'. PostgreSQL swaps the constraint; SQLite cannot alter
+ * a check, so the table is rebuilt with its rows, ids and index (nothing references it).
+ */
+function allowSuccessorChanges(dialect: SqlDialect): string[] {
+  const check = "check (reason in ('promote', 'rollback', 'successor'))";
+  if (dialect === 'postgres')
+    return [
+      'alter table model_live_history drop constraint model_live_history_reason_check',
+      `alter table model_live_history add constraint model_live_history_reason_check ${check}`,
+    ];
+  return [
+    `create table model_live_history_v4 (
+      id integer primary key autoincrement,
+      tenant_id text not null references tenants(id) on delete cascade,
+      model text not null,
+      from_version integer,
+      to_version integer not null,
+      actor text not null,
+      at text not null,
+      reason text not null ${check},
+      foreign key (tenant_id, model) references models(tenant_id, name) on delete cascade
+    )`,
+    `insert into model_live_history_v4 (id, tenant_id, model, from_version, to_version, actor, at, reason)
+      select id, tenant_id, model, from_version, to_version, actor, at, reason from model_live_history`,
+    'drop table model_live_history',
+    'alter table model_live_history_v4 rename to model_live_history',
+    'create index model_live_history_model on model_live_history (tenant_id, model, id)',
+  ];
+}
 
 /** Every tenant-owned table of the current schema. */
 export function tenantTables(): TenantTable[] {

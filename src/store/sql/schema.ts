@@ -138,6 +138,8 @@ export interface ModelsTable {
   latest_version: number;
   /** The version predictions use; the first registered version until the registry promotes another. */
   live_version: number | null;
+  /** Shared models: JSON Audience ("all" or tenant ids); null while unpublished, and for tenant models. */
+  audience: string | null;
   created_at: string;
 }
 
@@ -156,6 +158,13 @@ export interface ModelVersionsTable {
   checksum: string;
   job_id: string | null;
   base: string | null;
+  /** The base ref again as columns, for the queries across tenants (tunedOn, taint's cascade). */
+  base_model: string | null;
+  base_version: number | null;
+  /** 'ok' | 'tainted'; tainted_at and taint_reason are set with the first taint and then kept. */
+  status: ColumnType<string, string | undefined, string>;
+  tainted_at: string | null;
+  taint_reason: string | null;
   created_at: string;
   created_by: string;
 }
@@ -169,8 +178,48 @@ export interface ModelLiveHistoryTable {
   to_version: number;
   actor: string;
   at: string;
-  /** 'promote' | 'rollback' */
+  /** 'promote' | 'rollback' | 'successor' */
   reason: string;
+}
+
+/**
+ * One source of data in one model version. tenant_id is the version's namespace; source_tenant_id has
+ * no foreign key, so the row outlives the source tenant. via_* name the base when the data came in
+ * through a tuned model's base.
+ */
+export interface ModelProvenanceTable {
+  id: Generated<BigIntColumn>;
+  tenant_id: string;
+  model: string;
+  version: number;
+  source_tenant_id: string;
+  dataset: string;
+  dataset_version: number;
+  rows: BigIntColumn;
+  via_model: string | null;
+  via_version: number | null;
+}
+
+/** A comparison of the three approaches for one tenant's model. JSON members (shared, jobs, result) are text. */
+export interface AdviceTable {
+  /** Insertion order: the newest-first tie-break. */
+  seq: Generated<BigIntColumn>;
+  id: string;
+  tenant_id: string;
+  model: string;
+  dataset: string;
+  dataset_version: number;
+  target: string;
+  shared: string | null;
+  jobs: string;
+  auto_promote: BoolColumn;
+  /** 'running' | 'done' | 'failed' */
+  state: string;
+  result: string | null;
+  error: string | null;
+  created_at: string;
+  created_by: string;
+  finished_at: string | null;
 }
 
 export interface SchemaMigrationsTable {
@@ -193,6 +242,8 @@ export interface DB {
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   model_live_history: ModelLiveHistoryTable;
+  model_provenance: ModelProvenanceTable;
+  advice: AdviceTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

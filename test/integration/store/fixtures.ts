@@ -3,7 +3,7 @@ import { after, before, describe } from 'node:test';
 import type { TrainSpec } from '../../../src/core/jobs.ts';
 import { type Actor, mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
 import type { ApiKeyRecord, DatasetVersion } from '../../../src/core/types.ts';
-import type { ModelVersion, NewJob, NewTenant, Store } from '../../../src/store/ports.ts';
+import type { Advice, NewJob, NewModelVersion, NewTenant, Store } from '../../../src/store/ports.ts';
 import { createTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../../helpers/stores.ts';
 
 export const T0 = '2026-01-01T00:00:00.000Z';
@@ -100,10 +100,7 @@ export function jobInput(id: string, over: Partial<NewJob> = {}): NewJob {
   };
 }
 
-export function modelVersionInput(
-  model: string,
-  over: Partial<Omit<ModelVersion, 'version' | 'tenantId'>> = {},
-): Omit<ModelVersion, 'version' | 'tenantId'> {
+export function modelVersionInput(model: string, over: Partial<NewModelVersion> = {}): NewModelVersion {
   return {
     model,
     mode: 'tenant',
@@ -175,6 +172,25 @@ export async function seedTenant(store: Store, id: string): Promise<void> {
   // A second version, promoted: a row in model_live_history.
   await store.models.register(scope, modelVersionInput('churn', { createdAt: at(5) }));
   await store.models.promote(scope, 'churn', 2, `tk_${id}_1`, at(6));
+  await store.advice.create(scope, adviceInput(`adv_${id}_1`, { createdAt: at(7) }));
+}
+
+type NewAdvice = Omit<Advice, 'tenantId' | 'state' | 'result' | 'error' | 'finishedAt'>;
+
+export function adviceInput(id: string, over: Partial<NewAdvice> = {}): NewAdvice {
+  return {
+    id,
+    model: 'churn',
+    dataset: 'sales',
+    datasetVersion: 1,
+    target: 'y',
+    shared: null,
+    jobs: { tenant: `job_${id}_tenant`, tuned: null },
+    autoPromote: false,
+    createdAt: T0,
+    createdBy: 'tk_creator',
+    ...over,
+  };
 }
 
 /** Runs `body` once per adapter, each with its own fresh store. */

@@ -31,13 +31,14 @@ describeStores('store: models', ({ store }) => {
     const other = await s.models.register(scope, modelVersionInput('price', { createdAt: at(3) }));
     assert.deepEqual([v1.version, v2.version, other.version], [1, 2, 1]);
     assert.equal(v1.tenantId, 'm1');
-    assert.deepEqual(v2, { ...tuned, tenantId: 'm1', version: 2 });
+    assert.deepEqual(v2, { ...tuned, tenantId: 'm1', version: 2, status: 'ok', taint: null });
 
     assert.deepEqual(await s.models.get(scope, 'churn'), {
       name: 'churn',
       latestVersion: 2,
       liveVersion: 1,
       versions: 2,
+      audience: null,
       createdAt: at(1),
     });
     assert.equal(await s.models.get(scope, 'missing'), null);

@@ -2,12 +2,23 @@
 // lock; a version remembers the job that trained it (unique), so a job retried after its worker died
 // registers once. A model's first version becomes its live version; promote and rollback move it, and
 // every move is kept in model_live_history, which a rollback replays to find the version live before.
-import type { Selectable } from 'kysely';
-import { AppError, notFound } from '../../../core/errors.ts';
-import type { ModelMode } from '../../../core/jobs.ts';
-import type { ModelLiveChange, ModelRepo, ModelSummary, ModelVersion } from '../../ports.ts';
+// Each version also records where its data came from (model_provenance), and may be tainted when that
+// data may no longer be used; the cross-namespace questions (who holds tenant X's data, which tuned
+// versions stand on a shared base) run as system paths.
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import { AppError, invalid, notFound } from '../../../core/errors.ts';
+import type { Audience, ModelMode, ModelRef } from '../../../core/jobs.ts';
+import { SHARED_NAMESPACE } from '../../../core/scope.ts';
+import type {
+  ModelLiveChange,
+  ModelRepo,
+  ModelStatus,
+  ModelSummary,
+  ModelVersion,
+  ProvenanceRecord,
+} from '../../ports.ts';
 import type { Db, SqlContext } from '../context.ts';
-import type { ModelLiveHistoryTable, ModelVersionsTable } from '../schema.ts';
+import type { DB, ModelLiveHistoryTable, ModelVersionsTable } from '../schema.ts';
 import { num } from './rows.ts';
 
 export function toModelVersion(r: Selectable<ModelVersionsTable>): ModelVersion {
@@ -25,6 +36,8 @@ export function toModelVersion(r: Selectable<ModelVersionsTable>): ModelVersion 
     checksum: r.checksum,
     jobId: r.job_id,
     base: r.base == null ? null : (JSON.parse(r.base) as ModelVersion['base']),
+    status: r.status as ModelStatus,
+    taint: r.tainted_at == null ? null : { at: r.tainted_at, reason: r.taint_reason ?? '' },
     createdAt: r.created_at,
     createdBy: r.created_by,
   };
@@ -50,6 +63,7 @@ function summaries(trx: Db, tenantId: string) {
       'm.name',
       'm.latest_version',
       'm.live_version',
+      'm.audience',
       'm.created_at',
       eb
         .selectFrom('model_versions as v')
@@ -65,6 +79,7 @@ type SummaryRow = {
   name: string;
   latest_version: number;
   live_version: number | null;
+  audience: string | null;
   created_at: string;
   versions: unknown;
 };
@@ -74,6 +89,7 @@ const toSummary = (r: SummaryRow): ModelSummary => ({
   latestVersion: num(r.latest_version),
   liveVersion: r.live_version == null ? null : num(r.live_version),
   versions: num(r.versions as number | string | null),
+  audience: r.audience == null ? null : (JSON.parse(r.audience) as Audience),
   createdAt: r.created_at,
 });
 
@@ -147,10 +163,91 @@ async function summaryOf(trx: Db, tenantId: string, name: string): Promise<Model
   return toSummary(row);
 }
 
+type Source = ProvenanceRecord['source'] & { via: ModelRef | null };
+
+function provenanceRows(trx: Db) {
+  return trx
+    .selectFrom('model_provenance as p')
+    .innerJoin('model_versions as v', (j) =>
+      j
+        .onRef('v.tenant_id', '=', 'p.tenant_id')
+        .onRef('v.model', '=', 'p.model')
+        .onRef('v.version', '=', 'p.version'),
+    )
+    .innerJoin('models as m', (j) =>
+      j.onRef('m.tenant_id', '=', 'p.tenant_id').onRef('m.name', '=', 'p.model'),
+    )
+    .select([
+      'p.tenant_id',
+      'p.model',
+      'p.version',
+      'v.mode',
+      'v.status',
+      'm.live_version',
+      'p.source_tenant_id',
+      'p.dataset',
+      'p.dataset_version',
+      'p.rows',
+      'p.via_model',
+      'p.via_version',
+    ]);
+}
+
+type ProvenanceRow = {
+  tenant_id: string;
+  model: string;
+  version: number;
+  mode: string;
+  status: string;
+  live_version: number | null;
+  source_tenant_id: string;
+  dataset: string;
+  dataset_version: number;
+  rows: number | string;
+  via_model: string | null;
+  via_version: number | null;
+};
+
+const toProvenance = (r: ProvenanceRow): ProvenanceRecord => ({
+  tenantId: r.tenant_id,
+  model: r.model,
+  version: num(r.version),
+  mode: r.mode as ModelMode,
+  status: r.status as ModelStatus,
+  live: r.live_version != null && num(r.live_version) === num(r.version),
+  source: {
+    tenantId: r.source_tenant_id,
+    dataset: r.dataset,
+    version: num(r.dataset_version),
+    rows: num(r.rows),
+  },
+  via: r.via_model == null ? null : { model: r.via_model, version: num(r.via_version) },
+});
+
+/** The direct sources of a version, as the provenance rows store them (via is always null here). */
+async function baseSources(trx: Db, base: ModelRef): Promise<Source[]> {
+  const rows = await trx
+    .selectFrom('model_provenance')
+    .select(['source_tenant_id', 'dataset', 'dataset_version', 'rows'])
+    .where('tenant_id', '=', SHARED_NAMESPACE)
+    .where('model', '=', base.model)
+    .where('version', '=', base.version)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    tenantId: r.source_tenant_id,
+    dataset: r.dataset,
+    version: num(r.dataset_version),
+    rows: num(r.rows),
+    via: base,
+  }));
+}
+
 export function modelRepo(ctx: SqlContext): ModelRepo {
   const insertVersion = (
     scope: Parameters<ModelRepo['register']>[0],
     v: Parameters<ModelRepo['register']>[1],
+    inherited: Source[],
   ) =>
     ctx.scoped(scope, async (trx) => {
       const tenantId = scope.tenantId;
@@ -158,7 +255,7 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
         const found = await byJob(trx, tenantId, v.jobId);
         if (found) return found;
       }
-      // Serializes this tenant's registrations: the counter and the job check stay exact.
+      // Serializes this tenant's registrations: the counter, the job check and the live rule stay exact.
       await ctx.lockTenant(trx, tenantId);
       if (v.jobId !== null) {
         const found = await byJob(trx, tenantId, v.jobId); // a racing register committed while we waited
@@ -166,7 +263,7 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
       }
       const existing = await trx
         .selectFrom('models')
-        .select('latest_version')
+        .select(['latest_version', 'live_version'])
         .where('tenant_id', '=', tenantId)
         .where('name', '=', v.model)
         .executeTakeFirst();
@@ -182,12 +279,24 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
           })
           .execute();
       const version = num(existing?.latest_version) + 1;
+      const live = existing?.live_version == null ? null : num(existing.live_version);
+      const liveTainted =
+        live !== null &&
+        (
+          await trx
+            .selectFrom('model_versions')
+            .select('status')
+            .where('tenant_id', '=', tenantId)
+            .where('model', '=', v.model)
+            .where('version', '=', live)
+            .executeTakeFirst()
+        )?.status === 'tainted';
+      // A tainted live version gives way to the first clean successor, so that predictions stop using
+      // withdrawn data without waiting for someone to promote.
+      const successor = liveTainted && v.taint === undefined;
       await trx
         .updateTable('models')
-        .set((eb) => ({
-          latest_version: version,
-          live_version: eb.fn.coalesce('live_version', eb.val(version)),
-        }))
+        .set({ latest_version: version, live_version: live === null || successor ? version : live })
         .where('tenant_id', '=', tenantId)
         .where('name', '=', v.model)
         .execute();
@@ -207,6 +316,11 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
           checksum: v.checksum,
           job_id: v.jobId,
           base: v.base === null ? null : JSON.stringify(v.base),
+          base_model: v.base?.model ?? null,
+          base_version: v.base?.version ?? null,
+          status: v.taint === undefined ? 'ok' : 'tainted',
+          tainted_at: v.taint?.at ?? null,
+          taint_reason: v.taint?.reason ?? null,
           created_at: v.createdAt,
           created_by: v.createdBy,
         })
@@ -215,13 +329,57 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
         .returningAll()
         .executeTakeFirst();
       if (!row) throw new JobAlreadyRegistered();
+      const sources: Source[] = [
+        ...v.datasets.map((d) => ({
+          tenantId: d.tenantId,
+          dataset: d.name,
+          version: d.version,
+          rows: d.rows,
+          via: null,
+        })),
+        ...inherited,
+      ];
+      if (sources.length > 0)
+        await trx
+          .insertInto('model_provenance')
+          .values(
+            sources.map((src) => ({
+              tenant_id: tenantId,
+              model: v.model,
+              version,
+              source_tenant_id: src.tenantId,
+              dataset: src.dataset,
+              dataset_version: src.version,
+              rows: src.rows,
+              via_model: src.via?.model ?? null,
+              via_version: src.via?.version ?? null,
+            })),
+          )
+          .execute();
+      if (successor)
+        await trx
+          .insertInto('model_live_history')
+          .values({
+            tenant_id: tenantId,
+            model: v.model,
+            from_version: live,
+            to_version: version,
+            actor: v.createdBy,
+            at: v.createdAt,
+            reason: 'successor',
+          })
+          .execute();
       return toModelVersion(row);
     });
 
   return {
     register: async (scope, v) => {
+      // The base lives in another namespace: its sources are read first, in a system transaction of
+      // their own (a version's provenance never changes once registered).
+      const base = v.base;
+      const inherited = base === null ? [] : await ctx.system((trx) => baseSources(trx, base));
       try {
-        return await insertVersion(scope, v);
+        return await insertVersion(scope, v, inherited);
       } catch (e) {
         if (!(e instanceof JobAlreadyRegistered) || v.jobId === null) throw e;
         const jobId = v.jobId;
@@ -313,5 +471,107 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
       }),
 
     liveHistory: (scope, name) => ctx.scoped(scope, (trx) => historyOf(trx, scope.tenantId, name)),
+
+    setAudience: (scope, name, audience) => {
+      // Tenant models are only ever the tenant's own: an audience there would mean nothing.
+      if (scope.tenantId !== SHARED_NAMESPACE)
+        return Promise.reject(invalid('audience', 'only shared models have an audience'));
+      return ctx.scoped(scope, async (trx) => {
+        const res = await trx
+          .updateTable('models')
+          .set({ audience: JSON.stringify(audience) })
+          .where('tenant_id', '=', scope.tenantId)
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) throw notFound('model');
+        return summaryOf(trx, scope.tenantId, name);
+      });
+    },
+
+    provenance: (scope, name, version) =>
+      ctx.scoped(scope, async (trx) => {
+        const rows = await provenanceRows(trx)
+          .where('p.tenant_id', '=', scope.tenantId)
+          .where('p.model', '=', name)
+          .where('p.version', '=', version)
+          .orderBy('p.id')
+          .execute();
+        return rows.map(toProvenance);
+      }),
+
+    holdingDataOf: (sourceTenantId, dataset) =>
+      ctx.system(async (trx) => {
+        let q = provenanceRows(trx).where('p.source_tenant_id', '=', sourceTenantId);
+        if (dataset !== undefined) q = q.where('p.dataset', '=', dataset);
+        const rows = await q.orderBy('v.created_at').orderBy('p.id').execute();
+        return rows.map(toProvenance);
+      }),
+
+    taint: (versions, reason, at) =>
+      ctx.system(async (trx) => {
+        const bases = versions.filter((r) => r.tenantId === SHARED_NAMESPACE);
+        const tuned =
+          bases.length === 0
+            ? []
+            : await trx
+                .selectFrom('model_versions')
+                .select('tenant_id')
+                .where('mode', '=', 'tuned')
+                .where('status', '=', 'ok')
+                .where(onBases(bases))
+                .execute();
+        // Each affected namespace's lock, in one order: a concurrent register then sees either the old
+        // status or the new one, never a half-tainted set, and two taints cannot deadlock.
+        const tenants = [...new Set([...versions.map((r) => r.tenantId), ...tuned.map((r) => r.tenant_id)])];
+        for (const id of tenants.sort()) await ctx.lockTenant(trx, id);
+        const mark = { status: 'tainted', tainted_at: at, taint_reason: reason };
+        const newly: ModelVersion[] = [];
+        for (const r of versions) {
+          const rows = await trx
+            .updateTable('model_versions')
+            .set(mark)
+            .where('tenant_id', '=', r.tenantId)
+            .where('model', '=', r.model)
+            .where('version', '=', r.version)
+            .where('status', '=', 'ok')
+            .returningAll()
+            .execute();
+          newly.push(...rows.map(toModelVersion));
+        }
+        if (bases.length > 0) {
+          const rows = await trx
+            .updateTable('model_versions')
+            .set(mark)
+            .where('mode', '=', 'tuned')
+            .where('status', '=', 'ok')
+            .where(onBases(bases))
+            .returningAll()
+            .execute();
+          newly.push(...rows.map(toModelVersion).sort(byRef));
+        }
+        return newly;
+      }),
+
+    tunedOn: (model) =>
+      ctx.system(async (trx) => {
+        const rows = await trx
+          .selectFrom('model_versions')
+          .selectAll()
+          .where('mode', '=', 'tuned')
+          .where('base_model', '=', model)
+          .orderBy('created_at')
+          .orderBy('tenant_id')
+          .orderBy('model')
+          .orderBy('version')
+          .execute();
+        return rows.map(toModelVersion);
+      }),
   };
 }
+
+/** Versions whose base is one of `bases` (tuned versions only have one). */
+const onBases = (bases: readonly ModelRef[]) => (eb: ExpressionBuilder<DB, 'model_versions'>) =>
+  eb.or(bases.map((b) => eb.and([eb('base_model', '=', b.model), eb('base_version', '=', b.version)])));
+
+const byRef = (a: ModelVersion, b: ModelVersion): number =>
+  a.tenantId.localeCompare(b.tenantId) || a.model.localeCompare(b.model) || a.version - b.version;

@@ -1,7 +1,7 @@
 // Tenant administration: operator and system paths, so it runs in system transactions; the one
 // tenant-scoped read (consent history) runs in the tenant's scope.
 import { AppError } from '../../../core/errors.ts';
-import type { TenantScope } from '../../../core/scope.ts';
+import { SHARED_NAMESPACE, type TenantScope } from '../../../core/scope.ts';
 import type { Tenant } from '../../../core/types.ts';
 import type { NewTenant, TenantPatch, TenantRepo } from '../../ports.ts';
 import type { SqlContext } from '../context.ts';
@@ -46,9 +46,11 @@ export function tenantRepo(ctx: SqlContext): TenantRepo {
 
     list: () =>
       ctx.system(async (trx) => {
+        // The shared namespace has a tenants row only so that its models can use the tenant-owned tables.
         const rows = await trx
           .selectFrom('tenants')
           .selectAll()
+          .where('id', '!=', SHARED_NAMESPACE)
           .orderBy('created_at')
           .orderBy('id')
           .execute();
