@@ -12,6 +12,7 @@ import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
 import { DatasetService } from './services/datasets/service.ts';
+import { createInference } from './services/inference/index.ts';
 import { KeyRing } from './services/keyring.ts';
 import { ensureSharedNamespace } from './services/shared-namespace.ts';
 import { TenantService } from './services/tenants.ts';
@@ -110,7 +111,16 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
   const datasets = new DatasetService(store, tenants, artifacts, clock, random);
   const training = new TrainingService({ store, tenants, clock, random });
-  const services = { keyring, artifacts, audit, auth, tenants, datasets, training };
+  const { inference, metrics } = createInference({
+    config,
+    store,
+    artifacts,
+    blobs,
+    clock,
+    random,
+    warn: (o, m) => app.log.warn(o, m),
+  });
+  const services = { keyring, artifacts, audit, auth, tenants, datasets, training, inference, metrics };
   const app = await buildServer({ config, store, clock, ...services }, { logStream: opts.logStream });
   // Training runs in child processes under this supervisor, never on the API's event loop.
   const workers =
@@ -133,6 +143,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       closed = true;
       app.state.shuttingDown = true;
       await app.close(); // waits for requests in flight
+      await inference.close(); // writes the prediction log's last batch, releases sessions
       await workers?.stop();
       if (!opts.store) await store.close();
     },

@@ -2,9 +2,11 @@
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { TenantScope } from '../core/scope.ts';
+import type { InferenceMetrics } from '../runtime/metrics.ts';
 import type { AuditService } from '../services/audit.ts';
 import type { AuthService, Principal } from '../services/auth.ts';
 import type { DatasetService } from '../services/datasets/service.ts';
+import type { InferenceService } from '../services/inference/service.ts';
 import type { TenantService } from '../services/tenants.ts';
 import type { TrainingService } from '../services/training.ts';
 import type { Store } from '../store/ports.ts';
@@ -17,6 +19,10 @@ export interface ApiDeps {
   datasets: DatasetService;
   audit: AuditService;
   training: TrainingService;
+  /** The inference plane: predict, model cache, prediction log. */
+  inference: InferenceService;
+  /** Prometheus metrics served on GET /metrics. */
+  metrics: InferenceMetrics;
   /** The platform's clock: every time a route records comes from it. */
   clock: Clock;
 }

@@ -13,8 +13,11 @@ import { sendProblem } from './problem.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
+import { inferV2Routes } from './routes/infer-v2.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
+import { predictRoutes } from './routes/predict.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { FieldErrorSchema, ProblemSchema } from './schemas.ts';
 
@@ -101,6 +104,9 @@ export async function buildServer(
   await app.register(jobRoutes(deps));
   await app.register(modelRoutes(deps));
   await app.register(auditRoutes(deps));
+  await app.register(predictRoutes(deps.inference));
+  await app.register(inferV2Routes(deps.inference, () => !state.shuttingDown));
+  await app.register(metricsRoutes(deps.metrics));
 
   return Object.assign(app, { state });
 }

@@ -1,0 +1,36 @@
+// POST /v1/models/{name}/predict: the one predict API every tenant shares. Any key of the tenant (admin
+// or predict) may call it; the model is resolved per request (own live → shared published → 404).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { InferenceService } from '../../services/inference/service.ts';
+import { PredictBodySchema, PredictResponseSchema } from '../inference-schemas.ts';
+import { NameParams } from '../schemas.ts';
+import { errorResponses } from './common.ts';
+
+export function predictRoutes(inference: InferenceService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/v1/models/:name/predict',
+      {
+        config: { auth: 'tenant' },
+        schema: {
+          tags: ['inference'],
+          summary: 'Predict with the version of the model this tenant resolves to',
+          params: NameParams,
+          body: PredictBodySchema,
+          response: {
+            200: PredictResponseSchema,
+            429: Type.Ref('Problem'),
+            503: Type.Ref('Problem'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        const r = await inference.predict(req.scope!, req.params.name, req.body.instances);
+        reply.headers(r.headers);
+        return { id: r.id, model: r.model, predictions: r.predictions };
+      },
+    );
+  };
+}

@@ -1,0 +1,318 @@
+// The predict use case: admission → resolve the version (per request, so a promotion swaps atomically
+// while requests in flight finish on the version they resolved) → the cached session (loaded, decrypted
+// in memory and checksum-verified on first use) → check instances → micro-batched ONNX run → answer,
+// then a sampled copy to the tenant's prediction log and the metrics. Logs carry ids, never values.
+import { createHash } from 'node:crypto';
+import type { Clock, Random } from '../../core/clock.ts';
+import { AppError, isAppError } from '../../core/errors.ts';
+import { newId } from '../../core/ids.ts';
+import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../../core/scope.ts';
+import type { FeaturizerState } from '../../ml/featurizer.ts';
+import type { Outputs } from '../../runtime/batcher.ts';
+import { type ImportedIo, type LoadedModel, loadModel, type ModelSpec } from '../../runtime/loaded-model.ts';
+import type { InferenceMetrics } from '../../runtime/metrics.ts';
+import { type Lease, ModelCache } from '../../runtime/model-cache.ts';
+import type { TenantArtifacts } from '../artifacts.ts';
+import type { RegistryService, Resolved } from '../registry.ts';
+import { checkInstances, inputMatrix } from './instances.ts';
+import type { PredictionLog } from './prediction-log.ts';
+
+/** What the rate limiter (src/runtime/limits) offers; it rejects with rate_limited (429) or overloaded (503). */
+export interface Admission {
+  admit(tenantId: string, rows: number): Promise<{ release(): void; headers: Record<string, string> }>;
+}
+
+export interface InferenceDeps {
+  registry: Pick<RegistryService, 'resolve'>;
+  artifacts: Pick<TenantArtifacts, 'get'>;
+  metrics: InferenceMetrics;
+  log: PredictionLog;
+  clock: Clock;
+  random: Random;
+  cacheBytes: number;
+  batchWindowMs: number;
+  maxInstances: number;
+  admission?: Admission;
+  /** Where load failures are reported (ids only). */
+  warn?: (obj: Record<string, unknown>, msg: string) => void;
+}
+
+export interface Prediction {
+  id: string;
+  label?: string;
+  probabilities?: Record<string, number>;
+  value?: number;
+}
+
+export interface PredictResult {
+  id: string;
+  model: { name: string; version: number; mode: string };
+  predictions: Prediction[];
+  /** Response headers from admission (RateLimit-*). */
+  headers: Record<string, string>;
+}
+
+export interface ModelMetadata {
+  name: string;
+  version: number;
+  mode: string;
+  task: string;
+  classes?: string[];
+  inputs: { name: string; type: string }[];
+  outputs: string[];
+}
+
+/** Training data columns the model left out (target, identifying): accepted in instances and ignored. */
+function ignoredColumns(f: FeaturizerState | null): Set<string> {
+  return new Set(f ? f.dropped.map((d) => d.name) : []);
+}
+
+const round = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(7)) : x);
+
+export class InferenceService {
+  readonly cache: ModelCache<LoadedModel & { ignored: Set<string> }>;
+
+  constructor(private readonly deps: InferenceDeps) {
+    this.cache = new ModelCache(deps.cacheBytes, {
+      hit: (k) => deps.metrics.cache(tenantOfKey(k), 'hit'),
+      miss: (k) => deps.metrics.cache(tenantOfKey(k), 'miss'),
+      loaded: (k, ms, ok) => {
+        deps.metrics.cache(tenantOfKey(k), ok ? 'load' : 'load_failed');
+        if (ok) deps.metrics.loaded(ms / 1000);
+        this.syncGauges();
+      },
+      evicted: (k) => {
+        deps.metrics.cache(tenantOfKey(k), 'eviction');
+        this.syncGauges();
+      },
+    });
+  }
+
+  private syncGauges(): void {
+    this.deps.metrics.cacheBytes.set(this.cache.bytes);
+    this.deps.metrics.cacheEntries.set(this.cache.size);
+  }
+
+  /** The prediction log (its reader serves monitoring). */
+  get predictionLog(): PredictionLog {
+    return this.deps.log;
+  }
+
+  get maxInstances(): number {
+    return this.deps.maxInstances;
+  }
+
+  /** The loaded model `scope`'s tenant gets for `name`, held until the lease is released. */
+  async lease(
+    scope: TenantScope,
+    name: string,
+  ): Promise<{ resolved: Resolved; lease: Lease<LoadedModel & { ignored: Set<string> }> }> {
+    const resolved = await this.deps.registry.resolve(scope, name);
+    const r = resolved.record;
+    const key = `${resolved.namespace}/${resolved.model}/${resolved.version}/${r.checksum}`;
+    const lease = await this.cache.acquire(key, () => this.load(scope, resolved, key));
+    return { resolved, lease };
+  }
+
+  private async load(
+    scope: TenantScope,
+    resolved: Resolved,
+    key: string,
+  ): Promise<LoadedModel & { ignored: Set<string> }> {
+    const at = resolved.namespace === SHARED_NAMESPACE ? sharedScope(SYSTEM) : scope;
+    const prefix = resolved.record.artifact;
+    const get = (name: string): Promise<Buffer> => this.deps.artifacts.get(at, `${prefix}/${name}`);
+    try {
+      const [onnx, modelJsonRaw] = await Promise.all([get('model.onnx'), get('model.json')]);
+      const digest = createHash('sha256').update(onnx).digest('hex');
+      if (digest !== resolved.record.checksum)
+        throw new Error('model.onnx does not match its registered checksum');
+      const mj = JSON.parse(modelJsonRaw.toString('utf8')) as {
+        task: string;
+        classes?: string[];
+        inputSchema: { name: string; type: string }[];
+        imported?: ImportedIo;
+      };
+      let featurizer: FeaturizerState | null = null;
+      let featurizerBytes = 0;
+      if (!mj.imported) {
+        const raw = await get('featurizer.json');
+        featurizerBytes = raw.byteLength;
+        featurizer = JSON.parse(raw.toString('utf8')) as FeaturizerState;
+      }
+      const spec: ModelSpec = {
+        task: mj.task,
+        classes: mj.classes,
+        inputSchema: mj.inputSchema,
+        featurizer,
+        imported: mj.imported ?? null,
+      };
+      const m = await loadModel(key, onnx, spec, {
+        batchWindowMs: this.deps.batchWindowMs,
+        featurizerBytes: featurizerBytes + modelJsonRaw.byteLength,
+        onRun: () => this.deps.metrics.batchCalls.inc(),
+      });
+      return Object.assign(m, { ignored: ignoredColumns(featurizer) });
+    } catch (err) {
+      this.deps.warn?.(
+        { namespace: resolved.namespace, model: resolved.model, version: resolved.version, err: String(err) },
+        'inference: the model version could not be loaded',
+      );
+      throw new AppError('internal', 'the model version could not be loaded');
+    }
+  }
+
+  /** Metadata of the version `name` resolves to (inputs and outputs), for the Open Inference Protocol. */
+  async metadata(scope: TenantScope, name: string): Promise<ModelMetadata> {
+    const { resolved, lease } = await this.lease(scope, name);
+    try {
+      const s = lease.value.spec;
+      return {
+        name: resolved.model,
+        version: resolved.version,
+        mode: resolved.mode,
+        task: s.task,
+        classes: s.classes,
+        inputs: s.inputSchema.map((f) => ({ name: f.name, type: f.type })),
+        outputs: s.task === 'regression' ? ['value'] : ['label', 'probabilities'],
+      };
+    } finally {
+      lease.release();
+    }
+  }
+
+  async predict(scope: TenantScope, name: string, instances: unknown[]): Promise<PredictResult> {
+    const started = performance.now();
+    const tenant = scope.tenantId;
+    let modelLabel = '';
+    try {
+      if (instances.length === 0) {
+        throw new AppError('validation_failed', 'instances must hold at least one instance', {
+          errors: [{ field: 'instances', message: 'must hold at least one instance' }],
+        });
+      }
+      const max = this.deps.maxInstances;
+      if (instances.length > max) {
+        throw new AppError('validation_failed', `at most ${max} instances per request`, {
+          errors: [
+            {
+              field: 'instances',
+              index: max,
+              message: `at most ${max} instances per request (got ${instances.length})`,
+            },
+          ],
+        });
+      }
+      const ticket = this.deps.admission ? await this.deps.admission.admit(tenant, instances.length) : null;
+      try {
+        const { resolved, lease } = await this.lease(scope, name);
+        modelLabel = resolved.model;
+        try {
+          const m = lease.value;
+          checkInstances(m.spec, instances, m.ignored);
+          const X = inputMatrix(m.spec, instances);
+          const out = await m.batcher.submit(X, instances.length);
+          const requestId = newId('req', this.deps.random);
+          const predictions = format(m.spec, out, instances.length, requestId);
+          const ms = performance.now() - started;
+          this.record(scope, resolved, requestId, instances, predictions, ms);
+          this.deps.metrics.request(tenant, modelLabel, 'ok', instances.length, ms / 1000);
+          return {
+            id: requestId,
+            model: { name: resolved.model, version: resolved.version, mode: resolved.mode },
+            predictions,
+            headers: ticket?.headers ?? {},
+          };
+        } finally {
+          lease.release();
+        }
+      } finally {
+        ticket?.release();
+      }
+    } catch (err) {
+      const client = isAppError(err) && err.status < 500;
+      this.deps.metrics.request(
+        tenant,
+        modelLabel,
+        client ? 'client_error' : 'server_error',
+        instances.length,
+      );
+      throw err;
+    }
+  }
+
+  private record(
+    scope: TenantScope,
+    resolved: Resolved,
+    requestId: string,
+    instances: unknown[],
+    predictions: Prediction[],
+    ms: number,
+  ): void {
+    const log = this.deps.log;
+    const at = this.deps.clock.now().toISOString();
+    const latencyMs = Math.round(ms * 1000) / 1000;
+    for (let i = 0; i < predictions.length; i++) {
+      if (!log.sample()) continue;
+      const { id, ...output } = predictions[i];
+      log.append(scope, {
+        id,
+        requestId,
+        at,
+        model: resolved.model,
+        version: resolved.version,
+        mode: resolved.mode,
+        namespace: resolved.namespace,
+        features: instances[i],
+        output,
+        latencyMs,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.deps.log.close();
+    await this.cache.close();
+  }
+}
+
+function tenantOfKey(key: string): string {
+  return key.slice(0, key.indexOf('/'));
+}
+
+/** Splits the run's outputs into one prediction per instance. */
+function format(spec: ModelSpec, out: Outputs, n: number, requestId: string): Prediction[] {
+  const names = spec.imported?.outputs ?? { label: 'label', probabilities: 'probabilities', value: 'value' };
+  const preds: Prediction[] = [];
+  const value = names.value ? out[names.value] : undefined;
+  const probs = names.probabilities ? out[names.probabilities] : undefined;
+  const label = names.label ? out[names.label] : undefined;
+  const classes = spec.classes;
+  for (let i = 0; i < n; i++) {
+    const p: Prediction = { id: `${requestId}.${i}` };
+    if (spec.task === 'regression' || (value && !probs && !label)) {
+      if (value) {
+        const w = value.data.length / n;
+        p.value = round(Number(value.data[i * w]));
+      }
+    } else {
+      if (probs) {
+        const k = probs.data.length / n;
+        const o: Record<string, number> = {};
+        for (let j = 0; j < k; j++) o[classes?.[j] ?? String(j)] = round(Number(probs.data[i * k + j]));
+        p.probabilities = o;
+      }
+      if (label) {
+        const raw = label.data[i];
+        p.label = typeof raw === 'string' ? raw : (classes?.[Number(raw)] ?? String(raw));
+      } else if (p.probabilities) {
+        let best = '';
+        let bp = Number.NEGATIVE_INFINITY;
+        for (const [c, v] of Object.entries(p.probabilities)) if (v > bp) [best, bp] = [c, v];
+        p.label = best;
+      }
+    }
+    preds.push(p);
+  }
+  return preds;
+}

@@ -1,0 +1,85 @@
+// Real model versions for the inference tests: a tiny model trained with the real trainer (real ONNX
+// bytes), its artifacts written encrypted with TenantArtifacts, its version registered in the store —
+// what a finished training job leaves, without running one.
+import { createHash } from 'node:crypto';
+import type { TenantScope } from '../../../src/core/scope.ts';
+import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
+import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
+import type { Platform } from '../../../src/platform.ts';
+import type { ModelVersion } from '../../../src/store/ports.ts';
+
+const col = (name: string, type: ColumnType): ColumnSchema => ({
+  name,
+  type,
+  nullable: true,
+  missing: 0,
+  distinct: 10,
+  distinctApprox: false,
+  identifying: false,
+  identifyingReasons: [],
+});
+
+/** Features x (numeric), n (integer), color (categorical); target `label` ("yes" when x > 0). */
+export function trainTiny(
+  opts: { flip?: boolean; regression?: boolean; rounds?: number; seed?: number } = {},
+): TrainedModel {
+  const rows = [];
+  const colors = ['red', 'green', 'blue'];
+  for (let i = 0; i < 120; i++) {
+    const x = ((i * 37) % 101) / 50 - 1;
+    const yes = x > 0 !== Boolean(opts.flip);
+    rows.push({
+      x,
+      n: i % 7,
+      color: colors[i % 3],
+      label: opts.regression ? 3 * x + 1 : yes ? 'yes' : 'no',
+    });
+  }
+  return trainModel({
+    rows,
+    schema: {
+      columns: [
+        col('x', 'numeric'),
+        col('n', 'integer'),
+        col('color', 'categorical'),
+        col('label', opts.regression ? 'numeric' : 'categorical'),
+      ],
+    },
+    target: 'label',
+    task: opts.regression ? 'regression' : 'binary',
+    algorithm: 'gbdt',
+    params: { nRounds: opts.rounds ?? 10, earlyStoppingRounds: 0 },
+    seed: opts.seed ?? 1,
+  });
+}
+
+/** Writes a trained model's artifacts into `scope`'s namespace and registers it as a new version. */
+export async function registerTrained(
+  platform: Platform,
+  scope: TenantScope,
+  model: string,
+  trained: TrainedModel,
+  over: { mode?: 'tenant' | 'tuned' | 'shared'; tag?: string } = {},
+): Promise<ModelVersion> {
+  const onnx = Buffer.from(trained.onnx!);
+  const prefix = `models/${model}/${over.tag ?? createHash('sha256').update(onnx).update(String(Math.random())).digest('hex').slice(0, 12)}`;
+  const art = platform.services.artifacts;
+  await art.put(scope, `${prefix}/model.onnx`, onnx);
+  await art.put(scope, `${prefix}/featurizer.json`, Buffer.from(JSON.stringify(trained.featurizer)));
+  await art.put(scope, `${prefix}/model.json`, Buffer.from(JSON.stringify(trained.modelJson)));
+  return platform.store.models.register(scope, {
+    model,
+    mode: over.mode ?? 'tenant',
+    task: trained.modelJson.task,
+    algorithm: trained.modelJson.algorithm,
+    params: trained.modelJson.params,
+    metrics: {},
+    datasets: [],
+    artifact: prefix,
+    checksum: createHash('sha256').update(onnx).digest('hex'),
+    jobId: null,
+    base: null,
+    createdAt: '2031-01-01T00:00:00.000Z',
+    createdBy: 'test',
+  });
+}
