@@ -4,8 +4,8 @@
 // missing model. A tainted version is served until a clean successor replaces it, unless the operator
 // chose to block tainted versions at once.
 import { notFound } from '../core/errors.ts';
-import type { ModelMode } from '../core/jobs.ts';
 import { nameProblem } from '../core/ids.ts';
+import type { ModelMode } from '../core/jobs.ts';
 import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
 import type { ModelVersion, Store } from '../store/ports.ts';
 

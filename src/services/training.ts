@@ -5,15 +5,16 @@ import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../core/clock.ts';
 import { AppError, type FieldError, notFound } from '../core/errors.ts';
 import { nameProblem, newId } from '../core/ids.ts';
-import type { Job, JobFilter, TrainAlgorithm, TrainSpec } from '../core/jobs.ts';
-import type { TenantScope } from '../core/scope.ts';
+import type { Audience, Job, JobFilter, PoolSpec, TrainAlgorithm, TrainSpec } from '../core/jobs.ts';
+import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
 import type { Quotas } from '../core/tiers.ts';
 import type { ColumnSchema, DatasetVersion, Tenant } from '../core/types.ts';
 import { MAX_CLASSES, MAX_INFERRED_CLASSES, MAX_TARGET_MISSING } from '../ml/frame.ts';
 import { checkParams } from '../ml/params.ts';
 import { MIN_TRAIN_ROWS } from '../ml/train.ts';
 import type { Task } from '../ml/types.ts';
-import type { NewJob, Store } from '../store/ports.ts';
+import type { ModelVersion, NewJob, Store } from '../store/ports.ts';
+import { publishedTo } from './registry.ts';
 
 export interface TrainRequest {
   dataset: string;
@@ -34,13 +35,34 @@ export interface TrainRequest {
   priority?: number;
 }
 
+/** Operator: POST /v1/shared/models/{name}/train. */
+export interface SharedTrainRequest {
+  /** The dataset name looked up in every consenting tenant (each one's latest version). */
+  dataset: string;
+  target: string;
+  task?: Task;
+  algorithm?: TrainAlgorithm;
+  params?: Record<string, unknown>;
+  /** At most this many rows from one tenant (a seeded sample). */
+  maxRowsPerTenant?: number;
+  /** Feature columns to pool (default: those most tenants have with a compatible type). */
+  features?: string[];
+  /** Only these tenants may contribute (consent is still required). */
+  tenants?: string[];
+  /** Publish the model with its first version to every tenant ('all') or to the listed ones. */
+  publish?: Audience;
+  seed?: number;
+  validFraction?: number;
+  priority?: number;
+}
+
 export const MAX_ATTEMPTS = 3;
 export const DEFAULT_VALID_FRACTION = 0.2;
 const TASKS: readonly Task[] = ['binary', 'multiclass', 'regression'];
 const ALGORITHMS: readonly TrainAlgorithm[] = ['auto', 'linear', 'gbdt'];
 
 export interface TrainingDeps {
-  store: Pick<Store, 'jobs' | 'datasets'>;
+  store: Pick<Store, 'jobs' | 'datasets' | 'models'>;
   tenants: { get(id: string): Promise<Tenant>; quotas(t: Tenant): Quotas };
   clock: Clock;
   random: Random;
@@ -159,22 +181,25 @@ export function seedOf(jobId: string): number {
 export class TrainingService {
   constructor(private readonly deps: TrainingDeps) {}
 
-  async submit(scope: TenantScope, model: string, request: TrainRequest): Promise<Job> {
+  /**
+   * Queues a tenant-specific or tuned training job. `internal.advice` ties it to an advice (the advisor
+   * submits its candidates through here, so they obey the same checks and quotas).
+   */
+  async submit(
+    scope: TenantScope,
+    model: string,
+    request: TrainRequest,
+    internal: { advice?: string } = {},
+  ): Promise<Job> {
     const errors = shapeErrors(model, request);
+    if (request?.mode === 'tuned' && request.base === undefined)
+      errors.push({ field: 'base', message: "is required for mode 'tuned': <shared model>[@version]" });
     if (errors.length > 0) {
       throw new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
         errors,
       });
     }
-    if (request.mode === 'tuned') {
-      throw new AppError(
-        'unprocessable',
-        'tuned models need a shared base model, which this version does not offer yet',
-        {
-          errors: [{ field: 'mode', message: "'tuned' is not available yet: no shared base models exist" }],
-        },
-      );
-    }
+    const base = request.mode === 'tuned' ? await this.tunableBase(scope, request.base as string) : undefined;
     const version = await this.datasetVersion(scope, request.dataset, request.version);
     const col = version.schema.columns.find((c) => c.name === request.target);
     if (!col) {
@@ -184,9 +209,16 @@ export class TrainingService {
         `column '${request.target}' is not in version ${version.version} of the dataset`,
       );
     }
-    const fit = targetTask(col, version.rows, request.task);
+    const fit = targetTask(col, version.rows, request.task ?? (base?.task as Task | undefined));
     if (fit.problem !== undefined) {
       throw fieldError(fit.unprocessable ? 'unprocessable' : 'validation_failed', 'target', fit.problem);
+    }
+    if (base && fit.task !== base.task) {
+      throw fieldError(
+        'unprocessable',
+        'base',
+        `the base model ${base.model}@${base.version} is ${base.task}; this target is ${fit.task}`,
+      );
     }
 
     const tenant = await this.deps.tenants.get(scope.tenantId);
@@ -215,15 +247,70 @@ export class TrainingService {
       target: request.target,
       ...(request.task ? { task: request.task } : {}),
       algorithm: request.algorithm ?? 'auto',
-      mode: 'tenant',
+      mode: base ? 'tuned' : 'tenant',
+      ...(base ? { base: { model: base.model, version: base.version } } : {}),
+      ...(internal.advice ? { advice: internal.advice } : {}),
       params: request.params ?? {},
       seed: request.seed ?? seedOf(id),
       validFraction: request.validFraction ?? DEFAULT_VALID_FRACTION,
     };
+    return this.enqueue(scope, id, spec, request.priority ?? 0, quotas);
+  }
+
+  /**
+   * Operator: queues the training of shared model `model` on the pooled, de-identified data of the
+   * tenants whose consent is on when the job starts. 422 when no consenting tenant has the dataset now.
+   */
+  async submitShared(actorScope: TenantScope, model: string, request: SharedTrainRequest): Promise<Job> {
+    const errors = shapeErrors(model, { ...request, mode: 'tenant' } as TrainRequest);
+    errors.push(...poolErrors(request));
+    if (errors.length > 0) {
+      throw new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+        errors,
+      });
+    }
+    const scope = sharedScope(actorScope.actor);
+    const shared = await this.deps.tenants.get(SHARED_NAMESPACE);
+    const quotas = this.deps.tenants.quotas(shared);
+    const id = newId('job', this.deps.random);
+    const pool: PoolSpec = {
+      ...(request.maxRowsPerTenant !== undefined ? { maxRowsPerTenant: request.maxRowsPerTenant } : {}),
+      ...(request.features !== undefined ? { features: request.features } : {}),
+      ...(request.tenants !== undefined ? { tenants: request.tenants } : {}),
+    };
+    const spec: TrainSpec = {
+      model,
+      dataset: request.dataset,
+      datasetVersion: 0,
+      target: request.target,
+      ...(request.task ? { task: request.task } : {}),
+      algorithm: request.algorithm ?? 'auto',
+      mode: 'shared',
+      pool,
+      ...(request.publish !== undefined ? { audience: request.publish } : {}),
+      params: request.params ?? {},
+      seed: request.seed ?? seedOf(id),
+      validFraction: request.validFraction ?? DEFAULT_VALID_FRACTION,
+    };
+    return this.enqueue(scope, id, spec, request.priority ?? 0, quotas);
+  }
+
+  /**
+   * The platform's own retraining: the same spec again (a shared model after a taint, or a tuned model on
+   * the clean successor of its base), as a new job of the spec's namespace.
+   */
+  async requeue(scope: TenantScope, spec: TrainSpec, reason: NonNullable<TrainSpec['reason']>): Promise<Job> {
+    const tenant = await this.deps.tenants.get(scope.tenantId);
+    const id = newId('job', this.deps.random);
+    const { advice: _advice, ...rest } = spec;
+    return this.enqueue(scope, id, { ...rest, reason }, 0, this.deps.tenants.quotas(tenant));
+  }
+
+  private enqueue(scope: TenantScope, id: string, spec: TrainSpec, priority: number, quotas: Quotas) {
     const job: NewJob = {
       id,
       kind: 'train',
-      priority: request.priority ?? 0,
+      priority,
       spec,
       maxAttempts: MAX_ATTEMPTS,
       limits: {
@@ -235,6 +322,35 @@ export class TrainingService {
       createdBy: scope.actor.keyId,
     };
     return this.deps.store.jobs.enqueue(scope, job, { maxQueued: quotas.queuedJobs });
+  }
+
+  /**
+   * The shared version a tuned model starts from: `<name>[@version]`, published to the tenant (otherwise
+   * 404, as if absent), trained here (an imported ONNX model has no parameters to continue from) and clean.
+   */
+  async tunableBase(scope: TenantScope, ref: string): Promise<ModelVersion> {
+    const m = /^([^@]+)(?:@(\d{1,9}))?$/.exec(ref);
+    if (!m || nameProblem(m[1]))
+      throw fieldError('validation_failed', 'base', 'must be <shared model>[@version]');
+    const shared = sharedScope(SYSTEM);
+    const summary = await this.deps.store.models.get(shared, m[1]);
+    if (!summary || !publishedTo(summary.audience, scope.tenantId)) throw notFound('base model');
+    const number = m[2] !== undefined ? Number(m[2]) : summary.liveVersion;
+    const v = number === null ? null : await this.deps.store.models.version(shared, m[1], number);
+    if (!v) throw notFound('base model version');
+    if (v.algorithm === 'onnx')
+      throw fieldError(
+        'unprocessable',
+        'base',
+        'an imported ONNX model cannot be tuned (it has no parameters to continue from)',
+      );
+    if (v.status === 'tainted')
+      throw fieldError(
+        'unprocessable',
+        'base',
+        `${v.model}@${v.version} is tainted; tune from its successor`,
+      );
+    return v;
   }
 
   list(scope: TenantScope, filter?: JobFilter): Promise<Job[]> {
@@ -261,6 +377,24 @@ export class TrainingService {
     if (!v) throw notFound('dataset version');
     return v;
   }
+}
+
+function poolErrors(r: SharedTrainRequest): FieldError[] {
+  const errors: FieldError[] = [];
+  if (r.maxRowsPerTenant !== undefined && !isInt(r.maxRowsPerTenant, 10, 100_000_000))
+    errors.push({ field: 'maxRowsPerTenant', message: 'must be an integer >= 10' });
+  const names = (v: unknown): boolean =>
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.length <= 10_000 &&
+    v.every((x) => typeof x === 'string' && x.length > 0);
+  if (r.features !== undefined && !names(r.features))
+    errors.push({ field: 'features', message: 'must be a non-empty list of column names' });
+  if (r.tenants !== undefined && !names(r.tenants))
+    errors.push({ field: 'tenants', message: 'must be a non-empty list of tenant ids' });
+  if (r.publish !== undefined && r.publish !== 'all' && !names(r.publish))
+    errors.push({ field: 'publish', message: "must be 'all' or a non-empty list of tenant ids" });
+  return errors;
 }
 
 function fieldError(code: 'validation_failed' | 'unprocessable', field: string, message: string): AppError {
