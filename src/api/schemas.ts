@@ -51,6 +51,8 @@ export const QuotasSchema = Type.Object(
     concurrentJobs: quotaNumber('training jobs running at once'),
     queuedJobs: quotaNumber('training jobs waiting'),
     predictionsPerSecond: quotaNumber('rows predicted per second'),
+    requestsPerSecond: quotaNumber('prediction requests per second'),
+    inFlightRequests: quotaNumber('prediction requests admitted and not yet answered'),
     trainingRows: quotaNumber('rows one training job may train on'),
     cpuSecondsPerJob: quotaNumber('CPU-seconds one training job may use'),
     jobTimeoutSeconds: quotaNumber('wall-clock seconds one training job may run'),

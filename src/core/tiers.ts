@@ -18,6 +18,10 @@ export interface Quotas {
   queuedJobs: number;
   /** Predictions per second (rows). */
   predictionsPerSecond: number;
+  /** Prediction requests per second, however many rows each carries (docs/limits.md). */
+  requestsPerSecond: number;
+  /** Prediction requests admitted and not yet answered (queued or running), per tenant. */
+  inFlightRequests: number;
   /** Rows one training job may train on. */
   trainingRows: number;
   /** CPU-seconds one training job may use before it is stopped. */
@@ -36,6 +40,8 @@ export const QUOTA_NAMES = [
   'concurrentJobs',
   'queuedJobs',
   'predictionsPerSecond',
+  'requestsPerSecond',
+  'inFlightRequests',
   'trainingRows',
   'cpuSecondsPerJob',
   'jobTimeoutSeconds',
@@ -53,6 +59,8 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     concurrentJobs: 1,
     queuedJobs: 5,
     predictionsPerSecond: 20,
+    requestsPerSecond: 10,
+    inFlightRequests: 4,
     trainingRows: 100_000,
     cpuSecondsPerJob: 300,
     jobTimeoutSeconds: 600,
@@ -66,6 +74,8 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     concurrentJobs: 2,
     queuedJobs: 20,
     predictionsPerSecond: 200,
+    requestsPerSecond: 100,
+    inFlightRequests: 16,
     trainingRows: 2_000_000,
     cpuSecondsPerJob: 3_600,
     jobTimeoutSeconds: 3_600,
@@ -79,6 +89,8 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     concurrentJobs: 8,
     queuedJobs: 100,
     predictionsPerSecond: 2_000,
+    requestsPerSecond: 1_000,
+    inFlightRequests: 64,
     trainingRows: 20_000_000,
     cpuSecondsPerJob: 14_400,
     jobTimeoutSeconds: 14_400,
