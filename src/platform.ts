@@ -7,13 +7,18 @@ import type { ApiDeps } from './api/context.ts';
 import { buildServer, type ServerState } from './api/server.ts';
 import { type Clock, cryptoRandom, type Random, systemClock } from './core/clock.ts';
 import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
+import type { Job } from './core/jobs.ts';
+import { mintTenantScope, SYSTEM } from './core/scope.ts';
 import { startWorkers, type WorkerDeps, type WorkerLog, type WorkerOptions } from './jobs/supervisor.ts';
+import { AdvisorService } from './services/advisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { createInference } from './services/inference/index.ts';
 import { KeyRing } from './services/keyring.ts';
+import { ProvenanceService, type Withdrawal } from './services/provenance.ts';
+import { SharedModelsService } from './services/shared-models.ts';
 import { ensureSharedNamespace } from './services/shared-namespace.ts';
 import { TenantService } from './services/tenants.ts';
 import { TrainingService } from './services/training.ts';
@@ -83,6 +88,26 @@ async function secrets(
   return { masterKey, adminKey, adminKeyFile };
 }
 
+/**
+ * What happens after a training job ends, wherever the worker runs: the advisor completes its advice, and
+ * a clean shared successor triggers the retraining of tuned models whose base was tainted.
+ */
+function modelLifecycle(
+  store: Store,
+  training: TrainingService,
+  clock: Clock,
+  random: Random,
+  warn: (o: object, m: string) => void,
+) {
+  const provenance = new ProvenanceService({ store, training, clock, log: { warn } });
+  const advisor = new AdvisorService({ store, training, clock, random });
+  const onFinished = async (job: Job): Promise<void> => {
+    await advisor.onJobFinished(mintTenantScope(job.tenantId, SYSTEM), job);
+    await provenance.onJobFinished(job);
+  };
+  return { provenance, advisor, onFinished };
+}
+
 /** The training supervisor as the configuration asks for it (slots, global cap, artifact folder). */
 function startConfiguredWorkers(
   config: Config,
@@ -108,9 +133,13 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
   const auth = new AuthService(adminKey, store.keys, clock, random);
-  const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
-  const datasets = new DatasetService(store, tenants, artifacts, clock, random);
+  // A withdrawal (consent off, dataset or tenant deleted) reaches provenance, built just below.
+  const withdraw = (w: Withdrawal) => lifecycle.provenance.withdraw(w);
+  const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random, withdraw);
+  const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw);
   const training = new TrainingService({ store, tenants, clock, random });
+  const lifecycle = modelLifecycle(store, training, clock, random, (o, m) => app.log.warn(o, m));
+  const sharedModels = new SharedModelsService({ store, artifacts, clock, random });
   const { inference, metrics } = createInference({
     config,
     store,
@@ -120,12 +149,29 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     random,
     warn: (o, m) => app.log.warn(o, m),
   });
-  const services = { keyring, artifacts, audit, auth, tenants, datasets, training, inference, metrics };
+  const services = {
+    keyring,
+    artifacts,
+    audit,
+    auth,
+    tenants,
+    datasets,
+    training,
+    inference,
+    metrics,
+    sharedModels,
+    provenance: lifecycle.provenance,
+    advisor: lifecycle.advisor,
+  };
   const app = await buildServer({ config, store, clock, ...services }, { logStream: opts.logStream });
   // Training runs in child processes under this supervisor, never on the API's event loop.
   const workers =
     config.workerSlots > 0
-      ? await startConfiguredWorkers(config, { store, artifacts, keyring, clock, random, log: app.log }, opts)
+      ? await startConfiguredWorkers(
+          config,
+          { store, artifacts, keyring, clock, random, log: app.log, onFinished: lifecycle.onFinished },
+          opts,
+        )
       : null;
 
   let closed = false;
@@ -188,9 +234,13 @@ export async function startWorkerProcess(
   const keyring = new KeyRing(masterKey, store.tenants);
   await ensureSharedNamespace(store, keyring, clock.now().toISOString());
   const artifacts = new TenantArtifacts(new FsBlobStore(config.artifactsDir), keyring);
+  const audit = new AuditService(store.audit, clock);
+  const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
+  const training = new TrainingService({ store, tenants, clock, random });
+  const lifecycle = modelLifecycle(store, training, clock, random, (o, m) => opts.log?.warn(o, m));
   const workers = await startConfiguredWorkers(
     config,
-    { store, artifacts, keyring, clock, random, log: opts.log },
+    { store, artifacts, keyring, clock, random, log: opts.log, onFinished: lifecycle.onFinished },
     opts,
   );
   return {

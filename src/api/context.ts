@@ -3,10 +3,13 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../core/config.ts';
 import type { TenantScope } from '../core/scope.ts';
 import type { InferenceMetrics } from '../runtime/metrics.ts';
+import type { AdvisorService } from '../services/advisor.ts';
 import type { AuditService } from '../services/audit.ts';
 import type { AuthService, Principal } from '../services/auth.ts';
 import type { DatasetService } from '../services/datasets/service.ts';
 import type { InferenceService } from '../services/inference/service.ts';
+import type { ProvenanceService } from '../services/provenance.ts';
+import type { SharedModelsService } from '../services/shared-models.ts';
 import type { TenantService } from '../services/tenants.ts';
 import type { TrainingService } from '../services/training.ts';
 import type { Store } from '../store/ports.ts';
@@ -23,6 +26,12 @@ export interface ApiDeps {
   inference: InferenceService;
   /** Prometheus metrics served on GET /metrics. */
   metrics: InferenceMetrics;
+  /** Shared models (operator): import, publish, list, download. */
+  sharedModels: SharedModelsService;
+  /** Which model versions hold a tenant's data. */
+  provenance: ProvenanceService;
+  /** Compares tenant-specific, shared and tuned candidates for a tenant. */
+  advisor: AdvisorService;
   /** The platform's clock: every time a route records comes from it. */
   clock: Clock;
 }

@@ -242,6 +242,15 @@ export type Problem = Static<typeof ProblemSchema>;
 
 // ---- training jobs -------------------------------------------------------------------------------
 
+export const ModelRefSchema = Type.Object(
+  { model: Type.String(), version: Type.Integer() },
+  { description: 'one model version' },
+);
+
+export const AudienceSchema = Type.Union([Type.Literal('all'), Type.Array(Type.String(), { minItems: 1 })], {
+  description: "who may use a shared model: 'all' tenants, or a list of tenant ids",
+});
+
 export const TaskSchema = Type.Union(
   [Type.Literal('binary'), Type.Literal('multiclass'), Type.Literal('regression')],
   {
@@ -322,8 +331,25 @@ export const JobSchema = Type.Object(
       target: Type.String(),
       task: Type.Optional(TaskSchema),
       algorithm: Type.String(),
-      mode: Type.String(),
-      base: Type.Optional(Type.String()),
+      mode: Type.String({ description: 'tenant, tuned or shared' }),
+      base: Type.Optional(ModelRefSchema),
+      pool: Type.Optional(
+        Type.Object(
+          {
+            maxRowsPerTenant: Type.Optional(Type.Integer()),
+            features: Type.Optional(Type.Array(Type.String())),
+            tenants: Type.Optional(Type.Array(Type.String())),
+          },
+          { description: 'shared training: how consenting tenants’ data is pooled' },
+        ),
+      ),
+      audience: Type.Optional(AudienceSchema),
+      advice: Type.Optional(Type.String({ description: 'the advice this job is a candidate for' })),
+      reason: Type.Optional(
+        Type.String({
+          description: 'set when the platform queued it: retrain-after-taint, retune-on-successor',
+        }),
+      ),
       params: Type.Record(Type.String(), Type.Unknown()),
       seed: Type.Integer(),
       validFraction: Type.Number(),
@@ -336,7 +362,18 @@ export const JobSchema = Type.Object(
     cpuSeconds: Type.Number({ description: 'CPU time of the job’s processes, all attempts' }),
     wallSeconds: Type.Number(),
     error: Type.Union([Type.String(), Type.Null()]),
-    result: Type.Union([Type.Object({ model: Type.String(), version: Type.Integer() }), Type.Null()]),
+    result: Type.Union([
+      Type.Object({
+        model: Type.String(),
+        version: Type.Integer(),
+        baseMetrics: Type.Optional(
+          Type.Record(Type.String(), Type.Number(), {
+            description: 'tuned jobs: the shared base measured on the same validation rows',
+          }),
+        ),
+      }),
+      Type.Null(),
+    ]),
     createdAt: Timestamp,
     createdBy: Type.String(),
     startedAt: Type.Union([Timestamp, Type.Null()]),
@@ -383,7 +420,13 @@ export const ModelVersionSchema = Type.Object(
     ),
     checksum: Type.String({ description: 'sha256 of model.onnx' }),
     jobId: Type.Union([Type.String(), Type.Null()]),
-    base: Type.Union([Type.Object({ model: Type.String(), version: Type.Integer() }), Type.Null()]),
+    base: Type.Union([ModelRefSchema, Type.Null()], {
+      description: 'tuned versions: the shared version they were trained from',
+    }),
+    status: Type.Union([Type.Literal('ok'), Type.Literal('tainted')], {
+      description: 'tainted: holds data that may no longer be used; replaced once a clean successor exists',
+    }),
+    taint: Type.Union([Type.Object({ at: Timestamp, reason: Type.String() }), Type.Null()]),
     live: Type.Boolean({ description: 'this version answers predictions' }),
     createdAt: Timestamp,
     createdBy: Type.String(),
@@ -396,6 +439,9 @@ export const ModelSummarySchema = Type.Object({
   latestVersion: Type.Integer(),
   liveVersion: Type.Union([Type.Integer(), Type.Null()]),
   versions: Type.Integer(),
+  audience: Type.Union([AudienceSchema, Type.Null()], {
+    description: 'shared models: who may use it (null: not published); tenant models: null',
+  }),
   createdAt: Timestamp,
 });
 
@@ -405,7 +451,9 @@ export const ModelLiveChangeSchema = Type.Object(
     toVersion: Type.Integer({ description: 'live after the change' }),
     actor: Type.String({ description: 'key id that made the change (`operator` for the operator’s)' }),
     at: Timestamp,
-    reason: Type.Union([Type.Literal('promote'), Type.Literal('rollback')]),
+    reason: Type.Union([Type.Literal('promote'), Type.Literal('rollback'), Type.Literal('successor')], {
+      description: 'successor: a clean version replaced a tainted live one on registering',
+    }),
   },
   { $id: 'ModelLiveChange' },
 );
@@ -429,3 +477,179 @@ export const ModelVersionParams = Type.Object({
   name: Type.String({ description: 'model name', maxLength: 1000 }),
   v: Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'version number, a positive integer' }),
 });
+
+// ---- shared models, provenance, advice -----------------------------------------------------------
+
+export const SharedTrainRequestSchema = Type.Object(
+  {
+    dataset: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'dataset name looked up in every consenting tenant (its latest version)',
+    }),
+    target: Type.String({ minLength: 1, maxLength: 1000 }),
+    task: Type.Optional(TaskSchema),
+    algorithm: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('linear'), Type.Literal('gbdt')]),
+    ),
+    params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    maxRowsPerTenant: Type.Optional(
+      Type.Integer({ minimum: 10, description: 'rows taken at most from one tenant (a seeded sample)' }),
+    ),
+    features: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        minItems: 1,
+        description: 'columns to pool; default: those most tenants have with a compatible type',
+      }),
+    ),
+    tenants: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description: 'only these tenants may contribute (consent still required)',
+      }),
+    ),
+    publish: Type.Optional(AudienceSchema),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
+    validFraction: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 0.5 })),
+    priority: Type.Optional(Type.Integer({ minimum: -10, maximum: 10 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ImportRequestSchema = Type.Object(
+  {
+    onnx: Type.String({ minLength: 1, description: 'the ONNX model, base64' }),
+    task: TaskSchema,
+    inputs: Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }), {
+      minItems: 1,
+      description: 'the input columns, in the order of the float input tensor’s second axis',
+    }),
+    classes: Type.Optional(Type.Array(Type.String(), { description: 'class names in probability order' })),
+    input: Type.Optional(Type.String({ description: 'input tensor name; default the only input' })),
+    outputs: Type.Optional(
+      Type.Object(
+        {
+          label: Type.Optional(Type.String()),
+          probabilities: Type.Optional(Type.String()),
+          value: Type.Optional(Type.String()),
+        },
+        {
+          additionalProperties: false,
+          description: 'output tensor names; default label/probabilities/value',
+        },
+      ),
+    ),
+    publish: Type.Optional(AudienceSchema),
+    source: Type.Optional(Type.String({ maxLength: 1000, description: 'where the model comes from' })),
+  },
+  { additionalProperties: false },
+);
+
+export const AudienceRequestSchema = Type.Object(
+  { audience: AudienceSchema },
+  { additionalProperties: false },
+);
+
+export const ProvenanceRecordSchema = Type.Object(
+  {
+    tenantId: Type.String({ description: 'namespace of the model version (`_shared` for shared models)' }),
+    model: Type.String(),
+    version: Type.Integer(),
+    mode: Type.String(),
+    status: Type.String(),
+    live: Type.Boolean(),
+    source: Type.Object({
+      tenantId: Type.String(),
+      dataset: Type.String(),
+      version: Type.Integer(),
+      rows: Type.Integer(),
+    }),
+    via: Type.Union([ModelRefSchema, Type.Null()], {
+      description: 'set when the data came in through a tuned model’s shared base',
+    }),
+  },
+  { $id: 'ProvenanceRecord' },
+);
+
+export const TenantProvenanceSchema = Type.Object({
+  tenantId: Type.String(),
+  contributions: Type.Array(
+    Type.Object({
+      model: Type.String(),
+      version: Type.Integer(),
+      status: Type.String(),
+      live: Type.Boolean(),
+      dataset: Type.String(),
+      datasetVersion: Type.Integer(),
+      rows: Type.Integer(),
+    }),
+    { description: 'shared versions trained on this tenant’s data' },
+  ),
+  tunedElsewhere: Type.Integer({ description: 'tuned models of other tenants built on those versions' }),
+  sharedInUse: Type.Array(
+    Type.Object({
+      model: Type.String(),
+      liveVersion: Type.Union([Type.Integer(), Type.Null()]),
+      tunedBy: Type.Array(ModelRefSchema),
+    }),
+    { description: 'shared models published to this tenant, with its own tuned models built on them' },
+  ),
+});
+
+export const ProvenanceQuerySchema = Type.Object(
+  { tenant: Type.Optional(Type.String({ maxLength: 200, description: 'operator: whose data' })) },
+  { additionalProperties: false },
+);
+
+export const AdviseRequestSchema = Type.Object(
+  {
+    dataset: Type.String({ minLength: 1, maxLength: 128 }),
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+    target: Type.String({ minLength: 1, maxLength: 1000 }),
+    autoPromote: Type.Optional(
+      Type.Boolean({ description: 'make the recommended tenant or tuned candidate live when done' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const AdviceSchema = Type.Object(
+  {
+    id: Type.String(),
+    model: Type.String(),
+    dataset: Type.String(),
+    datasetVersion: Type.Integer(),
+    target: Type.String(),
+    shared: Type.Union([ModelRefSchema, Type.Null()], { description: 'the shared version evaluated' }),
+    jobs: Type.Object({ tenant: Type.String(), tuned: Type.Union([Type.String(), Type.Null()]) }),
+    autoPromote: Type.Boolean(),
+    state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+    result: Type.Union([
+      Type.Object({
+        metric: Type.Object({ name: Type.String(), higherIsBetter: Type.Boolean() }),
+        validRows: Type.Integer(),
+        candidates: Type.Array(
+          Type.Object({
+            mode: Type.String(),
+            ref: Type.Union([ModelRefSchema, Type.Null()]),
+            metrics: Type.Record(Type.String(), Type.Number()),
+            score: Type.Union([Type.Number(), Type.Null()]),
+          }),
+        ),
+        recommendation: Type.String({ description: 'tenant, shared or tuned' }),
+        reasons: Type.Array(Type.String()),
+        promoted: Type.Union([ModelRefSchema, Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+    error: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Timestamp,
+    createdBy: Type.String(),
+    finishedAt: Type.Union([Timestamp, Type.Null()]),
+  },
+  { $id: 'Advice' },
+);
+
+export type AdviceView = Static<typeof AdviceSchema>;
+export type TenantProvenanceView = Static<typeof TenantProvenanceSchema>;
+export type ProvenanceRecordView = Static<typeof ProvenanceRecordSchema>;

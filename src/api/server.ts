@@ -18,6 +18,8 @@ import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { predictRoutes } from './routes/predict.ts';
+import { provenanceRoutes } from './routes/provenance.ts';
+import { sharedRoutes } from './routes/shared.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { FieldErrorSchema, ProblemSchema } from './schemas.ts';
 
@@ -104,6 +106,8 @@ export async function buildServer(
   await app.register(jobRoutes(deps));
   await app.register(modelRoutes(deps));
   await app.register(auditRoutes(deps));
+  await app.register(sharedRoutes(deps));
+  await app.register(provenanceRoutes(deps));
   await app.register(predictRoutes(deps.inference));
   await app.register(inferV2Routes(deps.inference, () => !state.shuttingDown));
   await app.register(metricsRoutes(deps.metrics));

@@ -10,6 +10,7 @@ import type { TenantPatch, TenantRepo } from '../store/ports.ts';
 import type { TenantArtifacts } from './artifacts.ts';
 import type { AuditService } from './audit.ts';
 import type { KeyRing } from './keyring.ts';
+import type { Withdrawal } from './provenance.ts';
 
 export interface CreateTenantInput {
   id?: string;
@@ -27,6 +28,8 @@ export class TenantService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly random: Random,
+    /** Told when a tenant's data may no longer train shared models (consent withdrawn, tenant deleted). */
+    private readonly onWithdrawal?: (w: Withdrawal) => Promise<unknown>,
   ) {}
 
   async create(input: CreateTenantInput, actor: Actor): Promise<Tenant> {
@@ -65,10 +68,11 @@ export class TenantService {
   }
 
   async update(id: string, patch: TenantPatch, actor: Actor): Promise<Tenant> {
-    const t = isTenantId(id)
-      ? await this.repo.update(id, patch, actor.keyId, this.clock.now().toISOString())
-      : null;
+    const before = isTenantId(id) ? await this.repo.get(id) : null;
+    const t = before ? await this.repo.update(id, patch, actor.keyId, this.clock.now().toISOString()) : null;
     if (!t) throw notFound('tenant');
+    if (before?.sharedTraining && !t.sharedTraining)
+      await this.onWithdrawal?.({ tenantId: id, reason: 'consent-withdrawn' });
     return t;
   }
 
@@ -77,6 +81,7 @@ export class TenantService {
     this.keyring.forget(id);
     await this.artifacts.deleteTenant(id);
     await this.audit.deleteChain(id);
+    await this.onWithdrawal?.({ tenantId: id, reason: 'tenant-deleted' });
   }
 
   quotas(t: Tenant): Quotas {

@@ -2,12 +2,15 @@
 // promotion and rollback of the live version (the one that answers predictions).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { notFound } from '../../core/errors.ts';
+import { AppError, notFound } from '../../core/errors.ts';
 import { nameProblem } from '../../core/ids.ts';
 import type { TenantScope } from '../../core/scope.ts';
-import type { ModelVersion } from '../../store/ports.ts';
+import type { Advice, ModelVersion } from '../../store/ports.ts';
 import type { ApiDeps } from '../context.ts';
 import {
+  AdviceSchema,
+  type AdviceView,
+  AdviseRequestSchema,
   ModelDetailSchema,
   type ModelDetailView,
   ModelSummarySchema,
@@ -17,7 +20,7 @@ import {
 } from '../schemas.ts';
 import { errorResponses } from './common.ts';
 
-const versionView = (v: ModelVersion, live: number | null): ModelVersionView => ({
+export const versionView = (v: ModelVersion, live: number | null): ModelVersionView => ({
   model: v.model,
   version: v.version,
   mode: v.mode,
@@ -29,9 +32,28 @@ const versionView = (v: ModelVersion, live: number | null): ModelVersionView => 
   checksum: v.checksum,
   jobId: v.jobId,
   base: v.base,
+  status: v.status,
+  taint: v.taint,
   live: v.version === live,
   createdAt: v.createdAt,
   createdBy: v.createdBy,
+});
+
+const adviceView = (a: Advice): AdviceView => ({
+  id: a.id,
+  model: a.model,
+  dataset: a.dataset,
+  datasetVersion: a.datasetVersion,
+  target: a.target,
+  shared: a.shared,
+  jobs: a.jobs,
+  autoPromote: a.autoPromote,
+  state: a.state,
+  result: a.result,
+  error: a.error,
+  createdAt: a.createdAt,
+  createdBy: a.createdBy,
+  finishedAt: a.finishedAt,
 });
 
 export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -96,6 +118,13 @@ export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         req.auditTarget = `${name}@${version}`;
         if (nameProblem(name)) throw notFound('model');
         const scope = req.scope!;
+        const v = await deps.store.models.version(scope, name, version);
+        if (v?.status === 'tainted') {
+          throw new AppError(
+            'conflict',
+            `${name}@${version} is tainted (${v.taint?.reason}); it cannot be made live`,
+          );
+        }
         await deps.store.models.promote(
           scope,
           name,
@@ -105,6 +134,45 @@ export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         );
         return detail(scope, name);
       },
+    );
+
+    app.post(
+      '/v1/models/:name/advise',
+      {
+        config: { auth: 'tenantAdmin', audit: 'model.advise' },
+        schema: {
+          tags,
+          summary:
+            'Train tenant-specific and tuned candidates and compare them with the shared model on the same held-out rows',
+          params: NameParams,
+          body: AdviseRequestSchema,
+          response: {
+            202: AdviceSchema,
+            422: Type.Ref('Problem'),
+            429: Type.Ref('Problem'),
+            ...errorResponses,
+          },
+        },
+      },
+      async (req, reply) => {
+        const advice = await deps.advisor.advise(req.scope!, req.params.name, req.body);
+        req.auditTarget = `${req.params.name}/${advice.id}`;
+        return reply.code(202).send(adviceView(advice));
+      },
+    );
+
+    app.get(
+      '/v1/models/:name/advice',
+      {
+        config: { auth: 'tenantAdmin' },
+        schema: {
+          tags,
+          summary: 'The advice given for this model name, newest first (results once its jobs have ended)',
+          params: NameParams,
+          response: { 200: Type.Object({ advice: Type.Array(AdviceSchema) }), ...errorResponses },
+        },
+      },
+      async (req) => ({ advice: (await deps.advisor.list(req.scope!, req.params.name)).map(adviceView) }),
     );
 
     app.post(

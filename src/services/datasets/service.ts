@@ -10,6 +10,7 @@ import type { TenantScope } from '../../core/scope.ts';
 import type { Dataset, DatasetVersion } from '../../core/types.ts';
 import type { Store } from '../../store/ports.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
+import type { Withdrawal } from '../provenance.ts';
 import type { TenantService } from '../tenants.ts';
 import { type DecodedRows, decodeRows } from './codec.ts';
 import { type IngestOutcome, ingestDataset } from './ingest.ts';
@@ -41,6 +42,8 @@ export class DatasetService {
     private readonly artifacts: TenantArtifacts,
     private readonly clock: Clock,
     private readonly random: Random,
+    /** Told when a dataset is deleted, so shared models trained on it are tainted and retrained. */
+    private readonly onWithdrawal?: (w: Withdrawal) => Promise<unknown>,
   ) {}
 
   async upload(
@@ -170,6 +173,8 @@ export class DatasetService {
     const removed = await this.store.datasets.delete(scope, name);
     if (!removed) throw notFound('dataset');
     await Promise.all(removed.map((v) => this.artifacts.delete(scope, v.artifact)));
+    // Shared models trained on it may no longer use it: they are tainted and retrained without it.
+    await this.onWithdrawal?.({ tenantId: scope.tenantId, reason: 'dataset-deleted', dataset: name });
   }
 }
 
