@@ -1,0 +1,73 @@
+// The micro-batcher: requests within the window share one run and get back exactly their own rows;
+// window 0 runs each request alone; a failed run fails every request in it.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MicroBatcher, type Outputs } from '../../../src/runtime/batcher.ts';
+
+/** A "model" of 2 features: out = x0 + 10·x1 per row, and a 2-wide output [x0, x1]. */
+function fakeRun(calls: number[]) {
+  return async (input: Float32Array, rows: number): Promise<Outputs> => {
+    calls.push(rows);
+    const sum = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) sum[r] = input[2 * r] + 10 * input[2 * r + 1];
+    return { sum: { data: sum, dims: [rows, 1] }, echo: { data: input.slice(), dims: [rows, 2] } };
+  };
+}
+
+describe('micro-batcher', () => {
+  test('requests within the window run as one call and split back by row', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(fakeRun(calls), 2, 20);
+    const [r1, r2, r3] = await Promise.all([
+      b.submit(Float32Array.from([1, 2]), 1),
+      b.submit(Float32Array.from([3, 4, 5, 6]), 2),
+      b.submit(Float32Array.from([7, 8]), 1),
+    ]);
+    assert.deepEqual(calls, [4]);
+    assert.deepEqual(Array.from(r1.sum.data), [21]);
+    assert.deepEqual(Array.from(r2.sum.data), [43, 65]);
+    assert.deepEqual(Array.from(r3.sum.data), [87]);
+    assert.deepEqual(Array.from(r2.echo.data), [3, 4, 5, 6]);
+    assert.deepEqual(r2.echo.dims, [2, 2]);
+    assert.deepEqual(b.stats, { calls: 1, requests: 3, rows: 4 });
+  });
+
+  test('window 0 runs every request on its own', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(fakeRun(calls), 2, 0);
+    await Promise.all([b.submit(Float32Array.from([1, 2]), 1), b.submit(Float32Array.from([3, 4]), 1)]);
+    assert.deepEqual(calls, [1, 1]);
+  });
+
+  test('a full batch runs without waiting for the window', async () => {
+    const calls: number[] = [];
+    const b = new MicroBatcher(fakeRun(calls), 2, 10_000, 4);
+    const started = performance.now();
+    await Promise.all([b.submit(new Float32Array(4), 2), b.submit(new Float32Array(4), 2)]);
+    assert.ok(performance.now() - started < 1000);
+    assert.deepEqual(calls, [4]);
+  });
+
+  test('a failed run rejects every request of the batch', async () => {
+    const b = new MicroBatcher(
+      async () => {
+        throw new Error('boom');
+      },
+      1,
+      5,
+    );
+    const res = await Promise.allSettled([
+      b.submit(new Float32Array(1), 1),
+      b.submit(new Float32Array(1), 1),
+    ]);
+    assert.deepEqual(
+      res.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
+  });
+
+  test('a request whose input does not match rows × cols is refused', () => {
+    const b = new MicroBatcher(fakeRun([]), 2, 5);
+    assert.throws(() => b.submit(new Float32Array(3), 1));
+  });
+});
