@@ -2,7 +2,7 @@
 // bytes), its artifacts written encrypted with TenantArtifacts, its version registered in the store —
 // what a finished training job leaves, without running one.
 import { createHash } from 'node:crypto';
-import type { TenantScope } from '../../../src/core/scope.ts';
+import { SYSTEM, sharedScope, type TenantScope } from '../../../src/core/scope.ts';
 import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
 import type { Platform } from '../../../src/platform.ts';
@@ -31,7 +31,7 @@ export function trainTiny(
     rows.push({
       x,
       n: i % 7,
-      color: colors[i % 3],
+      ...(opts.numericOnly ? {} : { color: colors[i % 3] }),
       label: opts.regression ? 3 * x + 1 : yes ? 'yes' : 'no',
     });
   }
@@ -41,7 +41,7 @@ export function trainTiny(
       columns: [
         col('x', 'numeric'),
         col('n', 'integer'),
-        col('color', 'categorical'),
+        ...(opts.numericOnly ? [] : [col('color', 'categorical')]),
         col('label', opts.regression ? 'numeric' : 'categorical'),
       ],
     },
@@ -82,4 +82,51 @@ export async function registerTrained(
     createdAt: '2031-01-01T00:00:00.000Z',
     createdBy: 'test',
   });
+}
+
+/**
+ * An operator-imported shared model: ONNX bytes and a model.json naming its tensors, no featurizer.json.
+ * The ONNX comes from a numeric-only trained model, whose input columns are the raw features in order.
+ */
+export async function registerImported(platform: Platform, model: string): Promise<ModelVersion> {
+  const t = trainTiny({ numericOnly: true });
+  if (t.featurizer.nFeatures !== 2)
+    throw new Error(`expected 2 raw input columns, got ${t.featurizer.nFeatures}`);
+  const onnx = Buffer.from(t.onnx!);
+  const scope = sharedScope(SYSTEM);
+  const prefix = `models/${model}/imported`;
+  await platform.services.artifacts.put(scope, `${prefix}/model.onnx`, onnx);
+  const modelJson = {
+    format: 'tenantml.model/1',
+    task: 'binary',
+    algorithm: 'onnx',
+    classes: t.modelJson.classes,
+    inputSchema: [
+      { name: 'x', type: 'numeric' },
+      { name: 'n', type: 'numeric' },
+    ],
+    imported: { input: 'input', outputs: { label: 'label', probabilities: 'probabilities' } },
+  };
+  await platform.services.artifacts.put(
+    scope,
+    `${prefix}/model.json`,
+    Buffer.from(JSON.stringify(modelJson)),
+  );
+  const v = await platform.store.models.register(scope, {
+    model,
+    mode: 'shared',
+    task: 'binary',
+    algorithm: 'onnx',
+    params: {},
+    metrics: {},
+    datasets: [],
+    artifact: prefix,
+    checksum: createHash('sha256').update(onnx).digest('hex'),
+    jobId: null,
+    base: null,
+    createdAt: '2031-01-01T00:00:00.000Z',
+    createdBy: 'operator',
+  });
+  await platform.store.models.setAudience(scope, model, 'all');
+  return v;
 }

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { mintTenantScope, SYSTEM, sharedScope } from '../../../src/core/scope.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
 import { STORE_KINDS } from '../../helpers/stores.ts';
-import { registerTrained, trainTiny } from './fixtures.ts';
+import { registerImported, registerTrained, trainTiny } from './fixtures.ts';
 
 const yes = trainTiny();
 const no = trainTiny({ flip: true });
@@ -266,6 +266,27 @@ describe('predict API (sqlite)', () => {
     assert.equal(raw.includes(Buffer.from('green')), false);
     // Another tenant's scope lists nothing of A's.
     assert.deepEqual(await log.list(mintTenantScope('someone-else', SYSTEM), 'churn'), []);
+  });
+
+  test('an imported shared model (no featurizer): instances in input-schema order, named outputs', async () => {
+    await registerImported(tp.platform, 'imported-risk');
+    const r = await predict(tp, a.predict, 'imported-risk', [
+      { x: 0.5, n: 1 },
+      { x: -0.5, n: null },
+    ]);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.model, { name: 'imported-risk', version: 1, mode: 'shared' });
+    assert.deepEqual(
+      r.body.predictions.map((p: any) => p.label),
+      ['yes', 'no'],
+    );
+    assert.deepEqual(Object.keys(r.body.predictions[0].probabilities).sort(), ['no', 'yes']);
+    const bad = await predict(tp, a.predict, 'imported-risk', [{ x: 'high', n: 1, color: 'red' }]);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body.errors.map((e: any) => [e.index, e.field]).sort(), [
+      [0, 'color'],
+      [0, 'x'],
+    ]);
   });
 
   test('an artifact that does not match its checksum is refused (500), and nothing is cached', async () => {
