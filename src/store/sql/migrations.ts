@@ -254,6 +254,10 @@ export const MIGRATIONS: readonly Migration[] = [
     id: 4,
     name: 'shared and tuned models: version status and taint, audience, provenance, advice',
     up: (t, dialect) => [
+      // The backfills below read and write tenant rows. On PostgreSQL the owner is subject to the forced
+      // row-level security too (unless a superuser), so the migration declares itself a system path,
+      // transaction-local like every other use.
+      ...(dialect === 'postgres' ? ["select set_config('app.scope', 'system', true)"] : []),
       `alter table model_versions add column status text not null default 'ok' check (status in ('ok', 'tainted'))`,
       'alter table model_versions add column tainted_at text',
       'alter table model_versions add column taint_reason text',
@@ -282,6 +286,7 @@ export const MIGRATIONS: readonly Migration[] = [
         via_version integer,
         foreign key (tenant_id, model, version) references model_versions(tenant_id, model, version) on delete cascade
       )`,
+      ...backfillProvenance(dialect),
       'create index model_provenance_version on model_provenance (tenant_id, model, version, id)',
       'create index model_provenance_source on model_provenance (source_tenant_id, dataset)',
       // seq orders a tenant's advice newest first even when two share a created_at.
@@ -313,21 +318,40 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/**
- * Fills base_model/base_version of tuned versions registered before migration 4. On PostgreSQL the owner
- * is subject to the forced row-level security too, so the update declares itself a system path first
- * (transaction-local, like every other use).
- */
+/** Fills base_model/base_version of tuned versions registered before migration 4. */
 function backfillBase(dialect: SqlDialect): string[] {
   if (dialect === 'postgres')
     return [
-      "select set_config('app.scope', 'system', true)",
       `update model_versions set base_model = base::json->>'model', base_version = (base::json->>'version')::integer
         where base is not null`,
     ];
   return [
     `update model_versions set base_model = json_extract(base, '$.model'), base_version = json_extract(base, '$.version')
       where base is not null`,
+  ];
+}
+
+/**
+ * Versions registered before migration 4 recorded their sources only in the datasets JSON; their rows
+ * are copied out so that "which models hold tenant X's data" covers them too. (No version had a shared
+ * base before this migration, so there are no via rows to make.)
+ */
+function backfillProvenance(dialect: SqlDialect): string[] {
+  const columns = 'tenant_id, model, version, source_tenant_id, dataset, dataset_version, rows';
+  if (dialect === 'postgres')
+    return [
+      `insert into model_provenance (${columns})
+        select v.tenant_id, v.model, v.version, e.d->>'tenantId', e.d->>'name', (e.d->>'version')::integer,
+          (e.d->>'rows')::bigint
+        from model_versions v cross join lateral json_array_elements(v.datasets::json) with ordinality as e(d, n)
+        order by v.tenant_id, v.model, v.version, e.n`,
+    ];
+  return [
+    `insert into model_provenance (${columns})
+      select v.tenant_id, v.model, v.version, json_extract(d.value, '$.tenantId'), json_extract(d.value, '$.name'),
+        json_extract(d.value, '$.version'), json_extract(d.value, '$.rows')
+      from model_versions v, json_each(v.datasets) d
+      order by v.tenant_id, v.model, v.version, d.key`,
   ];
 }
 
@@ -415,10 +439,15 @@ export function tenantPolicy(table: string, column: string): string[] {
 
 /**
  * Applies the pending migrations; returns the ids applied by this call. Runs on an owner connection
- * (PostgreSQL: the admin URL, before any `SET ROLE`).
+ * (PostgreSQL: the admin URL, before any `SET ROLE`). `upTo` stops after that migration: tests build a
+ * database as an older release left it, then upgrade it.
  */
-// biome-ignore lint/suspicious/noExplicitAny: runs before and beneath the typed schema
-export async function migrate(db: Kysely<any>, dialect: SqlDialect): Promise<number[]> {
+export async function migrate(
+  // biome-ignore lint/suspicious/noExplicitAny: runs before and beneath the typed schema
+  db: Kysely<any>,
+  dialect: SqlDialect,
+  upTo = Number.POSITIVE_INFINITY,
+): Promise<number[]> {
   return db.connection().execute(async (conn) => {
     const run = (text: string) => sql.raw(text).execute(conn);
     await run(dialect === 'postgres' ? 'begin' : 'begin immediate');
@@ -435,7 +464,7 @@ export async function migrate(db: Kysely<any>, dialect: SqlDialect): Promise<num
       const now = new Date().toISOString();
       const ran: number[] = [];
       for (const m of MIGRATIONS) {
-        if (applied.has(m.id)) continue;
+        if (applied.has(m.id) || m.id > upTo) continue;
         for (const stmt of m.up(TYPES[dialect], dialect)) await run(stmt);
         if (dialect === 'postgres') {
           for (const t of m.tenantTables) for (const stmt of tenantPolicy(t.table, t.column)) await run(stmt);
