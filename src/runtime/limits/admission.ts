@@ -205,7 +205,8 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     admitOpts: AdmitOptions = {},
   ): Promise<Ticket> {
     if (closed) throw new AppError('unavailable', 'the server is shutting down');
-    const cost = Math.max(1, Math.ceil(rows));
+    // Every request costs at least one row; a count that is not a number (a caller's bug) costs one.
+    const cost = Number.isFinite(rows) && rows > 1 ? Math.ceil(rows) : 1;
     const requestLimit = quotas.requestsPerSecond * windowSeconds;
     const rowLimit = quotas.predictionsPerSecond * windowSeconds;
     // A request no window could ever hold is refused for good: a 429 would have its client retry forever.
