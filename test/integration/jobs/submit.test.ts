@@ -87,7 +87,9 @@ describe('training submission (sqlite)', () => {
       'target',
       /boolean, categorical or integer/,
     ],
-    ['tuned mode', 'churn', { mode: 'tuned', base: 'shared@1' }, 'unprocessable', 'mode'],
+    ['tuned mode without a base', 'churn', { mode: 'tuned' }, 'validation_failed', 'base'],
+    ['a base outside tuned mode', 'churn', { base: 'shared@1' }, 'validation_failed', 'base'],
+    ['a tuned base that does not exist', 'churn', { mode: 'tuned', base: 'shared@1' }, 'not_found', ''],
     ['missing dataset', 'churn', { dataset: 'absent' }, 'not_found', ''],
     ['missing version', 'churn', { version: 9 }, 'not_found', ''],
   ];
