@@ -7,7 +7,7 @@ import { AppError, type FieldError, notFound } from '../core/errors.ts';
 import { nameProblem, newId } from '../core/ids.ts';
 import type { Audience, Job, JobFilter, PoolSpec, TrainAlgorithm, TrainSpec } from '../core/jobs.ts';
 import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
-import type { Quotas } from '../core/tiers.ts';
+import { effectiveQuotas, type Quotas } from '../core/tiers.ts';
 import type { ColumnSchema, DatasetVersion, Tenant } from '../core/types.ts';
 import { MAX_CLASSES, MAX_INFERRED_CLASSES, MAX_TARGET_MISSING } from '../ml/frame.ts';
 import { checkParams } from '../ml/params.ts';
@@ -270,8 +270,7 @@ export class TrainingService {
       });
     }
     const scope = sharedScope(actorScope.actor);
-    const shared = await this.deps.tenants.get(SHARED_NAMESPACE);
-    const quotas = this.deps.tenants.quotas(shared);
+    const quotas = await this.quotasOf(SHARED_NAMESPACE);
     const id = newId('job', this.deps.random);
     const pool: PoolSpec = {
       ...(request.maxRowsPerTenant !== undefined ? { maxRowsPerTenant: request.maxRowsPerTenant } : {}),
@@ -300,10 +299,16 @@ export class TrainingService {
    * the clean successor of its base), as a new job of the spec's namespace.
    */
   async requeue(scope: TenantScope, spec: TrainSpec, reason: NonNullable<TrainSpec['reason']>): Promise<Job> {
-    const tenant = await this.deps.tenants.get(scope.tenantId);
+    const quotas = await this.quotasOf(scope.tenantId);
     const id = newId('job', this.deps.random);
     const { advice: _advice, ...rest } = spec;
-    return this.enqueue(scope, id, { ...rest, reason }, 0, this.deps.tenants.quotas(tenant));
+    return this.enqueue(scope, id, { ...rest, reason }, 0, quotas);
+  }
+
+  /** The shared namespace is not a tenant anyone manages: its jobs run with the premium tier's limits. */
+  private async quotasOf(tenantId: string): Promise<Quotas> {
+    if (tenantId === SHARED_NAMESPACE) return effectiveQuotas('premium', {});
+    return this.deps.tenants.quotas(await this.deps.tenants.get(tenantId));
   }
 
   private enqueue(scope: TenantScope, id: string, spec: TrainSpec, priority: number, quotas: Quotas) {
