@@ -268,12 +268,13 @@ export async function lostSources(
     else if (!(await store.datasets.version(mintTenantScope(c.tenantId, SYSTEM), c.dataset, c.version)))
       reasons.push(`dataset ${c.dataset} version ${c.version} of tenant ${c.tenantId} was deleted`);
   }
+  if (reasons.length) reasons[reasons.length - 1] += ' while it was training';
   const base = job.spec.mode === 'tuned' ? job.spec.base : undefined;
   if (base) {
     const rec = await store.models.version(sharedScope(SYSTEM), base.model, base.version);
     if (!rec || rec.status === 'tainted') reasons.push(`its base ${base.model}@${base.version} is tainted`);
   }
-  return reasons.length ? `${reasons.join('; ')} while it was training` : null;
+  return reasons.length ? reasons.join('; ') : null;
 }
 
 type Stop =

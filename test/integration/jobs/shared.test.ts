@@ -271,6 +271,20 @@ for (const kind of STORE_KINDS) {
       assert.ok(seen.deidentification?.droppedColumns.includes('email'));
       assert.equal(seen.deidentification?.replaced.PHONE_NUMBER, PHONES_IN_ALPHA);
       assert.ok((seen.deidentification?.replaced.EMAIL_ADDRESS ?? 0) > 0);
+
+      // The per-tenant cap reaches the pooling, and the contributions record what was really taken.
+      const capped = await loadTrainingFrame({
+        ...start,
+        job: { ...job, spec: sharedSpec({ pool: { maxRowsPerTenant: 30 } }) },
+      });
+      assert.equal(capped.frame.nRows, 60);
+      assert.deepEqual(
+        capped.contributions?.map((c) => [c.tenantId, c.rows]),
+        [
+          ['alpha', 30],
+          ['beta', 30],
+        ],
+      );
     });
 
     test('a shared job registers a shared version with exactly the consenting tenants as its sources', {
@@ -386,6 +400,26 @@ for (const kind of STORE_KINDS) {
       } finally {
         await store.tenants.update('alpha', { sharedTraining: true }, 'test', new Date().toISOString());
       }
+    });
+
+    test('a tuned model trained from a tainted base registers tainted too', { timeout: 60_000 }, async () => {
+      await enqueue('beta', 'job_on_tainted', {
+        model: 'mine-on-race',
+        dataset: 'churn',
+        datasetVersion: 2,
+        target: 'label',
+        algorithm: 'auto',
+        mode: 'tuned',
+        base: { model: 'pooled-race', version: 1 },
+        params: { nRounds: 5 },
+        seed: 3,
+        validFraction: 0.25,
+      });
+      const job = await waitForJob('beta', 'job_on_tainted');
+      assert.equal(job.state, 'succeeded', job.error ?? '');
+      const v = await store.models.version(mintTenantScope('beta', SYSTEM), 'mine-on-race', 1);
+      assert.equal(v?.status, 'tainted');
+      assert.match(v?.taint?.reason ?? '', /its base pooled-race@1 is tainted/);
     });
 
     test('a missing base, or no consenting tenant with the dataset, is a permanent, readable failure', {
