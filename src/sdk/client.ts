@@ -2,9 +2,12 @@
 // so new groups (predict, monitoring…) are added beside these without touching the request path.
 import { AuditApi } from './resources/audit.ts';
 import { DatasetsApi } from './resources/datasets.ts';
+import { V2Api } from './resources/inference.ts';
 import { JobsApi } from './resources/jobs.ts';
 import { KeysApi } from './resources/keys.ts';
 import { ModelsApi } from './resources/models.ts';
+import { ProvenanceApi } from './resources/provenance.ts';
+import { SharedApi } from './resources/shared.ts';
 import { TenantsApi } from './resources/tenants.ts';
 import { ROUTES } from './routes.ts';
 import { type CallOptions, type FetchLike, Transport } from './transport.ts';
@@ -35,6 +38,11 @@ export class TenantmlClient {
   readonly models: ModelsApi;
   readonly jobs: JobsApi;
   readonly audit: AuditApi;
+  /** Shared models and their jobs (operator key). */
+  readonly shared: SharedApi;
+  readonly provenance: ProvenanceApi;
+  /** The Open Inference Protocol (KServe v2); rows-based predictions are `models.predict`. */
+  readonly v2: V2Api;
   /** The request core, for routes this version of the SDK does not wrap yet. */
   readonly transport: Transport;
 
@@ -46,6 +54,9 @@ export class TenantmlClient {
     this.models = new ModelsApi(this.transport);
     this.jobs = new JobsApi(this.transport);
     this.audit = new AuditApi(this.transport);
+    this.shared = new SharedApi(this.transport);
+    this.provenance = new ProvenanceApi(this.transport);
+    this.v2 = new V2Api(this.transport);
   }
 
   get baseUrl(): string {

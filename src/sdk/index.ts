@@ -1,5 +1,7 @@
 // The SDK's public surface; runs in Node 20+ and in browsers. File helpers are in `./node.ts`.
+export type { PredictResponse } from '../api/inference-schemas.ts';
 export type {
+  AdviceView,
   AuditEntryView,
   AuditList,
   DatasetDetail,
@@ -12,9 +14,11 @@ export type {
   ModelSummaryView,
   ModelVersionView,
   Problem,
+  ProvenanceRecordView,
   TenantCreate,
   TenantDetailView,
   TenantPatchBody,
+  TenantProvenanceView,
   TenantView,
   TrainRequest,
 } from '../api/schemas.ts';
@@ -36,8 +40,15 @@ export {
   TenantmlError,
   type TenantmlErrorCode,
 } from './errors.ts';
+export type { PollWaitOptions } from './poll.ts';
 export type { AuditListOptions } from './resources/audit.ts';
 export { UPLOAD_TIMEOUT_MS, type UploadOptions } from './resources/datasets.ts';
+export type {
+  V2Health,
+  V2InferRequest,
+  V2InferResponse,
+  V2ModelMetadata,
+} from './resources/inference.ts';
 export {
   EVENTS_IDLE_TIMEOUT_MS,
   FINAL_JOB_STATES,
@@ -49,6 +60,21 @@ export {
   type JobWaitOptions,
 } from './resources/jobs.ts';
 export type { KeyRole } from './resources/keys.ts';
+export type { AdviceWaitOptions, AdviseRequest, PredictInstances } from './resources/models.ts';
+export {
+  isTenantProvenance,
+  type ProvenanceAnswer,
+  type TenantDataHolders,
+} from './resources/provenance.ts';
+export {
+  type Audience,
+  type ImportRequest,
+  type ImportSpec,
+  type OnnxBytes,
+  type SharedJobWaitOptions,
+  type SharedTrainRequest,
+  toBase64,
+} from './resources/shared.ts';
 export { ROUTES, type Route, type RouteScope } from './routes.ts';
 export { type ByteSource, parseSse, type SseMessage } from './sse.ts';
 export {

@@ -43,12 +43,38 @@ export const ROUTES = {
   getModel: route('GET', '/v1/models/{name}', 'tenant'),
   promoteModel: route('POST', '/v1/models/{name}/versions/{v}/promote', 'tenant'),
   rollbackModel: route('POST', '/v1/models/{name}/rollback', 'tenant'),
+  adviseModel: route('POST', '/v1/models/{name}/advise', 'tenant'),
+  listAdvice: route('GET', '/v1/models/{name}/advice', 'tenant'),
+
+  // Any key of the tenant (admin or predict); the model resolves to the tenant's own live version, else
+  // a shared model published to it.
+  predict: route('POST', '/v1/models/{name}/predict', 'tenant'),
+  // The Open Inference Protocol (KServe v2) over the same resolution.
+  inferV2: route('POST', '/v2/models/{name}/infer', 'tenant'),
+  modelMetadataV2: route('GET', '/v2/models/{name}', 'tenant'),
+  liveV2: route('GET', '/v2/health/live', 'public'),
+  readyV2: route('GET', '/v2/health/ready', 'public'),
 
   listJobs: route('GET', '/v1/jobs', 'tenant'),
   getJob: route('GET', '/v1/jobs/{id}', 'tenant'),
   cancelJob: route('POST', '/v1/jobs/{id}/cancel', 'tenant'),
   // Server-sent events (text/event-stream), read with Transport.stream.
   jobEvents: route('GET', '/v1/jobs/{id}/events', 'tenant'),
+
+  // Shared models live in the platform's own namespace: operator routes, never a tenant header.
+  trainShared: route('POST', '/v1/shared/models/{name}/train', 'operator'),
+  importShared: route('POST', '/v1/shared/models/{name}/import', 'operator'),
+  listShared: route('GET', '/v1/shared/models', 'operator'),
+  getShared: route('GET', '/v1/shared/models/{name}', 'operator'),
+  publishShared: route('PUT', '/v1/shared/models/{name}/audience', 'operator'),
+  sharedProvenance: route('GET', '/v1/shared/models/{name}/versions/{v}/provenance', 'operator'),
+  // Binary (application/octet-stream), read with `response: 'bytes'`.
+  downloadShared: route('GET', '/v1/shared/models/{name}/versions/{v}/model.onnx', 'operator'),
+  listSharedJobs: route('GET', '/v1/shared/jobs', 'operator'),
+  getSharedJob: route('GET', '/v1/shared/jobs/{id}', 'operator'),
+
+  // A tenant admin gets its own view; the operator names the tenant with `?tenant=`, like the audit log.
+  provenance: route('GET', '/v1/provenance', 'operator'),
 
   // The operator narrows the audit log with `?tenant=`, not with the header.
   listAudit: route('GET', '/v1/audit', 'operator'),

@@ -22,8 +22,11 @@ export interface RequestInitFor<P extends string> extends CallOptions {
   /** Sent as is, with `contentType`; a stream is sent chunk by chunk. */
   body?: string | Uint8Array | Blob | ReadableStream<Uint8Array>;
   contentType?: string;
-  /** `none`: the answer carries no body worth reading (204 routes); anything sent is ignored. */
-  response?: 'json' | 'none';
+  /**
+   * `none`: the answer carries no body worth reading (204 routes); anything sent is ignored.
+   * `bytes`: a binary answer (a model file), returned as a Uint8Array; errors are still problem documents.
+   */
+  response?: 'json' | 'none' | 'bytes';
 }
 
 export interface TransportOptions {
@@ -93,6 +96,7 @@ export class Transport {
   }
 
   async request<T, P extends string = string>(route: Route<P>, init: RequestInitFor<P> = {}): Promise<T> {
+    const binary = init.response === 'bytes';
     const url = this.url(route, init.params, init.query);
     let body: string | Uint8Array | Blob | ReadableStream<Uint8Array> | undefined = init.body;
     let contentType = init.contentType;
@@ -109,7 +113,11 @@ export class Transport {
 
     const requestInit: RequestInit & { duplex?: 'half' } = {
       method: route.method,
-      headers: this.headersFor(route, contentType),
+      headers: this.headersFor(
+        route,
+        contentType,
+        binary ? 'application/octet-stream, application/problem+json' : undefined,
+      ),
       body,
       signal,
     };
@@ -123,10 +131,13 @@ export class Transport {
     }
 
     let res: Response;
-    let text: string;
+    let text = '';
+    let bytes: Uint8Array | undefined;
     try {
       res = await this.#fetch(url, requestInit);
-      text = await res.text();
+      // A binary success is read as bytes (text decoding would corrupt it); anything else as text.
+      if (binary && res.ok) bytes = new Uint8Array(await res.arrayBuffer());
+      else text = await res.text();
     } catch (e) {
       if (init.signal?.aborted) throw init.signal.reason;
       if (timeout?.aborted) throw timeoutError(route, `got no complete answer within ${timeoutMs} ms`, e);
@@ -135,6 +146,7 @@ export class Transport {
 
     if (!res.ok) throw errorFromResponse(res.status, res.statusText, res.headers, text);
     if (init.response === 'none') return undefined as T;
+    if (bytes !== undefined) return bytes as T;
     try {
       return JSON.parse(text) as T;
     } catch (e) {

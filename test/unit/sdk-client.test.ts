@@ -9,7 +9,14 @@ import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { formatFromFileName, sniffFormat, TenantmlClient, TenantmlError } from '../../src/sdk/index.ts';
+import {
+  formatFromFileName,
+  isTenantProvenance,
+  sniffFormat,
+  TenantmlClient,
+  TenantmlError,
+  toBase64,
+} from '../../src/sdk/index.ts';
 import { uploadFile } from '../../src/sdk/node.ts';
 
 interface Seen {
@@ -425,5 +432,218 @@ describe('errors', () => {
     const pending = slow.health({ signal: ac.signal, timeoutMs: 0 });
     setTimeout(() => ac.abort(new Error('user gave up')), 50);
     await assert.rejects(pending, /user gave up/);
+  });
+});
+
+describe('shared models, provenance, advice and predictions', () => {
+  const job = (state: string, extra: Record<string, unknown> = {}) => ({ id: 'job_1', state, ...extra });
+
+  test('base64 without Buffer matches Node’s, at every length around the slice boundary', () => {
+    const lengths = [0, 1, 2, 3, 4, 5, 0x6000 - 1, 0x6000, 0x6000 + 1, 0x6000 * 2 + 2];
+    for (const n of lengths) {
+      const bytes = new Uint8Array(n);
+      for (let i = 0; i < n; i++) bytes[i] = (i * 131 + 7) & 0xff;
+      assert.equal(toBase64(bytes), Buffer.from(bytes).toString('base64'), `length ${n}`);
+    }
+  });
+
+  test('import sends the bytes base64 in JSON with the spec, never a tenant header', async () => {
+    reply = json(201, { model: 'base', version: 1 });
+    const client = new TenantmlClient({ baseUrl, apiKey: 'op', tenantId: 'acme' });
+    const bytes = new Uint8Array(70_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+    const v = await client.shared.import('base', bytes, {
+      task: 'binary',
+      inputs: [{ name: 'x1' }, { name: 'x2' }],
+      classes: ['no', 'yes'],
+      publish: 'all',
+    });
+    assert.equal(v.version, 1);
+    assert.equal(seen[0].method, 'POST');
+    assert.equal(seen[0].url, '/v1/shared/models/base/import');
+    assert.equal(seen[0].headers['x-tenant-id'], undefined);
+    const body = JSON.parse(seen[0].body.toString());
+    assert.deepEqual(Object.keys(body).sort(), ['classes', 'inputs', 'onnx', 'publish', 'task']);
+    assert.deepEqual(new Uint8Array(Buffer.from(body.onnx, 'base64')), bytes);
+    // An ArrayBuffer is the same bytes.
+    await client.shared.import('base', bytes.buffer, { task: 'regression', inputs: [{ name: 'x' }] });
+    assert.equal(JSON.parse(seen[1].body.toString()).onnx, body.onnx);
+  });
+
+  test('download answers the exact bytes; a refusal is still a TenantmlError', async () => {
+    const bytes = Uint8Array.from({ length: 512 }, (_, i) => i & 0xff); // every byte value, twice
+    reply = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(Buffer.from(bytes));
+    };
+    const client = new TenantmlClient({ baseUrl, apiKey: 'op' });
+    const got = await client.shared.download('base', 3);
+    assert.ok(got instanceof Uint8Array);
+    assert.deepEqual(got, bytes);
+    assert.equal(seen[0].url, '/v1/shared/models/base/versions/3/model.onnx');
+    assert.match(String(seen[0].headers.accept), /^application\/octet-stream, application\/problem\+json$/);
+
+    reply = json(404, { title: 'Not found', status: 404, code: 'not_found', detail: 'shared model version' });
+    await assert.rejects(client.shared.download('base', 9), (e: unknown) => {
+      assert.ok(e instanceof TenantmlError);
+      assert.equal(e.code, 'not_found');
+      return true;
+    });
+  });
+
+  test('train, list, get, publish, provenance and jobs call their routes', async () => {
+    const client = new TenantmlClient({ baseUrl, apiKey: 'op', tenantId: 'acme' });
+    reply = json(202, job('queued'));
+    await client.shared.train('churn', { dataset: 'leads', target: 'label', maxRowsPerTenant: 500 });
+    reply = json(200, { models: [{ name: 'churn' }] });
+    assert.deepEqual(
+      (await client.shared.list()).map((m) => m.name),
+      ['churn'],
+    );
+    reply = json(200, { name: 'churn', versionList: [] });
+    await client.shared.get('churn');
+    reply = json(200, { name: 'churn', audience: ['acme', 'globex'] });
+    const published = await client.shared.publish('churn', ['acme', 'globex']);
+    assert.deepEqual(published.audience, ['acme', 'globex']);
+    reply = json(200, { provenance: [{ model: 'churn', version: 2 }] });
+    assert.equal((await client.shared.provenance('churn', 2))[0].version, 2);
+    reply = json(200, { jobs: [job('running')] });
+    assert.equal((await client.shared.jobs.list())[0].state, 'running');
+    reply = json(200, job('succeeded'));
+    assert.equal((await client.shared.jobs.get('job_1')).state, 'succeeded');
+
+    assert.deepEqual(
+      seen.map((s) => `${s.method} ${s.url}`),
+      [
+        'POST /v1/shared/models/churn/train',
+        'GET /v1/shared/models',
+        'GET /v1/shared/models/churn',
+        'PUT /v1/shared/models/churn/audience',
+        'GET /v1/shared/models/churn/versions/2/provenance',
+        'GET /v1/shared/jobs',
+        'GET /v1/shared/jobs/job_1',
+      ],
+    );
+    assert.deepEqual(JSON.parse(seen[0].body.toString()), {
+      dataset: 'leads',
+      target: 'label',
+      maxRowsPerTenant: 500,
+    });
+    assert.deepEqual(JSON.parse(seen[3].body.toString()), { audience: ['acme', 'globex'] });
+    for (const s of seen) assert.equal(s.headers['x-tenant-id'], undefined, s.url);
+  });
+
+  test('shared jobs.wait polls until the job is final, reporting each change once', async () => {
+    const states = ['queued', 'running', 'running', 'succeeded'];
+    let n = 0;
+    reply = (_req, res) => json(200, job(states[Math.min(n++, states.length - 1)]))(_req, res);
+    const client = new TenantmlClient({ baseUrl, apiKey: 'op' });
+    const changes: string[] = [];
+    const final = await client.shared.jobs.wait('job_1', {
+      pollIntervalMs: 5,
+      onJob: (j) => changes.push(j.state),
+    });
+    assert.equal(final.state, 'succeeded');
+    assert.deepEqual(changes, ['queued', 'running', 'succeeded']);
+    assert.equal(seen.length, 4);
+    for (const s of seen) assert.equal(s.url, '/v1/shared/jobs/job_1');
+
+    reply = json(200, job('running'));
+    const err = await client.shared.jobs
+      .wait('job_1', { pollIntervalMs: 5, timeoutMs: 60 })
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof TenantmlError);
+    assert.equal(err.code, 'timeout');
+    assert.match(err.detail, /shared job job_1 was still running after 60 ms/);
+    // A read aborted by the deadline may still reach the server; let it land before the next test.
+    await new Promise((r) => setTimeout(r, 50));
+  });
+
+  test('provenance: the operator names the tenant in the query; a tenant key asks for itself', async () => {
+    const op = new TenantmlClient({ baseUrl, apiKey: 'op', tenantId: 'acme' });
+    reply = json(200, { tenant: 'globex', versions: [] });
+    const holders = await op.provenance.get('globex');
+    assert.equal(isTenantProvenance(holders), false);
+    assert.equal(seen[0].url, '/v1/provenance?tenant=globex');
+    assert.equal(seen[0].headers['x-tenant-id'], undefined);
+
+    const own = new TenantmlClient({ baseUrl, apiKey: 'tenant-admin' });
+    reply = json(200, { tenantId: 'acme', contributions: [], tunedElsewhere: 0, sharedInUse: [] });
+    const mine = await own.provenance.get();
+    assert.equal(seen[1].url, '/v1/provenance');
+    assert.ok(isTenantProvenance(mine));
+    assert.equal(mine.tenantId, 'acme');
+  });
+
+  test('advise posts the request; waitAdvice polls the list until that advice is no longer running', async () => {
+    const client = new TenantmlClient({ baseUrl, apiKey: 'op', tenantId: 'acme' });
+    reply = json(202, { id: 'adv_1', state: 'running' });
+    const a = await client.models.advise('churn', { dataset: 'leads', target: 'label', autoPromote: true });
+    assert.equal(a.id, 'adv_1');
+    assert.equal(seen[0].url, '/v1/models/churn/advise');
+    assert.equal(seen[0].headers['x-tenant-id'], 'acme');
+    assert.deepEqual(JSON.parse(seen[0].body.toString()), {
+      dataset: 'leads',
+      target: 'label',
+      autoPromote: true,
+    });
+
+    // Newest first: an older advice is in the list too, and must not be mistaken for ours.
+    const older = { id: 'adv_0', state: 'done' };
+    const answers = ['running', 'running', 'done'];
+    let n = 0;
+    reply = (req, res) =>
+      json(200, { advice: [{ id: 'adv_1', state: answers[Math.min(n++, 2)] }, older] })(req, res);
+    const changes: string[] = [];
+    const done = await client.models.waitAdvice('churn', 'adv_1', {
+      pollIntervalMs: 5,
+      onAdvice: (x) => changes.push(x.state),
+    });
+    assert.equal(done.state, 'done');
+    assert.deepEqual(changes, ['running', 'done']);
+    assert.equal(seen[1].url, '/v1/models/churn/advice');
+
+    const missing = await client.models.waitAdvice('churn', 'adv_9', { pollIntervalMs: 5 }).catch((e) => e);
+    assert.ok(missing instanceof TenantmlError);
+    assert.equal(missing.code, 'not_found');
+    assert.match(missing.detail, /no advice adv_9/);
+  });
+
+  test('predict sends the instances for the tenant; v2 infer, metadata and health', async () => {
+    const client = new TenantmlClient({ baseUrl, apiKey: 'pk', tenantId: 'acme' });
+    reply = json(200, {
+      id: 'req_1',
+      model: { name: 'churn', version: 2, mode: 'tenant' },
+      predictions: [{ id: 'req_1.0', label: 'yes', probabilities: { no: 0.2, yes: 0.8 } }],
+    });
+    const r = await client.models.predict('churn', [{ x1: 1, colour: 'red' }]);
+    assert.equal(r.predictions[0].label, 'yes');
+    assert.equal(seen[0].url, '/v1/models/churn/predict');
+    assert.equal(seen[0].headers['x-tenant-id'], 'acme');
+    assert.deepEqual(JSON.parse(seen[0].body.toString()), { instances: [{ x1: 1, colour: 'red' }] });
+
+    reply = json(200, { model_name: 'churn', model_version: '2', id: 'x', outputs: [] });
+    await client.v2.infer('churn', { inputs: [{ name: 'x1', shape: [1], datatype: 'FP32', data: [1] }] });
+    reply = json(200, {
+      name: 'churn',
+      versions: ['2'],
+      platform: 'onnxruntime_onnx',
+      inputs: [],
+      outputs: [],
+    });
+    await client.v2.metadata('churn');
+    reply = json(200, { live: true });
+    assert.deepEqual(await client.v2.live(), { live: true });
+    reply = json(503, { title: 'Unavailable', status: 503, code: 'unavailable' });
+    await assert.rejects(client.v2.ready(), { code: 'unavailable' });
+    assert.deepEqual(
+      seen.slice(1).map((s) => [s.method, s.url, s.headers['x-tenant-id'] ?? null]),
+      [
+        ['POST', '/v2/models/churn/infer', 'acme'],
+        ['GET', '/v2/models/churn', 'acme'],
+        ['GET', '/v2/health/live', null],
+        ['GET', '/v2/health/ready', null],
+      ],
+    );
   });
 });

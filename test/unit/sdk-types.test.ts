@@ -5,11 +5,23 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Static } from 'typebox';
 import type {
+  PredictBodySchema,
+  PredictResponseSchema,
+  V2HealthSchema,
+  V2InferRequestSchema,
+  V2InferResponseSchema,
+  V2ModelMetadataSchema,
+} from '../../src/api/inference-schemas.ts';
+import type {
+  AdviceSchema,
+  AdviseRequestSchema,
+  AudienceRequestSchema,
   AuditListSchema,
   DatasetDetailSchema,
   DatasetSummarySchema,
   DatasetVersionSchema,
   FieldErrorSchema,
+  ImportRequestSchema,
   JobListQuerySchema,
   JobSchema,
   KeyCreatedSchema,
@@ -17,10 +29,15 @@ import type {
   ModelDetailSchema,
   ModelLiveChangeSchema,
   ModelSummarySchema,
+  ModelVersionSchema,
+  ProvenanceQuerySchema,
+  ProvenanceRecordSchema,
   RoleSchema,
+  SharedTrainRequestSchema,
   TenantCreateSchema,
   TenantDetailSchema,
   TenantPatchSchema,
+  TenantProvenanceSchema,
   TenantSchema,
   TrainRequestSchema,
 } from '../../src/api/schemas.ts';
@@ -73,6 +90,40 @@ export const typeChecks: true[] = [
   // The list filters are the query schema's, with `limit` a number instead of its wire string.
   true satisfies Equals<JobListOptions['state'], Static<typeof JobListQuerySchema>['state']>,
   true satisfies Equals<JobListOptions['model'], Static<typeof JobListQuerySchema>['model']>,
+  // Shared models (operator).
+  true satisfies Equals<Arg<C['shared']['train'], 1>, Static<typeof SharedTrainRequestSchema>>,
+  true satisfies Equals<Result<C['shared']['train']>, Static<typeof JobSchema>>,
+  // An import is the request without its base64 `onnx`, which the SDK makes from the bytes.
+  true satisfies Equals<Arg<C['shared']['import'], 2>, Omit<Static<typeof ImportRequestSchema>, 'onnx'>>,
+  true satisfies Equals<Result<C['shared']['import']>, Static<typeof ModelVersionSchema>>,
+  true satisfies Equals<Result<C['shared']['list']>, Static<typeof ModelSummarySchema>[]>,
+  true satisfies Equals<Result<C['shared']['get']>, Static<typeof ModelDetailSchema>>,
+  true satisfies Equals<Arg<C['shared']['publish'], 1>, Static<typeof AudienceRequestSchema>['audience']>,
+  true satisfies Equals<Result<C['shared']['publish']>, Static<typeof ModelSummarySchema>>,
+  true satisfies Equals<Result<C['shared']['provenance']>, Static<typeof ProvenanceRecordSchema>[]>,
+  true satisfies Equals<Result<C['shared']['download']>, Uint8Array>,
+  true satisfies Equals<Result<C['shared']['jobs']['list']>, Static<typeof JobSchema>[]>,
+  true satisfies Equals<Result<C['shared']['jobs']['get']>, Static<typeof JobSchema>>,
+  true satisfies Equals<Result<C['shared']['jobs']['wait']>, Static<typeof JobSchema>>,
+  // Provenance: the route answers one of two shapes; the SDK's union is exactly those two.
+  true satisfies Equals<Arg<C['provenance']['get'], 0>, Static<typeof ProvenanceQuerySchema>['tenant']>,
+  true satisfies Equals<
+    Result<C['provenance']['get']>,
+    | { tenant: string; versions: Static<typeof ProvenanceRecordSchema>[] }
+    | Static<typeof TenantProvenanceSchema>
+  >,
+  // Advice and predictions.
+  true satisfies Equals<Arg<C['models']['advise'], 1>, Static<typeof AdviseRequestSchema>>,
+  true satisfies Equals<Result<C['models']['advise']>, Static<typeof AdviceSchema>>,
+  true satisfies Equals<Result<C['models']['advice']>, Static<typeof AdviceSchema>[]>,
+  true satisfies Equals<Result<C['models']['waitAdvice']>, Static<typeof AdviceSchema>>,
+  true satisfies Equals<Arg<C['models']['predict'], 1>, Static<typeof PredictBodySchema>['instances']>,
+  true satisfies Equals<Result<C['models']['predict']>, Static<typeof PredictResponseSchema>>,
+  true satisfies Equals<Arg<C['v2']['infer'], 1>, Static<typeof V2InferRequestSchema>>,
+  true satisfies Equals<Result<C['v2']['infer']>, Static<typeof V2InferResponseSchema>>,
+  true satisfies Equals<Result<C['v2']['metadata']>, Static<typeof V2ModelMetadataSchema>>,
+  true satisfies Equals<Result<C['v2']['live']>, Static<typeof V2HealthSchema>>,
+  true satisfies Equals<Result<C['v2']['ready']>, Static<typeof V2HealthSchema>>,
 ];
 
 // And assignment in both directions, the way an application uses them.
@@ -87,12 +138,22 @@ export function assignments(client: C): void {
     );
     const promoted: Static<typeof ModelDetailSchema> = await client.models.promote('m', 2);
     const rolledBack: Static<typeof ModelDetailSchema> = await client.models.rollback('m');
-    void [back, v, a, j, promoted, rolledBack];
+    const imported: Static<typeof ModelVersionSchema> = await client.shared.import('s', new Uint8Array(4), {
+      task: 'binary',
+      inputs: [{ name: 'x' }],
+      publish: 'all',
+    });
+    const advice: Static<typeof AdviceSchema> = await client.models.waitAdvice(
+      'm',
+      (await client.models.advise('m', { dataset: 'd', target: 't', autoPromote: true })).id,
+    );
+    const predicted: Static<typeof PredictResponseSchema> = await client.models.predict('m', [{ x: 1 }]);
+    void [back, v, a, j, promoted, rolledBack, imported, advice, predicted];
   });
 }
 
 test('the type checks are present (they are enforced by tsc)', () => {
-  assert.equal(typeChecks.length, 30);
+  assert.equal(typeChecks.length, 56);
   assert.ok(typeChecks.every((x) => x === true));
 });
 
@@ -111,8 +172,15 @@ test('route table: unique method+path, templates well formed, parameters filled 
   }
   // Only tenant-owned resources act on a tenant named by header; operator and public routes never carry it.
   const tenantRoutes = Object.values(ROUTES).filter((r) => r.scope === 'tenant');
-  for (const r of tenantRoutes) assert.match(r.path, /^\/v1\/(datasets|models|jobs)(\/|$)/, r.path);
-  assert.ok(tenantRoutes.length >= 11);
+  for (const r of tenantRoutes) {
+    assert.match(r.path, /^\/v1\/(datasets|models|jobs)(\/|$)|^\/v2\/models\//, r.path);
+  }
+  assert.ok(tenantRoutes.length >= 17);
+  // The shared namespace is the operator's: no shared route may act on a tenant named by header.
+  const sharedRoutes = Object.values(ROUTES).filter((r) => r.path.startsWith('/v1/shared/'));
+  assert.equal(sharedRoutes.length, 9);
+  for (const r of sharedRoutes) assert.equal(r.scope, 'operator', r.path);
+  assert.equal(ROUTES.provenance.scope, 'operator', 'the operator names the tenant with ?tenant=');
   // Promotion and rollback are tenant routes whose version travels as a path parameter.
   assert.deepEqual(
     [

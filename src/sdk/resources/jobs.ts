@@ -2,6 +2,7 @@
 // while it lasts, by polling once it drops.
 import type { JobView } from '../../api/schemas.ts';
 import { TenantmlError } from '../errors.ts';
+import { isTransient, POLL_INTERVAL_MS, pollUntil, waitFailure, waitSignals } from '../poll.ts';
 import { ROUTES } from '../routes.ts';
 import { parseSse } from '../sse.ts';
 import type { CallOptions, Transport } from '../transport.ts';
@@ -63,9 +64,6 @@ export interface JobWaitOptions {
 }
 
 export const EVENTS_IDLE_TIMEOUT_MS = 60_000;
-const POLL_INTERVAL_MS = 1000;
-/** Polling tolerates this many failed reads in a row (a restarting server, a flaky proxy). */
-const POLL_TRANSIENT_FAILURES = 5;
 
 function interrupted(id: string, why: string, cause?: unknown): TenantmlError {
   return new TenantmlError({
@@ -91,31 +89,6 @@ function parseData(id: string, event: string, data: string): Record<string, unkn
     code: 'invalid_response',
     title: 'An event is not JSON',
     detail: `a "${event}" event of job ${id} does not hold a JSON object`,
-  });
-}
-
-/** A dropped connection or a failing gateway: worth polling instead. A refusal (404, 401…) is not. */
-function isTransient(e: unknown): boolean {
-  if (!(e instanceof TenantmlError)) return false;
-  if (['stream_interrupted', 'network_error', 'timeout'].includes(e.code)) return true;
-  return e.status >= 500;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -220,9 +193,7 @@ export class JobsApi {
    */
   async wait(id: string, opts: JobWaitOptions = {}): Promise<JobView> {
     const { timeoutMs = 0, signal, onJob, pollIntervalMs = POLL_INTERVAL_MS, idleTimeoutMs } = opts;
-    const deadline = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [signal, deadline].filter((s): s is AbortSignal => s !== undefined);
-    const both = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const { both, deadline } = waitSignals(signal, timeoutMs);
     let last: JobView | undefined;
     const seen = (job: JobView) => {
       last = job;
@@ -238,33 +209,21 @@ export class JobsApi {
       } catch (e) {
         if (!isTransient(e)) throw e;
       }
-      let failures = 0;
-      for (;;) {
-        let job: JobView;
-        try {
-          job = await this.get(id, { signal: both });
-          failures = 0;
-        } catch (e) {
-          if (!isTransient(e) || ++failures > POLL_TRANSIENT_FAILURES) throw e;
-          await sleep(pollIntervalMs, both);
-          continue;
-        }
-        if (JSON.stringify(job) !== JSON.stringify(last)) seen(job);
-        if (isFinalJobState(job.state)) return job;
-        await sleep(pollIntervalMs, both);
-      }
+      return await pollUntil(() => this.get(id, { signal: both }), {
+        done: (job) => isFinalJobState(job.state),
+        signal: both,
+        intervalMs: pollIntervalMs,
+        onChange: seen,
+        last,
+      });
     } catch (e) {
-      if (signal?.aborted) throw signal.reason;
-      if (deadline?.aborted) {
-        throw new TenantmlError({
-          status: 0,
-          code: 'timeout',
-          title: 'The job did not finish in time',
-          detail: `job ${id} was still ${last?.state ?? 'unfinished'} after ${timeoutMs} ms`,
-          cause: e,
-        });
-      }
-      throw e;
+      throw waitFailure(
+        e,
+        signal,
+        deadline,
+        'The job did not finish in time',
+        () => `job ${id} was still ${last?.state ?? 'unfinished'} after ${timeoutMs} ms`,
+      );
     }
   }
 }
