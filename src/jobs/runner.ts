@@ -274,14 +274,14 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
 
   // Trees build their histograms on two threads; the worker starts while the dataset is read. A
   // worker that cannot start only costs speed: training then builds inline.
+  // A tuned model keeps its base's algorithm, whatever the spec says.
+  const base = spec.mode === 'tuned' ? baseModel(msg) : undefined;
   const poolStart =
-    spec.algorithm === 'linear'
+    (base?.modelJson.algorithm ?? spec.algorithm) === 'linear'
       ? Promise.resolve(null)
       : createHistogramPool({ threads: Math.min(2, availableParallelism()) }).catch(() => null);
   let loaded: TrainingFrame;
-  let base: TrainedModel | undefined;
   try {
-    if (spec.mode === 'tuned') base = baseModel(msg);
     loaded = await loadTrainingFrame(msg);
   } catch (err) {
     await (await poolStart)?.close();
@@ -293,7 +293,8 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
   const shape = trainingShape(msg, schema, frame.nRows, base);
   let task: Task | undefined = spec.task;
   try {
-    task ??= base?.modelJson.task ?? inferTask(frame, spec.target); // only to name the progress metric; trainModel decides
+    // Only to name the progress metric; trainModel decides.
+    task ??= base?.modelJson.task ?? inferTask(frame, spec.target);
   } catch {
     // trainModel reports the problem with the target
   }
