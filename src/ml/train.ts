@@ -11,6 +11,7 @@ import {
   featureNames,
   fitFeaturizer,
   inputSchema,
+  selectRows,
   toDense,
   transform,
 } from './featurizer.ts';
@@ -25,8 +26,8 @@ import {
 import { fitLogistic, fitRidge, type LinearFit } from './linear/index.ts';
 import { evaluate, type Metrics } from './metrics.ts';
 import { exportOnnx } from './onnx/index.ts';
-import { predictLinear } from './predict.ts';
-import { trainValidSplit } from './split.ts';
+import { predictLinear, predictModel } from './predict.ts';
+import { kFold, trainValidSplit } from './split.ts';
 import type { Algorithm, FittedModel, LinearModel, Matrix, Task, TreeEnsemble } from './types.ts';
 
 export const MODEL_FORMAT = 'tenantml.model/1';
@@ -34,6 +35,8 @@ export const MODEL_FORMAT = 'tenantml.model/1';
 export const MIN_TRAIN_ROWS = 10;
 /** Grid of λ / n_train for tuned linear training (penalty λ‖w − w_base‖² on the summed loss). */
 export const TUNE_LAMBDA_GRID = [0, 0.001, 0.01, 0.1, 1, 10];
+/** Folds of the cross-validation that picks λ for tuned linear training. */
+export const TUNE_FOLDS = 5;
 
 export type ProgressStage = 'prepare' | 'featurize' | 'train' | 'evaluate' | 'done';
 export interface TrainProgress {
@@ -91,6 +94,11 @@ export interface TrainedModel {
   metrics: Metrics;
   modelJson: ModelJson;
   onnx?: Uint8Array;
+  /**
+   * Tuned runs only: the base model scored on exactly the validation rows of this run (same metric
+   * names as `metrics`), so that base and tuned can be compared on the same held-out rows.
+   */
+  baseMetrics?: Metrics;
 }
 
 const FEATURIZER_KEYS = ['maxCategories', 'minFrequency', 'textBits'] as const;
@@ -186,11 +194,15 @@ export function trainModel(input: TrainInput): TrainedModel {
   }
   const nClasses = target.kind === 'classification' ? target.classes.length : 1;
 
-  // Split the labelled rows, stratified by class.
-  const strata = target.kind === 'classification' ? select(target.y, labelled) : undefined;
-  const split = trainValidSplit(labelled.length, { validFraction, seed: input.seed, strata });
-  const trainRows = select(labelled, split.train);
-  const validRows = select(labelled, split.valid);
+  const { trainRows, validRows } = splitTarget(
+    frame,
+    input.target,
+    task,
+    target,
+    input.seed,
+    validFraction,
+    !!base,
+  );
 
   // Algorithm.
   let algorithm: Algorithm;
@@ -240,7 +252,6 @@ export function trainModel(input: TrainInput): TrainedModel {
   if (algorithm === 'linear') {
     const lp = linearParams(rest);
     const yTrain = select(target.y as Int32Array | Float64Array, trainRows);
-    const yValid = select(target.y as Int32Array | Float64Array, validRows);
     let classWeight: 'balanced' | number[] | null = null;
     if (lp.classWeight === 'balanced') classWeight = 'balanced';
     else if (lp.classWeight && target.kind === 'classification') {
@@ -251,7 +262,11 @@ export function trainModel(input: TrainInput): TrainedModel {
       }
       classWeight = target.classes.map((c) => given[c] ?? 1);
     }
-    const fitOnce = (prior?: { weights: Float64Array; lambda: number }, init?: LinearModel): LinearFit => {
+    const fitOnce = (
+      prior?: { weights: Float64Array; lambda: number },
+      init?: LinearModel,
+      data: { X: Matrix; y: Int32Array | Float64Array } = { X: Xtrain, y: yTrain },
+    ): LinearFit => {
       const control = {
         tol: lp.tol,
         maxIterations: lp.maxIterations,
@@ -260,28 +275,45 @@ export function trainModel(input: TrainInput): TrainedModel {
         init: init ? { weights: init.weights, intercepts: init.intercepts } : undefined,
       };
       return target.kind === 'classification'
-        ? fitLogistic(Xtrain, yTrain as Int32Array, nClasses, { ...control, C: lp.C, classWeight })
-        : fitRidge(Xtrain, yTrain as Float64Array, { ...control, alpha: lp.alpha });
+        ? fitLogistic(data.X, data.y as Int32Array, nClasses, { ...control, C: lp.C, classWeight })
+        : fitRidge(data.X, data.y as Float64Array, { ...control, alpha: lp.alpha });
     };
     let best: LinearFit;
     if (base) {
       if (base.model.kind !== 'linear') throw new Error('a linear base model was expected');
       const baseModel = base.model;
-      // Pick λ on the validation rows: the fit that generalises best decides how much of the base to keep.
+      // Pick λ by k-fold cross-validation on the training rows: the fit that generalises best decides how
+      // much of the base to keep. Not on the validation rows, whose score would then be the best of the
+      // grid — optimistic beside a tenant-specific run's, and the advisor compares the two on them.
+      const k = Math.min(TUNE_FOLDS, trainRows.length);
+      const folds = kFold(trainRows.length, k, {
+        seed: input.seed,
+        strata: target.kind === 'classification' ? (yTrain as Int32Array) : undefined,
+      });
       let bestScore = Number.POSITIVE_INFINITY;
-      let bestLambda = 0;
-      let chosen: LinearFit | undefined;
+      let bestRel = 0;
       for (const rel of TUNE_LAMBDA_GRID) {
-        const lambda = rel * trainRows.length;
-        const f = fitOnce({ weights: baseModel.weights, lambda }, baseModel);
-        const m = evaluate(task, yValid, predictLinear(f.model, Xvalid), nClasses);
-        const score = m.task === 'regression' ? m.rmse : m.logLoss;
-        if (score < bestScore) {
-          bestScore = score;
-          bestLambda = lambda;
-          chosen = f;
+        let loss = 0;
+        for (const f of folds) {
+          const fit = fitOnce({ weights: baseModel.weights, lambda: rel * f.train.length }, baseModel, {
+            X: selectRows(Xtrain, f.train),
+            y: select(yTrain, f.train),
+          });
+          const m = evaluate(
+            task,
+            select(yTrain, f.valid),
+            predictLinear(fit.model, selectRows(Xtrain, f.valid)),
+            nClasses,
+          );
+          loss += f.valid.length * (m.task === 'regression' ? m.rmse ** 2 : m.logLoss);
+        }
+        if (loss < bestScore) {
+          bestScore = loss;
+          bestRel = rel;
         }
       }
+      const bestLambda = bestRel * trainRows.length;
+      const chosen = fitOnce({ weights: baseModel.weights, lambda: bestLambda }, baseModel);
       best = chosen as LinearFit;
       tuned = { priorLambda: bestLambda };
     } else best = fitOnce();
@@ -320,6 +352,9 @@ export function trainModel(input: TrainInput): TrainedModel {
   progress({ stage: 'evaluate' });
   const yValidTrue = select(target.y, validRows);
   const metrics = evaluate(task, yValidTrue, pred, nClasses);
+  const baseMetrics = base
+    ? evaluate(task, yValidTrue, predictModel(base.model, Xvalid), nClasses)
+    : undefined;
   const modelJson: ModelJson = {
     format: MODEL_FORMAT,
     task,
@@ -339,5 +374,70 @@ export function trainModel(input: TrainInput): TrainedModel {
   };
   const onnx = input.onnx === false ? undefined : exportOnnx(model);
   progress({ stage: 'done' });
-  return { model, featurizer, metrics, modelJson, ...(onnx ? { onnx } : {}) };
+  return {
+    model,
+    featurizer,
+    metrics,
+    modelJson,
+    ...(onnx ? { onnx } : {}),
+    ...(baseMetrics ? { baseMetrics } : {}),
+  };
+}
+
+/**
+ * The frame rows a run with this seed and validFraction trains on and holds out (labelled rows only,
+ * ascending) — the same for tenant-specific and tuned runs on the same data. Lets a caller keep the
+ * held-out rows away from anything else it trains, e.g. a shared model pooled from the same data.
+ */
+export function validationSplit(
+  frame: Frame,
+  target: string,
+  task: Task,
+  seed: number,
+  validFraction = 0.2,
+): { trainRows: Int32Array; validRows: Int32Array } {
+  return splitTarget(frame, target, task, targetOf(frame, target, task), seed, validFraction, false);
+}
+
+// Split the labelled rows, stratified by class. The strata are the classes as this data alone would
+// number them, so a tuned run (which numbers classes as its base does) holds out the very rows a
+// tenant-specific run with the same seed holds out: the advisor compares both on them.
+function splitTarget(
+  frame: Frame,
+  name: string,
+  task: Task,
+  target: Target,
+  seed: number,
+  validFraction: number,
+  tuned: boolean,
+): { trainRows: Int32Array; validRows: Int32Array } {
+  const labelled = target.rows;
+  const strata =
+    target.kind === 'classification' ? ownStrata(frame, name, task, target, labelled, tuned) : undefined;
+  const split = trainValidSplit(labelled.length, { validFraction, seed, strata });
+  return { trainRows: select(labelled, split.train), validRows: select(labelled, split.valid) };
+}
+
+/**
+ * Class index per labelled row in the data's own numbering (labels sorted as `targetOf` sorts them),
+ * whatever numbering `target` uses. Data with a single class is one stratum.
+ */
+function ownStrata(
+  frame: Frame,
+  name: string,
+  task: Task,
+  target: Target,
+  labelled: Int32Array,
+  base: boolean,
+): Int32Array {
+  if (target.kind !== 'classification') throw new Error('strata are for classification targets');
+  if (!base) return select(target.y, labelled);
+  let own: Target;
+  try {
+    own = targetOf(frame, name, task);
+  } catch (e) {
+    if (e instanceof AppError) return new Int32Array(labelled.length);
+    throw e;
+  }
+  return select((own.kind === 'classification' ? own : target).y as Int32Array, labelled);
 }
