@@ -523,6 +523,7 @@ class RunningJob {
       createdAt: at,
       createdBy: job.createdBy,
       ...(lost ? { taint: { at, reason: lost } } : {}),
+      ...(spec.advice ? { candidate: true } : {}),
     });
     // A withdrawal that landed between the check above and the registration looked for the versions
     // holding the tenant's data before this one existed: look once more, now that it does.

@@ -25,7 +25,7 @@ export interface AdviseRequest {
 
 export interface AdvisorDeps {
   store: Pick<Store, 'advice' | 'models' | 'jobs' | 'datasets'>;
-  training: Pick<TrainingService, 'submit'>;
+  training: Pick<TrainingService, 'submit' | 'check'>;
   clock: Clock;
   random: Random;
 }
@@ -81,9 +81,20 @@ export class AdvisorService {
     });
   }
 
-  list(scope: TenantScope, model: string): Promise<Advice[]> {
+  /**
+   * Newest first. A running advice whose jobs have all ended is completed here too: the after-job hook
+   * completes it normally, but a job ended by an expired lease (its worker died) never reaches the hook.
+   */
+  async list(scope: TenantScope, model: string): Promise<Advice[]> {
     if (nameProblem(model)) throw notFound('model');
-    return this.deps.store.advice.list(scope, model);
+    const all = await this.deps.store.advice.list(scope, model);
+    return Promise.all(
+      all.map(async (a) => {
+        if (a.state !== 'running') return a;
+        const job = await this.deps.store.jobs.get(scope, a.jobs.tenant);
+        return (job && (await this.onJobFinished(scope, job))) ?? a;
+      }),
+    );
   }
 
   /** Called for every job that ends: completes its advice once all of the advice's jobs have ended. */

@@ -138,7 +138,13 @@ export class ProvenanceService {
     if (job.tenantId !== SHARED_NAMESPACE || job.state !== 'succeeded' || !job.result) return [];
     const shared = sharedScope(SYSTEM);
     const fresh = await this.deps.store.models.version(shared, job.result.model, job.result.version);
-    if (fresh?.status !== 'ok') return [];
+    if (!fresh) return [];
+    if (fresh.status === 'tainted') {
+      // A source was withdrawn while this job trained (the withdrawal found it busy and queued nothing):
+      // train again now, on the tenants that still consent.
+      const again = await this.retrainShared(shared, fresh.model);
+      return again ? [{ model: fresh.model, tenantId: SHARED_NAMESPACE, jobId: again.id }] : [];
+    }
     const queued: { model: string; tenantId: string; jobId: string }[] = [];
     const tuned = await this.deps.store.models.tunedOn(fresh.model);
     for (const v of tuned) {

@@ -4,9 +4,9 @@
 import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../core/clock.ts';
 import { AppError, type FieldError, notFound } from '../core/errors.ts';
-import { nameProblem, newId } from '../core/ids.ts';
+import { isTenantId, nameProblem, newId } from '../core/ids.ts';
 import type { Audience, Job, JobFilter, PoolSpec, TrainAlgorithm, TrainSpec } from '../core/jobs.ts';
-import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
+import { mintTenantScope, SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
 import { effectiveQuotas, type Quotas } from '../core/tiers.ts';
 import type { ColumnSchema, DatasetVersion, Tenant } from '../core/types.ts';
 import { MAX_CLASSES, MAX_INFERRED_CLASSES, MAX_TARGET_MISSING } from '../ml/frame.ts';
@@ -15,6 +15,7 @@ import { MIN_TRAIN_ROWS } from '../ml/train.ts';
 import type { Task } from '../ml/types.ts';
 import type { ModelVersion, NewJob, Store } from '../store/ports.ts';
 import { publishedTo } from './registry.ts';
+import { audienceProblem } from './shared-models.ts';
 
 export interface TrainRequest {
   dataset: string;
@@ -63,7 +64,7 @@ const ALGORITHMS: readonly TrainAlgorithm[] = ['auto', 'linear', 'gbdt'];
 
 export interface TrainingDeps {
   store: Pick<Store, 'jobs' | 'datasets' | 'models'>;
-  tenants: { get(id: string): Promise<Tenant>; quotas(t: Tenant): Quotas };
+  tenants: { get(id: string): Promise<Tenant>; list(): Promise<Tenant[]>; quotas(t: Tenant): Quotas };
   clock: Clock;
   random: Random;
 }
@@ -191,6 +192,20 @@ export class TrainingService {
     request: TrainRequest,
     internal: { advice?: string } = {},
   ): Promise<Job> {
+    return (await this.submitOrCheck(scope, model, request, internal)) as Job;
+  }
+
+  /** Every check `submit` makes, without queueing anything: it throws what `submit` would. */
+  async check(scope: TenantScope, model: string, request: TrainRequest): Promise<void> {
+    await this.submitOrCheck(scope, model, request, { dryRun: true });
+  }
+
+  private async submitOrCheck(
+    scope: TenantScope,
+    model: string,
+    request: TrainRequest,
+    internal: { advice?: string; dryRun?: boolean },
+  ): Promise<Job | null> {
     const errors = shapeErrors(model, request);
     if (request?.mode === 'tuned' && request.base === undefined)
       errors.push({ field: 'base', message: "is required for mode 'tuned': <shared model>[@version]" });
@@ -239,6 +254,7 @@ export class TrainingService {
       );
     }
 
+    if (internal.dryRun) return null;
     const id = newId('job', this.deps.random);
     const spec: TrainSpec = {
       model,
@@ -270,6 +286,17 @@ export class TrainingService {
       });
     }
     const scope = sharedScope(actorScope.actor);
+    for (const id of Array.isArray(request.publish) ? request.publish : []) {
+      const known = await this.deps.tenants.get(id).catch(() => null);
+      if (!known) throw fieldError('validation_failed', 'publish', `tenant '${id}' does not exist`);
+    }
+    if ((await this.contributorsNow(request)) === 0) {
+      throw fieldError(
+        'unprocessable',
+        'dataset',
+        `no tenant${request.tenants ? ' of those listed' : ''} with shared-training consent has a dataset named '${request.dataset}'`,
+      );
+    }
     const quotas = await this.quotasOf(SHARED_NAMESPACE);
     const id = newId('job', this.deps.random);
     const pool: PoolSpec = {
@@ -303,6 +330,20 @@ export class TrainingService {
     const id = newId('job', this.deps.random);
     const { advice: _advice, ...rest } = spec;
     return this.enqueue(scope, id, { ...rest, reason }, 0, quotas);
+  }
+
+  /**
+   * How many tenants could contribute if the job started now. The job chooses again when it starts
+   * (consent may change meanwhile); this only spares the operator a job that could not train.
+   */
+  private async contributorsNow(r: SharedTrainRequest): Promise<number> {
+    const allowed = r.tenants ? new Set(r.tenants) : null;
+    let n = 0;
+    for (const t of await this.deps.tenants.list()) {
+      if (!t.sharedTraining || (allowed && !allowed.has(t.id))) continue;
+      if (await this.deps.store.datasets.get(mintTenantScope(t.id, SYSTEM), r.dataset)) n++;
+    }
+    return n;
   }
 
   /** The shared namespace is not a tenant anyone manages: its jobs run with the premium tier's limits. */
@@ -395,10 +436,10 @@ function poolErrors(r: SharedTrainRequest): FieldError[] {
     v.every((x) => typeof x === 'string' && x.length > 0);
   if (r.features !== undefined && !names(r.features))
     errors.push({ field: 'features', message: 'must be a non-empty list of column names' });
-  if (r.tenants !== undefined && !names(r.tenants))
+  if (r.tenants !== undefined && !(names(r.tenants) && r.tenants.every(isTenantId)))
     errors.push({ field: 'tenants', message: 'must be a non-empty list of tenant ids' });
-  if (r.publish !== undefined && r.publish !== 'all' && !names(r.publish))
-    errors.push({ field: 'publish', message: "must be 'all' or a non-empty list of tenant ids" });
+  const audience = r.publish === undefined ? null : audienceProblem(r.publish);
+  if (audience) errors.push({ field: 'publish', message: audience });
   return errors;
 }
 

@@ -241,6 +241,8 @@ export type ModelStatus = 'ok' | 'tainted';
 export type NewModelVersion = Omit<ModelVersion, 'version' | 'tenantId' | 'status' | 'taint'> & {
   /** Register already tainted (a source lost its consent while the job ran). */
   taint?: { at: string; reason: string };
+  /** An advisor's candidate: never made live by registering (only by promotion or autoPromote). */
+  candidate?: boolean;
 };
 
 /** One source of data inside one model version: the answer to "which models hold tenant X's data?". */
@@ -352,7 +354,10 @@ export interface Advice {
 }
 
 export interface AdviceRepo {
-  create(scope: TenantScope, a: Omit<Advice, 'tenantId' | 'state' | 'result' | 'error' | 'finishedAt'>): Promise<Advice>;
+  create(
+    scope: TenantScope,
+    a: Omit<Advice, 'tenantId' | 'state' | 'result' | 'error' | 'finishedAt'>,
+  ): Promise<Advice>;
   get(scope: TenantScope, id: string): Promise<Advice | null>;
   /** Newest first. */
   list(scope: TenantScope, model?: string): Promise<Advice[]>;

@@ -332,3 +332,19 @@ describeStores('store: shared and tuned models', ({ store }) => {
     assert.equal((await s.models.get(A, 'own'))?.audience, null);
   });
 });
+
+describeStores('store: advisor candidates', ({ store }) => {
+  test('a candidate never goes live by registering: not as the first version, not as a successor', async () => {
+    const s = store();
+    await tenants(s, 'cand-a');
+    const scope = scopeOf('cand-a');
+    await s.models.register(scope, modelVersionInput('m', { candidate: true }));
+    assert.equal((await s.models.get(scope, 'm'))?.liveVersion, null);
+    await s.models.promote(scope, 'm', 1, 'tk_admin', at(1));
+    await s.models.taint([{ tenantId: 'cand-a', model: 'm', version: 1 }], 'test', at(2));
+    await s.models.register(scope, modelVersionInput('m', { candidate: true }));
+    assert.equal((await s.models.get(scope, 'm'))?.liveVersion, 1, 'a candidate is no successor');
+    await s.models.register(scope, modelVersionInput('m'));
+    assert.equal((await s.models.get(scope, 'm'))?.liveVersion, 3, 'an ordinary clean version is');
+  });
+});

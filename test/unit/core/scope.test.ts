@@ -11,6 +11,7 @@ const ALLOWED = new Set([
   'src/api/auth.ts', // the auth layer
   'src/api/routes/tenants.ts', // operator routes acting on the tenant named in the path
   'src/services/tenants.ts', // operator reading a tenant's consent history
+  'src/services/training.ts', // system: counting the tenants a shared training could pool from
   'src/services/provenance.ts', // system: retraining a tuned model in its tenant after its base was tainted
   'src/platform.ts', // system: the after-job hook acts on the finished job's own tenant
 ]);

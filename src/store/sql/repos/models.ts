@@ -293,10 +293,13 @@ export function modelRepo(ctx: SqlContext): ModelRepo {
         )?.status === 'tainted';
       // A tainted live version gives way to the first clean successor, so that predictions stop using
       // withdrawn data without waiting for someone to promote.
-      const successor = liveTainted && v.taint === undefined;
+      const successor = liveTainted && v.taint === undefined && !v.candidate;
       await trx
         .updateTable('models')
-        .set({ latest_version: version, live_version: live === null || successor ? version : live })
+        .set({
+          latest_version: version,
+          live_version: (live === null && !v.candidate) || successor ? version : live,
+        })
         .where('tenant_id', '=', tenantId)
         .where('name', '=', v.model)
         .execute();
