@@ -94,7 +94,7 @@ describe('shared, tuned and tenant models over HTTP, with training workers (sqli
     assert.equal(detail.body.audience, 'all');
     const v1 = detail.body.versionList[0];
     assert.equal(v1.mode, 'shared');
-    assert.equal(v1.status, "ok", JSON.stringify(v1));
+    assert.equal(v1.status, 'ok', JSON.stringify(v1));
     assert.deepEqual(v1.datasets.map((x: any) => x.tenantId).sort(), ['flow-a', 'flow-b']);
     assert.deepEqual(
       v1.datasets.map((x: any) => x.rows).sort((p: number, q: number) => p - q),
@@ -307,10 +307,10 @@ describe('shared, tuned and tenant models over HTTP, with training workers (sqli
     const ofB = await tp.call({ method: 'GET', url: '/v1/provenance?tenant=flow-b', key: op() });
     // Everything outside B's own namespace that holds B's data is tainted; B's own model is B's business.
     const elsewhere = ofB.body.versions.filter((p: any) => p.tenantId !== 'flow-b');
-    assert.deepEqual(
-      elsewhere.map((p: any) => `${p.tenantId}/${p.model}@${p.version}:${p.status}`).sort(),
-      ['_shared/churn@1:tainted', 'flow-a/churn@1:tainted'],
-    );
+    assert.deepEqual(elsewhere.map((p: any) => `${p.tenantId}/${p.model}@${p.version}:${p.status}`).sort(), [
+      '_shared/churn@1:tainted',
+      'flow-a/churn@1:tainted',
+    ]);
   });
 
   test('a tainted version cannot be promoted back', async () => {
@@ -348,6 +348,46 @@ describe('shared, tuned and tenant models over HTTP, with training workers (sqli
     // Candidates do not go live on their own (no autoPromote).
     const m = await tp.call({ method: 'GET', url: '/v1/models/churn', key: a.admin });
     assert.equal(m.body.liveVersion, 2);
+  });
+  test('advice on a fresh model name: candidates stay out of serving unless autoPromote picks one', async () => {
+    const advise = async (autoPromote: boolean) => {
+      const r = await tp.call({
+        method: 'POST',
+        url: '/v1/models/churn/advise',
+        key: d.admin,
+        json: { dataset: 'churn', target: 'y', autoPromote },
+      });
+      assert.equal(r.status, 202, r.text);
+      for (const id of [r.body.jobs.tenant, r.body.jobs.tuned].filter(Boolean))
+        await waitJob(`/v1/jobs/${id}`, d.admin);
+      const until = Date.now() + 30_000;
+      for (;;) {
+        const list = (await tp.call({ method: 'GET', url: '/v1/models/churn/advice', key: d.admin })).body
+          .advice;
+        const mine = list.find((x: any) => x.id === r.body.id);
+        if (mine.state !== 'running' || Date.now() > until) return mine;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    const plain = await advise(false);
+    assert.equal(plain.state, 'done', JSON.stringify(plain));
+    assert.equal(plain.result.promoted, null);
+    let m = await tp.call({ method: 'GET', url: '/v1/models/churn', key: d.admin });
+    assert.equal(m.body.liveVersion, null, 'no candidate went live');
+    assert.equal((await predict(d, 'churn')).body.model.mode, 'shared', 'D still gets the shared model');
+
+    const auto = await advise(true);
+    assert.equal(auto.state, 'done', JSON.stringify(auto));
+    m = await tp.call({ method: 'GET', url: '/v1/models/churn', key: d.admin });
+    if (auto.result.recommendation === 'shared') {
+      assert.equal(auto.result.promoted, null);
+      assert.equal(m.body.liveVersion, null);
+    } else {
+      const pick = auto.result.candidates.find((x: any) => x.mode === auto.result.recommendation);
+      assert.deepEqual(auto.result.promoted, pick.ref);
+      assert.equal(m.body.liveVersion, pick.ref.version);
+      assert.equal((await predict(d, 'churn')).body.model.mode, auto.result.recommendation);
+    }
   });
 });
 
