@@ -147,6 +147,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     blobs,
     clock,
     random,
+    tenants,
     warn: (o, m) => app.log.warn(o, m),
   });
   const services = {

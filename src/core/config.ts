@@ -95,7 +95,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_INFERENCE_MAX_INSTANCES: 'most instances one predict request may carry; default 1000',
   TENANTML_PREDICTION_LOG_SAMPLE_RATE:
     "share of predictions written to the tenant's encrypted prediction log, 0 to 1; default 1",
-  TENANTML_PREDICTION_LOG_FLUSH_MS: 'how often the prediction log writes its buffered entries, ms; default 5000',
+  TENANTML_PREDICTION_LOG_FLUSH_MS:
+    'how often the prediction log writes its buffered entries, ms; default 5000',
   TENANTML_METRICS_TENANT_LABEL:
     'true|false: inference metrics carry a tenant label (false keeps /metrics small with many tenants); default true',
 } as const;
@@ -189,7 +190,8 @@ export function loadConfig(env: Env, cwd: string): Config {
   const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
   const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
 
-  const taintedServing = (env.TENANTML_TAINTED_SERVING?.trim() || 'until-successor') as Config['taintedServing'];
+  const taintedServing = (env.TENANTML_TAINTED_SERVING?.trim() ||
+    'until-successor') as Config['taintedServing'];
   if (taintedServing !== 'until-successor' && taintedServing !== 'block') {
     problems.push(
       `TENANTML_TAINTED_SERVING must be until-successor or block (got ${JSON.stringify(taintedServing)})`,
@@ -211,7 +213,9 @@ export function loadConfig(env: Env, cwd: string): Config {
   if (rateRaw) {
     const r = /^(0|1|0?\.\d+|1\.0*)$/.test(rateRaw) ? Number(rateRaw) : Number.NaN;
     if (Number.isNaN(r))
-      problems.push(`TENANTML_PREDICTION_LOG_SAMPLE_RATE must be a number from 0 to 1 (got ${JSON.stringify(rateRaw)})`);
+      problems.push(
+        `TENANTML_PREDICTION_LOG_SAMPLE_RATE must be a number from 0 to 1 (got ${JSON.stringify(rateRaw)})`,
+      );
     else predictionLogSampleRate = r;
   }
   const predictionLogFlushMs = int(env, 'TENANTML_PREDICTION_LOG_FLUSH_MS', 5000, 10, 3_600_000, problems);

@@ -3,6 +3,15 @@
 // outcome; with the tenant label switched off every tenant's series fold into one.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+type AdmissionStat =
+  | 'running'
+  | 'queued'
+  | 'inFlight'
+  | 'admitted'
+  | 'rateLimited'
+  | 'shed'
+  | 'limiterErrors';
+
 export interface InferenceMetricsOptions {
   tenantLabel: boolean;
 }
@@ -80,6 +89,35 @@ export class InferenceMetrics {
       help: 'ONNX Runtime calls (several requests share one when micro-batching)',
       registers,
     });
+  }
+
+  /** Admission state (no tenant label): read at scrape time. */
+  watchAdmission(stats: () => Record<AdmissionStat, number>): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, key: AdmissionStat) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(stats()[key]);
+        },
+      });
+    gauge('tenantml_admission_running', 'Predict requests running now', 'running');
+    gauge('tenantml_admission_queued', 'Predict requests waiting for a slot', 'queued');
+    gauge('tenantml_admission_in_flight', 'Predict requests admitted and not yet answered', 'inFlight');
+    gauge('tenantml_admission_admitted_total', 'Predict requests admitted since start', 'admitted');
+    gauge(
+      'tenantml_admission_rate_limited_total',
+      'Predict requests refused with 429 since start',
+      'rateLimited',
+    );
+    gauge('tenantml_admission_shed_total', 'Predict requests shed with 503 since start', 'shed');
+    gauge(
+      'tenantml_admission_limiter_errors_total',
+      'Rate-limit store failures answered from memory',
+      'limiterErrors',
+    );
   }
 
   private tenant(t: string): string {

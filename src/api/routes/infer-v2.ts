@@ -15,6 +15,7 @@ import {
 } from '../inference-schemas.ts';
 import { NameParams } from '../schemas.ts';
 import { errorResponses } from './common.ts';
+import { clientGone } from './predict.ts';
 
 const DATATYPE: Record<string, string> = { numeric: 'FP32', integer: 'INT64', boolean: 'BOOL' };
 
@@ -120,7 +121,9 @@ export function inferV2Routes(
         },
       },
       async (req, reply) => {
-        const r = await inference.predict(req.scope!, req.params.name, toInstances(req.body));
+        const r = await inference.predict(req.scope!, req.params.name, toInstances(req.body), {
+          signal: clientGone(reply),
+        });
         reply.headers(r.headers);
         const n = r.predictions.length;
         const outputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[] = [];

@@ -1,6 +1,7 @@
 // POST /v1/models/{name}/predict: the one predict API every tenant shares. Any key of the tenant (admin
 // or predict) may call it; the model is resolved per request (own live → shared published → 404).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { InferenceService } from '../../services/inference/service.ts';
 import { PredictBodySchema, PredictResponseSchema } from '../inference-schemas.ts';
@@ -27,10 +28,21 @@ export function predictRoutes(inference: InferenceService): FastifyPluginAsyncTy
         },
       },
       async (req, reply) => {
-        const r = await inference.predict(req.scope!, req.params.name, req.body.instances);
+        const r = await inference.predict(req.scope!, req.params.name, req.body.instances, {
+          signal: clientGone(reply),
+        });
         reply.headers(r.headers);
         return { id: r.id, model: r.model, predictions: r.predictions };
       },
     );
   };
+}
+
+/** Aborted when the connection closes before the answer is sent: a request still queued then leaves the queue. */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
 }

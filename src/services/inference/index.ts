@@ -2,13 +2,19 @@
 // calls): metrics registry, prediction log, model cache and the predict service.
 import type { Clock, Random } from '../../core/clock.ts';
 import type { Config } from '../../core/config.ts';
+import { TIER_WEIGHTS } from '../../core/tiers.ts';
+import { type Admission, createAdmission } from '../../runtime/limits/admission.ts';
 import { InferenceMetrics } from '../../runtime/metrics.ts';
 import type { BlobStore } from '../../store/artifacts/ports.ts';
 import type { Store } from '../../store/ports.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
 import { RegistryService } from '../registry.ts';
+import type { TenantService } from '../tenants.ts';
 import { PredictionLog } from './prediction-log.ts';
-import { type Admission, InferenceService } from './service.ts';
+import { InferenceService, type TenantLimits } from './service.ts';
+
+/** How long a tenant's quotas and tier are reused before they are read again: a change applies within it. */
+const LIMITS_TTL_MS = 1000;
 
 export interface InferenceWiring {
   config: Pick<
@@ -20,13 +26,17 @@ export interface InferenceWiring {
     | 'predictionLogFlushMs'
     | 'metricsTenantLabel'
     | 'taintedServing'
+    | 'redisUrl'
   >;
   store: Pick<Store, 'models'>;
   artifacts: TenantArtifacts;
   blobs: BlobStore;
   clock: Clock;
   random: Random;
-  admission?: Admission;
+  /** Tenants' quotas and tiers, for admission. */
+  tenants: Pick<TenantService, 'get' | 'quotas'>;
+  /** Admission to use instead of the default one (tests, benchmarks); `false`: none. */
+  admission?: Admission | false;
   warn?: (obj: Record<string, unknown>, msg: string) => void;
 }
 
@@ -46,6 +56,17 @@ export function createInference(w: InferenceWiring): {
     onWritten: (n) => metrics.logWritten.inc(n),
     onError: (err) => w.warn?.({ err: String(err) }, 'prediction log: a batch could not be written'),
   });
+  const admission =
+    w.admission === false
+      ? undefined
+      : (w.admission ??
+        createAdmission({
+          redisUrl: w.config.redisUrl,
+          clock: w.clock,
+          onLimiterError: (err) =>
+            w.warn?.({ err: String(err) }, 'rate-limit store failed; counting in memory'),
+        }));
+  if (admission) metrics.watchAdmission(() => admission.stats());
   const inference = new InferenceService({
     registry: new RegistryService({ store: w.store, taintedServing: w.config.taintedServing }),
     artifacts: w.artifacts,
@@ -56,11 +77,31 @@ export function createInference(w: InferenceWiring): {
     cacheBytes: w.config.inferenceCacheBytes,
     batchWindowMs: w.config.inferenceBatchWindowMs,
     maxInstances: w.config.inferenceMaxInstances,
-    admission: w.admission,
+    admission,
+    limitsOf: tenantLimits(w.tenants, w.clock),
     warn: w.warn,
   });
   return { inference, metrics };
 }
 
+/** A tenant's quotas and weight, read at most once per LIMITS_TTL_MS per tenant. */
+function tenantLimits(
+  tenants: InferenceWiring['tenants'],
+  clock: Clock,
+): (id: string) => Promise<TenantLimits> {
+  const cache = new Map<string, { at: number; limits: Promise<TenantLimits> }>();
+  return (id) => {
+    const now = clock.now().getTime();
+    const hit = cache.get(id);
+    if (hit && now - hit.at < LIMITS_TTL_MS) return hit.limits;
+    const limits = tenants.get(id).then((t) => ({ quotas: tenants.quotas(t), weight: TIER_WEIGHTS[t.tier] }));
+    // A failed read (tenant deleted) is not kept: the next request asks again.
+    limits.catch(() => cache.delete(id));
+    if (cache.size > 10_000) cache.clear();
+    cache.set(id, { at: now, limits });
+    return limits;
+  };
+}
+
 export { PredictionLog, type PredictionRecord } from './prediction-log.ts';
-export { type Admission, InferenceService } from './service.ts';
+export { InferenceService } from './service.ts';

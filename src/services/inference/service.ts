@@ -9,6 +9,7 @@ import { newId } from '../../core/ids.ts';
 import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../../core/scope.ts';
 import type { FeaturizerState } from '../../ml/featurizer.ts';
 import type { Outputs } from '../../runtime/batcher.ts';
+import type { Admission, AdmissionQuotas } from '../../runtime/limits/admission.ts';
 import { type ImportedIo, type LoadedModel, loadModel, type ModelSpec } from '../../runtime/loaded-model.ts';
 import type { InferenceMetrics } from '../../runtime/metrics.ts';
 import { type Lease, ModelCache } from '../../runtime/model-cache.ts';
@@ -17,9 +18,10 @@ import type { RegistryService, Resolved } from '../registry.ts';
 import { checkInstances, inputMatrix } from './instances.ts';
 import type { PredictionLog } from './prediction-log.ts';
 
-/** What the rate limiter (src/runtime/limits) offers; it rejects with rate_limited (429) or overloaded (503). */
-export interface Admission {
-  admit(tenantId: string, rows: number): Promise<{ release(): void; headers: Record<string, string> }>;
+/** A tenant's admission inputs: its effective quotas and its tier's share of contended slots. */
+export interface TenantLimits {
+  quotas: AdmissionQuotas;
+  weight: number;
 }
 
 export interface InferenceDeps {
@@ -32,7 +34,9 @@ export interface InferenceDeps {
   cacheBytes: number;
   batchWindowMs: number;
   maxInstances: number;
+  /** Per-tenant rate limits and fair queuing, asked before any work (with `limitsOf`). */
   admission?: Admission;
+  limitsOf?: (tenantId: string) => Promise<TenantLimits>;
   /** Where load failures are reported (ids only). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
 }
@@ -181,7 +185,13 @@ export class InferenceService {
     }
   }
 
-  async predict(scope: TenantScope, name: string, instances: unknown[]): Promise<PredictResult> {
+  /** `signal`: aborted when the client went away, so a request still waiting for a slot leaves the queue. */
+  async predict(
+    scope: TenantScope,
+    name: string,
+    instances: unknown[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<PredictResult> {
     const started = performance.now();
     const tenant = scope.tenantId;
     let modelLabel = '';
@@ -203,7 +213,7 @@ export class InferenceService {
           ],
         });
       }
-      const ticket = this.deps.admission ? await this.deps.admission.admit(tenant, instances.length) : null;
+      const ticket = await this.admit(tenant, instances.length, opts.signal);
       try {
         const { resolved, lease } = await this.lease(scope, name);
         modelLabel = resolved.model;
@@ -221,7 +231,7 @@ export class InferenceService {
             id: requestId,
             model: { name: resolved.model, version: resolved.version, mode: resolved.mode },
             predictions,
-            headers: ticket?.headers ?? {},
+            headers: { ...ticket?.headers },
           };
         } finally {
           lease.release();
@@ -239,6 +249,13 @@ export class InferenceService {
       );
       throw err;
     }
+  }
+
+  private async admit(tenantId: string, rows: number, signal?: AbortSignal) {
+    const { admission, limitsOf } = this.deps;
+    if (!admission || !limitsOf) return null;
+    const { quotas, weight } = await limitsOf(tenantId);
+    return admission.admit(tenantId, rows, quotas, { weight, signal });
   }
 
   private record(
@@ -271,6 +288,7 @@ export class InferenceService {
   }
 
   async close(): Promise<void> {
+    await this.deps.admission?.close();
     await this.deps.log.close();
     await this.cache.close();
   }

@@ -21,7 +21,7 @@ const col = (name: string, type: ColumnType): ColumnSchema => ({
 
 /** Features x (numeric), n (integer), color (categorical); target `label` ("yes" when x > 0). */
 export function trainTiny(
-  opts: { flip?: boolean; regression?: boolean; rounds?: number; seed?: number } = {},
+  opts: { flip?: boolean; regression?: boolean; rounds?: number; seed?: number; numericOnly?: boolean } = {},
 ): TrainedModel {
   const rows = [];
   const colors = ['red', 'green', 'blue'];

@@ -98,7 +98,10 @@ describe('predict API (sqlite)', () => {
     tp = await createTestPlatform('sqlite', {
       env: { TENANTML_INFERENCE_MAX_INSTANCES: '5', TENANTML_INFERENCE_BATCH_WINDOW_MS: '40' },
     });
-    a = await tp.tenant('api');
+    // Room for the 50-request burst below; limits themselves are tested further down.
+    a = await tp.tenant('api', {
+      quotaOverrides: { inFlightRequests: 100, requestsPerSecond: 10_000, predictionsPerSecond: 10_000 },
+    });
     const scope = mintTenantScope(a.id, SYSTEM);
     await registerTrained(tp.platform, scope, 'churn', yes);
     await registerTrained(tp.platform, scope, 'price', reg);
@@ -266,6 +269,24 @@ describe('predict API (sqlite)', () => {
     assert.equal(raw.includes(Buffer.from('green')), false);
     // Another tenant's scope lists nothing of A's.
     assert.deepEqual(await log.list(mintTenantScope('someone-else', SYSTEM), 'churn'), []);
+  });
+
+  test('admission runs first: RateLimit headers on answers, 429 with Retry-After past the budget', async () => {
+    const slow = await tp.tenant('api-slow', { quotaOverrides: { requestsPerSecond: 2 } });
+    await registerTrained(tp.platform, mintTenantScope(slow.id, SYSTEM), 'churn', yes);
+    const first = await predict(tp, slow.predict, 'churn', [row]);
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.headers['ratelimit-limit'], '2');
+    assert.ok('ratelimit-remaining' in first.headers);
+    await predict(tp, slow.predict, 'churn', [row]);
+    const refused = await predict(tp, slow.predict, 'churn', [row]);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.body.code, 'rate_limited');
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    // Refused before any work: even a bad body or a missing model is answered 429 now.
+    assert.equal((await predict(tp, slow.predict, 'no-such-model', [row])).status, 429);
+    // The neighbour is not affected.
+    assert.equal((await predict(tp, a.predict, 'churn', [row])).status, 200);
   });
 
   test('an imported shared model (no featurizer): instances in input-schema order, named outputs', async () => {
