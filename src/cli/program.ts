@@ -8,7 +8,10 @@ import { registerHealth } from './commands/health.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerModels } from './commands/models.ts';
+import { registerPredict } from './commands/predict.ts';
+import { registerProvenance } from './commands/provenance.ts';
 import type { CommandContext } from './commands/shared.ts';
+import { registerShared } from './commands/shared-models.ts';
 import { registerStart } from './commands/start.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { registerTrain } from './commands/train.ts';
@@ -31,7 +34,7 @@ export function buildProgram(ctx: CommandContext): Command {
     )
     .option(
       '--tenant <id>',
-      'operator key: the tenant that dataset, model and job commands act on (TENANTML_TENANT)',
+      'operator key: the tenant that dataset, model, job and predict commands act on, and whose provenance to show (TENANTML_TENANT)',
     )
     .option('--json', 'print JSON instead of tables')
     .showHelpAfterError('(add --help for usage)')
@@ -49,6 +52,9 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTrain(program, ctx);
   registerJobs(program, ctx);
   registerModels(program, ctx);
+  registerPredict(program, ctx);
+  registerShared(program, ctx);
+  registerProvenance(program, ctx);
   registerAudit(program, ctx);
   registerHealth(program, ctx);
   return program;
@@ -62,6 +68,9 @@ function hintFor(err: unknown, ctx: CommandContext): string | undefined {
     return 'no API key: pass --key, set TENANTML_API_KEY, or run where <TENANTML_DATA_DIR or ./data>/admin.key exists';
   }
   if (err.code === 'tenant_header_required') return 'name the tenant with --tenant <id> or TENANTML_TENANT';
+  // `provenance` with the operator key: the server asks for the tenant in its query.
+  if (err.code === 'validation_failed' && err.errors.some((e) => e.field === 'tenant'))
+    return 'name the tenant with --tenant <id> or TENANTML_TENANT';
   return undefined;
 }
 

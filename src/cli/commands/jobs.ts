@@ -26,18 +26,37 @@ function progressRows(p: NonNullable<JobView['progress']>): [string, unknown][] 
   ];
 }
 
+function poolText(p: NonNullable<JobView['spec']['pool']>): string {
+  const parts = [p.tenants ? `tenants ${p.tenants.join(', ')}` : 'every consenting tenant'];
+  if (p.maxRowsPerTenant !== undefined) parts.push(`at most ${p.maxRowsPerTenant} rows each`);
+  if (p.features) parts.push(`features ${p.features.join(', ')}`);
+  return parts.join('; ');
+}
+
 export function jobText(j: JobView): string {
   const p = j.progress;
   return record([
     ['job', j.id],
     ['model', j.model],
     ['state', j.cancelRequested && j.state === 'running' ? 'running (cancel requested)' : j.state],
-    ['dataset', `${j.spec.dataset} version ${j.spec.datasetVersion}`],
+    [
+      'dataset',
+      // A shared job reads each contributing tenant's latest version, so it has no one version number.
+      j.spec.mode === 'shared'
+        ? `${j.spec.dataset} (the latest version of each consenting tenant)`
+        : `${j.spec.dataset} version ${j.spec.datasetVersion}`,
+    ],
     ['target', j.spec.target],
     ['task', j.spec.task ?? 'inferred'],
     ['algorithm', j.spec.algorithm],
     ['mode', j.spec.mode],
-    ['base', j.spec.base],
+    ['base', j.spec.base ? `${j.spec.base.model}@${j.spec.base.version}` : ''],
+    ...(j.spec.pool ? ([['pool', poolText(j.spec.pool)]] as const) : []),
+    ...(j.spec.audience
+      ? ([['publish to', j.spec.audience === 'all' ? 'all tenants' : j.spec.audience.join(', ')]] as const)
+      : []),
+    ...(j.spec.advice ? ([['advice', j.spec.advice]] as const) : []),
+    ...(j.spec.reason ? ([['queued because', j.spec.reason]] as const) : []),
     ['params', Object.keys(j.spec.params).length > 0 ? j.spec.params : ''],
     ['seed', j.spec.seed],
     ['valid fraction', j.spec.validFraction],
@@ -60,15 +79,20 @@ export function jobText(j: JobView): string {
   ]);
 }
 
+/** Waits for a job's end, reporting every change: `client.jobs.wait` or `client.shared.jobs.wait`. */
+export type JobFollower = (id: string, opts: { onJob: (job: JobView) => void }) => Promise<JobView>;
+
 /**
  * Follows a job to its end: a progress line from the event stream (polling when it drops), or one JSON
- * object per change with --json. Exits 1 with the reason unless the job succeeded.
+ * object per change with --json. Exits 1 with the reason unless the job succeeded. Shared-model jobs
+ * pass their own `follow` (they are polled: there is no event stream for them).
  */
 export async function watchJob(
   ctx: CommandContext,
   client: TenantmlClient,
   id: string,
   json: boolean,
+  follow: JobFollower = (jobId, opts) => client.jobs.wait(jobId, opts),
 ): Promise<JobView> {
   const { io } = ctx;
   const printer = new ProgressPrinter({
@@ -78,7 +102,7 @@ export async function watchJob(
   });
   let final: JobView;
   try {
-    final = await client.jobs.wait(id, {
+    final = await follow(id, {
       onJob: (job) => (json ? io.stdout(`${JSON.stringify(job)}\n`) : printer.update(job)),
     });
   } finally {

@@ -70,8 +70,16 @@ export function registerTrain(program: Command, ctx: CommandContext): void {
       ]),
     )
     .addOption(new Option('--algorithm <algorithm>', 'default auto').choices(['auto', 'linear', 'gbdt']))
-    .addOption(new Option('--mode <mode>', 'default tenant').choices(['tenant', 'tuned']))
-    .option('--base <shared[@version]>', 'tuned models: the shared base model')
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'tenant: trained on this tenant’s data alone (default); tuned: a shared model further trained on it (needs --base)',
+      ).choices(['tenant', 'tuned']),
+    )
+    .option(
+      '--base <shared[@version]>',
+      'tuned models: the shared model to start from, published to this tenant and trained on the platform (not imported); default its live version',
+    )
     .option(
       '--param <key=value>',
       'an algorithm or featurizer parameter, repeatable; the value is read as JSON when it parses (docs/learning.md)',
