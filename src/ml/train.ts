@@ -99,6 +99,11 @@ export interface TrainedModel {
    * names as `metrics`), so that base and tuned can be compared on the same held-out rows.
    */
   baseMetrics?: Metrics;
+  /**
+   * The frame rows held out for validation (ascending): what `metrics` and `baseMetrics` were measured
+   * on. Set by `trainModel`; a model loaded from storage has none.
+   */
+  validIndex?: Int32Array;
 }
 
 const FEATURIZER_KEYS = ['maxCategories', 'minFrequency', 'textBits'] as const;
@@ -379,6 +384,7 @@ export function trainModel(input: TrainInput): TrainedModel {
     featurizer,
     metrics,
     modelJson,
+    validIndex: validRows,
     ...(onnx ? { onnx } : {}),
     ...(baseMetrics ? { baseMetrics } : {}),
   };
