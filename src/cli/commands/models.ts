@@ -186,8 +186,10 @@ export function registerModels(program: Command, ctx: CommandContext): void {
           return;
         }
         if (!json) {
-          const jobs = [advice.jobs.tenant, advice.jobs.tuned].filter(Boolean).join(' and ');
-          ctx.io.stdout(`advice ${advice.id} running: waiting for job ${jobs}\n`);
+          const jobs = [advice.jobs.tenant, advice.jobs.tuned].filter(Boolean);
+          ctx.io.stdout(
+            `advice ${advice.id} running: waiting for ${jobs.length > 1 ? 'jobs' : 'job'} ${jobs.join(', ')}\n`,
+          );
         }
         const done = await client.models.waitAdvice(name, advice.id);
         emit(ctx.io, json, done, () => adviceText(done));
