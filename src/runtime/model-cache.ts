@@ -35,6 +35,15 @@ export class ModelCache<T extends Cacheable> {
   private readonly loading = new Map<string, Promise<Entry<T>>>();
   private total = 0;
   private readonly now: () => number;
+  /** Counters since start, and the durations of the most recent loads (ms), for benchmarks and ops. */
+  readonly stats = {
+    hits: 0,
+    misses: 0,
+    loads: 0,
+    failedLoads: 0,
+    evictions: 0,
+    recentLoadMs: [] as number[],
+  };
 
   constructor(
     private readonly budgetBytes: number,
@@ -63,9 +72,11 @@ export class ModelCache<T extends Cacheable> {
     if (hit) {
       this.entries.delete(key);
       this.entries.set(key, hit);
+      this.stats.hits++;
       this.events.hit?.(key);
       return this.lease(hit);
     }
+    this.stats.misses++;
     this.events.miss?.(key);
     let pending = this.loading.get(key);
     if (!pending) {
@@ -80,13 +91,18 @@ export class ModelCache<T extends Cacheable> {
     const started = this.now();
     try {
       const value = await load();
-      this.events.loaded?.(key, this.now() - started, true);
+      const ms = this.now() - started;
+      this.stats.loads++;
+      this.stats.recentLoadMs.push(ms);
+      if (this.stats.recentLoadMs.length > 10_000) this.stats.recentLoadMs.splice(0, 5_000);
+      this.events.loaded?.(key, ms, true);
       const entry: Entry<T> = { key, value, holds: 0, evicted: false };
       this.entries.set(key, entry);
       this.total += value.bytes;
       this.shrink(key);
       return entry;
     } catch (err) {
+      this.stats.failedLoads++;
       this.events.loaded?.(key, this.now() - started, false);
       throw err;
     } finally {
@@ -128,6 +144,7 @@ export class ModelCache<T extends Cacheable> {
     this.entries.delete(key);
     this.total -= entry.value.bytes;
     entry.evicted = true;
+    this.stats.evictions++;
     this.events.evicted?.(key, entry.value.bytes);
     if (entry.holds === 0) void entry.value.dispose();
     return true;

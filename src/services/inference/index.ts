@@ -22,6 +22,7 @@ export interface InferenceWiring {
     | 'inferenceCacheBytes'
     | 'inferenceBatchWindowMs'
     | 'inferenceMaxInstances'
+    | 'inferenceResolveTtlMs'
     | 'predictionLogSampleRate'
     | 'predictionLogFlushMs'
     | 'metricsTenantLabel'
@@ -77,6 +78,7 @@ export function createInference(w: InferenceWiring): {
     cacheBytes: w.config.inferenceCacheBytes,
     batchWindowMs: w.config.inferenceBatchWindowMs,
     maxInstances: w.config.inferenceMaxInstances,
+    resolveTtlMs: w.config.inferenceResolveTtlMs,
     admission,
     limitsOf: tenantLimits(w.tenants, w.clock),
     warn: w.warn,

@@ -34,6 +34,12 @@ export interface InferenceDeps {
   cacheBytes: number;
   batchWindowMs: number;
   maxInstances: number;
+  /**
+   * How long a resolution (tenant, name → version) is reused, ms; 0 asks the store on every request.
+   * Each request still runs wholly on the one version it resolved; a promotion reaches new requests
+   * within this time, on every replica.
+   */
+  resolveTtlMs?: number;
   /** Per-tenant rate limits and fair queuing, asked before any work (with `limitsOf`). */
   admission?: Admission;
   limitsOf?: (tenantId: string) => Promise<TenantLimits>;
@@ -111,11 +117,31 @@ export class InferenceService {
     scope: TenantScope,
     name: string,
   ): Promise<{ resolved: Resolved; lease: Lease<LoadedModel & { ignored: Set<string> }> }> {
-    const resolved = await this.deps.registry.resolve(scope, name);
+    const resolved = await this.resolve(scope, name);
     const r = resolved.record;
     const key = `${resolved.namespace}/${resolved.model}/${resolved.version}/${r.checksum}`;
     const lease = await this.cache.acquire(key, () => this.load(scope, resolved, key));
     return { resolved, lease };
+  }
+
+  private readonly resolutions = new Map<string, { at: number; resolved: Promise<Resolved> }>();
+
+  /** The registry's answer, reused for resolveTtlMs (404s too, so a flood of unknown names costs no query). */
+  private resolve(scope: TenantScope, name: string): Promise<Resolved> {
+    const ttl = this.deps.resolveTtlMs ?? 0;
+    if (ttl <= 0) return this.deps.registry.resolve(scope, name);
+    const key = `${scope.tenantId}\u0000${name}`;
+    const now = this.deps.clock.now().getTime();
+    const hit = this.resolutions.get(key);
+    if (hit && now - hit.at < ttl) return hit.resolved;
+    const resolved = this.deps.registry.resolve(scope, name);
+    resolved.catch((err) => {
+      // Only a definite answer is kept: a store error is asked again by the next request.
+      if (!(isAppError(err) && err.code === 'not_found')) this.resolutions.delete(key);
+    });
+    if (this.resolutions.size >= 100_000) this.resolutions.clear();
+    this.resolutions.set(key, { at: now, resolved });
+    return resolved;
   }
 
   private async load(

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ManualClock } from '../../../src/core/clock.ts';
 import { mintTenantScope, SYSTEM, sharedScope } from '../../../src/core/scope.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
 import { STORE_KINDS } from '../../helpers/stores.ts';
@@ -33,7 +34,8 @@ for (const kind of STORE_KINDS) {
     let a: { id: string; admin: string; predict: string };
     let b: { id: string; admin: string; predict: string };
     before(async () => {
-      tp = await createTestPlatform(kind);
+      // Every request asks the store: the versions registered in a test must answer the next request.
+      tp = await createTestPlatform(kind, { env: { TENANTML_INFERENCE_RESOLVE_TTL_MS: '0' } });
       a = await tp.tenant('pa');
       b = await tp.tenant('pb');
     });
@@ -96,7 +98,11 @@ describe('predict API (sqlite)', () => {
   let a: { id: string; admin: string; predict: string };
   before(async () => {
     tp = await createTestPlatform('sqlite', {
-      env: { TENANTML_INFERENCE_MAX_INSTANCES: '5', TENANTML_INFERENCE_BATCH_WINDOW_MS: '40' },
+      env: {
+        TENANTML_INFERENCE_MAX_INSTANCES: '5',
+        TENANTML_INFERENCE_BATCH_WINDOW_MS: '40',
+        TENANTML_INFERENCE_RESOLVE_TTL_MS: '0',
+      },
     });
     // Room for the 50-request burst below; limits themselves are tested further down.
     a = await tp.tenant('api', {
@@ -331,6 +337,37 @@ function evictedSoFar(text: string): number {
     .find((l) => l.startsWith('tenantml_model_cache_events_total{') && l.includes('event="eviction"'));
   return line ? Number(line.split(' ').pop()) : 0;
 }
+
+describe('resolution reuse (sqlite)', () => {
+  const clock = new ManualClock('2031-02-03T04:05:06Z');
+  let tp: TestPlatform;
+  before(async () => {
+    tp = await createTestPlatform('sqlite', { clock, env: { TENANTML_INFERENCE_RESOLVE_TTL_MS: '1000' } });
+  });
+  after(() => tp.cleanup());
+
+  test('a promotion reaches new requests once the resolution TTL has passed; 404s are reused too', async () => {
+    const t = await tp.tenant('ttl');
+    const scope = mintTenantScope(t.id, SYSTEM);
+    assert.equal((await predict(tp, t.predict, 'churn', [row])).status, 404);
+    await registerTrained(tp.platform, scope, 'churn', yes);
+    assert.equal(
+      (await predict(tp, t.predict, 'churn', [row])).status,
+      404,
+      'the 404 is reused within the TTL',
+    );
+    clock.advance(1001);
+    const v1 = await predict(tp, t.predict, 'churn', [row]);
+    assert.equal(v1.body.model.version, 1);
+    await registerTrained(tp.platform, scope, 'churn', no);
+    await tp.platform.store.models.promote(scope, 'churn', 2, 'test', '2031-02-03T04:05:07Z');
+    assert.equal((await predict(tp, t.predict, 'churn', [row])).body.model.version, 1);
+    clock.advance(1001);
+    const v2 = await predict(tp, t.predict, 'churn', [row]);
+    assert.equal(v2.body.model.version, 2);
+    assert.equal(v2.body.predictions[0].label, 'no');
+  });
+});
 
 describe('model cache under a byte budget (sqlite)', () => {
   let tp: TestPlatform;

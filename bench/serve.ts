@@ -1,0 +1,397 @@
+// `npm run bench -- serve [flags]`: the inference plane under load, server and load generator on loopback
+// in one run (the generator in a child process). (a) single-row predict on a 100-tree model against a bare
+// Fastify hello-world: peak requests/s (closed loop) and p99 at half of peak (open loop), with the
+// micro-batcher on and off; (b) density: thousands of tenant models under Zipf(1.1) traffic and a cache
+// budget — hit ratio, RSS, cold-load p99, OS threads, and the measured bytes per loaded model;
+// (c) noisy neighbour: A floods at 3× capacity while B sends 5% — B's p99 and 429s, A's 429s.
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import type { JobResult } from './serve/loadgen.ts';
+import {
+  instance,
+  LoadGen,
+  registerModel,
+  rssMb,
+  type Served,
+  serve,
+  tenant,
+  threads,
+  trainBenchModel,
+  zipf,
+} from './serve/rig.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const USAGE = `npm run bench -- serve [flags]
+  --only LIST        a,b,c (default all)
+  --duration S       measured seconds of each load step (default 8)
+  --connections N    connections of the closed-loop steps (default 16)
+  --models N         density: tenant models (default 2000)
+  --budget-mb N      density: cache budget (default 256)
+  --density-trees N  density: trees per tenant model (default 100)
+  --density-depth N  density: depth of those trees (default 4)
+  --capacity N       noisy neighbour: capacity in req/s when (a) is not run (default: measured by a short closed loop)
+  --record           append the report to bench/RESULTS.md`;
+
+function flag(args: string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number ≥ 0\n${USAGE}`);
+  return v;
+}
+
+function machine(): string {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  return `nproc ${cpus().length}, CPU ${model}, node ${process.version}`;
+}
+
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const statuses = (r: JobResult): string =>
+  Object.entries(r.statuses)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ');
+const BIG_QUOTAS = {
+  requestsPerSecond: 1_000_000,
+  predictionsPerSecond: 1_000_000,
+  inFlightRequests: 10_000,
+};
+
+interface Opts {
+  durationMs: number;
+  connections: number;
+}
+
+async function predictPeak(
+  lg: LoadGen,
+  o: Opts,
+  windowMs: number,
+  trained: ReturnType<typeof trainBenchModel>,
+): Promise<{ peak: JobResult; half: JobResult; runs: number; requests: number }> {
+  const s = await serve({ TENANTML_INFERENCE_BATCH_WINDOW_MS: String(windowMs) });
+  try {
+    const key = await tenant(s, 'bench-a', BIG_QUOTAS);
+    await registerModel(s, 'bench-a', 'm100', trained);
+    const job = {
+      method: 'POST' as const,
+      path: '/v1/models/m100/predict',
+      headers: { Authorization: `Bearer ${key}` },
+      body: JSON.stringify({ instances: [instance(1)] }),
+    };
+    const warm = await s.platform.app.inject({
+      method: 'POST',
+      url: job.path,
+      headers: { ...job.headers, 'content-type': 'application/json' },
+      payload: job.body,
+    });
+    if (warm.statusCode !== 200) throw new Error(`warm-up predict: ${warm.statusCode} ${warm.body}`);
+    const [peak] = await lg.run(s.port, [
+      {
+        ...job,
+        name: `predict w=${windowMs}`,
+        mode: 'closed',
+        connections: o.connections,
+        durationMs: o.durationMs + 1000,
+        warmupMs: 1000,
+      },
+    ]);
+    const before = batchRuns(s);
+    const [half] = await lg.run(s.port, [
+      {
+        ...job,
+        name: `predict w=${windowMs} @50%`,
+        mode: 'open',
+        rate: Math.max(1, Math.round(peak.rps / 2)),
+        connections: o.connections,
+        durationMs: o.durationMs + 1000,
+        warmupMs: 1000,
+      },
+    ]);
+    const after = batchRuns(s);
+    return { peak, half, runs: after.runs - before.runs, requests: after.requests - before.requests };
+  } finally {
+    await s.close();
+  }
+}
+
+/** ONNX runs and predict requests so far, read from the platform's own metrics. */
+function batchRuns(s: Served): { runs: number; requests: number } {
+  const m = s.platform.services.metrics.registry;
+  const read = (name: string): number => {
+    const metric = m.getSingleMetric(name) as unknown as
+      | { hashMap: Record<string, { value: number }> }
+      | undefined;
+    return Object.values(metric?.hashMap ?? {}).reduce((a, v) => a + v.value, 0);
+  };
+  return { runs: read('tenantml_onnx_runs_total'), requests: read('tenantml_predict_rows_total') };
+}
+
+async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
+  const hello = Fastify({ logger: false });
+  hello.get('/', async () => ({ hello: 'world' }));
+  await hello.listen({ host: '127.0.0.1', port: 0 });
+  const port = (hello.server.address() as { port: number }).port;
+  const [h] = await lg.run(port, [
+    {
+      name: 'hello',
+      method: 'GET',
+      path: '/',
+      mode: 'closed',
+      connections: o.connections,
+      durationMs: o.durationMs + 1000,
+      warmupMs: 1000,
+    },
+  ]);
+  const [hHalf] = await lg.run(port, [
+    {
+      name: 'hello @50%',
+      method: 'GET',
+      path: '/',
+      mode: 'open',
+      rate: Math.round(h.rps / 2),
+      connections: o.connections,
+      durationMs: o.durationMs + 1000,
+      warmupMs: 1000,
+    },
+  ]);
+  await hello.close();
+
+  const trained = trainBenchModel(100, 6);
+  const rows: string[] = [];
+  let capacity = 0;
+  const results: Record<string, Awaited<ReturnType<typeof predictPeak>>> = {};
+  for (const w of [1, 0, 2]) {
+    const r = await predictPeak(lg, o, w, trained);
+    results[w] = r;
+    if (w === 1) capacity = r.peak.rps;
+    rows.push(
+      `| predict, batch window ${w} ms${w === 1 ? ' (default)' : ''} | ${f1(r.peak.rps)} | ${pct(r.peak.rps / h.rps)} | ${f2(r.peak.p99)} | ${f1(r.half.rps)} | ${f2(r.half.p50)} | ${f2(r.half.p99)} | ${f2(r.requests / Math.max(1, r.runs))} | ${statuses(r.peak)} |`,
+    );
+  }
+  out.push(
+    '### (a) single-row predict vs a bare Fastify hello-world',
+    '',
+    `Model: binary GBDT, 100 trees, depth 6, 10 numeric features; ONNX ${trained.onnx!.byteLength} bytes. Peak: closed loop, ${o.connections} keep-alive connections, ${o.durationMs / 1000} s measured after 1 s warm-up. Half load: open loop at 50% of that peak (latency from the scheduled send time). Load generator: raw keep-alive sockets in a child process (bench/serve/loadgen.ts).`,
+    '',
+    '| server | peak req/s | of hello-world | p99 at peak (ms) | req/s at 50% | p50 at 50% (ms) | p99 at 50% (ms) | requests per ONNX run (50%) | statuses at peak |',
+    '|---|---|---|---|---|---|---|---|---|',
+    `| Fastify hello-world | ${f1(h.rps)} | 100% | ${f2(h.p99)} | ${f1(hHalf.rps)} | ${f2(hHalf.p50)} | ${f2(hHalf.p99)} | | ${statuses(h)} |`,
+    ...rows,
+    '',
+    `- target ≥ 50% of hello-world req/s: ${pct(results[1].peak.rps / h.rps)} (window 1 ms) → ${results[1].peak.rps / h.rps >= 0.5 ? 'met' : 'MISSED'}`,
+    `- target p99 ≤ 5 ms at half of peak: ${f2(results[1].half.p99)} ms (window 1 ms), ${f2(results[0].half.p99)} ms (window off) → ${Math.min(results[1].half.p99, results[0].half.p99) <= 5 ? 'met' : 'MISSED'}`,
+    '',
+  );
+  return capacity;
+}
+
+async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promise<void> {
+  const n = flag(args, '--models', 2000);
+  const budgetMb = flag(args, '--budget-mb', 256);
+  const trees = flag(args, '--density-trees', 100);
+  const depth = flag(args, '--density-depth', 4);
+  const trained = trainBenchModel(trees, depth);
+  const s = await serve({ TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024) });
+  try {
+    const t0 = performance.now();
+    const auth = { authorization: `Bearer ${s.adminKey}` };
+    for (let i = 0; i < n; i++) {
+      const id = `d${i}`;
+      const t = await s.platform.app.inject({
+        method: 'POST',
+        url: '/v1/tenants',
+        headers: auth,
+        payload: { id, name: id, tier: 'premium', quotaOverrides: BIG_QUOTAS },
+      });
+      if (t.statusCode !== 201) throw new Error(`tenant ${id}: ${t.statusCode} ${t.body}`);
+      await registerModel(s, id, 'm', trained);
+    }
+    const setupS = (performance.now() - t0) / 1000;
+    const cache = s.platform.services.inference.cache;
+    const body = JSON.stringify({ instances: [instance(3)] });
+    const predictOne = async (i: number) => {
+      const r = await s.platform.app.inject({
+        method: 'POST',
+        url: '/v1/models/m/predict',
+        headers: { ...auth, 'x-tenant-id': `d${i}`, 'content-type': 'application/json' },
+        payload: body,
+      });
+      if (r.statusCode !== 200) throw new Error(`predict d${i}: ${r.statusCode} ${r.body}`);
+    };
+    // Calibration: 200 cold loads one after another; resident bytes per model against the cache's estimate.
+    await predictOne(n - 1);
+    const rss0 = process.memoryUsage().rss;
+    const threads0 = threads();
+    const est0 = cache.bytes;
+    const calib = Math.min(200, n - 1);
+    for (let i = 0; i < calib; i++) await predictOne(i);
+    const realPer = (process.memoryUsage().rss - rss0) / calib;
+    const estPer = (cache.bytes - est0) / calib;
+    const threadsCalib = threads();
+
+    // Zipf(1.1) traffic through the HTTP server: warm-up, then the measured window.
+    const ranks = zipf(n, 1.1, 50_000);
+    const requests = ranks.map((k) => ({
+      path: '/v1/models/m/predict',
+      headers: { Authorization: `Bearer ${s.adminKey}`, 'X-Tenant-Id': `d${k}` },
+      body,
+    }));
+    const job = { method: 'POST' as const, path: '', requests, mode: 'closed' as const, connections: 8 };
+    await lg.run(s.port, [{ ...job, name: 'density warm-up', durationMs: o.durationMs }]);
+    const st0 = { ...cache.stats, recentLoadMs: [...cache.stats.recentLoadMs] };
+    const loadsBefore = cache.stats.recentLoadMs.length;
+    let rssMax = 0;
+    const sampler = setInterval(() => {
+      rssMax = Math.max(rssMax, rssMb());
+    }, 100);
+    const [r] = await lg.run(s.port, [{ ...job, name: 'density', durationMs: o.durationMs * 2 }]);
+    clearInterval(sampler);
+    rssMax = Math.max(rssMax, rssMb());
+    const hits = cache.stats.hits - st0.hits;
+    const misses = cache.stats.misses - st0.misses;
+    const loadMs = Float64Array.from(cache.stats.recentLoadMs.slice(loadsBefore)).sort();
+    const q = (p: number) =>
+      loadMs.length ? loadMs[Math.min(loadMs.length - 1, Math.floor(p * loadMs.length))] : Number.NaN;
+    const threadsEnd = threads();
+    const hitRatio = hits / Math.max(1, hits + misses);
+    out.push(
+      '### (b) density',
+      '',
+      `${n} tenants, one model each (binary GBDT, ${trees} trees, depth ${depth}, ONNX ${trained.onnx!.byteLength} bytes, featurizer ${JSON.stringify(trained.featurizer).length} bytes; the same trained bytes in every tenant, each encrypted with its tenant's key), cache budget ${budgetMb} MiB. Setup ${f1(setupS)} s. Traffic: Zipf(1.1) over the tenants, 8 connections closed loop, operator key + X-Tenant-Id, ${o.durationMs / 1000} s warm-up then ${(2 * o.durationMs) / 1000} s measured.`,
+      '',
+      '| measure | value | target |',
+      '|---|---|---|',
+      `| requests/s (measured window) | ${f1(r.rps)} (${statuses(r)}) | |`,
+      `| hit ratio | ${pct(hitRatio)} (${hits} hits, ${misses} misses) | ≥ 90% → ${hitRatio >= 0.9 ? 'met' : 'MISSED'} |`,
+      `| cold loads in the window: p50 / p99 / max (ms) | ${f2(q(0.5))} / ${f2(q(0.99))} / ${f2(loadMs[loadMs.length - 1] ?? Number.NaN)} (${loadMs.length} loads) | p99 ≤ 50 ms → ${q(0.99) <= 50 ? 'met' : 'MISSED'} |`,
+      `| request latency p50 / p99 (ms) | ${f2(r.p50)} / ${f2(r.p99)} | |`,
+      `| process RSS, max in the window | ${f1(rssMax)} MB | ≤ ${f1(budgetMb * 1.25)} MB (budget + 25%) → ${rssMax <= budgetMb * 1.25 ? 'met' : 'MISSED'} |`,
+      `| models in cache at the end; estimated bytes | ${cache.size}; ${f1(cache.bytes / 1024 / 1024)} MiB | |`,
+      `| RSS per loaded model (200 cold loads) vs the estimate | ${f1(realPer / 1024)} KiB vs ${f1(estPer / 1024)} KiB (real/estimate ${f2(realPer / estPer)}) | |`,
+      `| OS threads: 1 model / ${calib + 1} models / after ${cache.stats.loads} loads | ${threads0} / ${threadsCalib} / ${threadsEnd} | flat → ${threadsEnd <= threads0 + 2 ? 'met' : 'MISSED'} |`,
+      '',
+    );
+  } finally {
+    await s.close();
+  }
+}
+
+async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Promise<void> {
+  const trained = trainBenchModel(100, 6);
+  const s = await serve();
+  try {
+    // A's own budget is half of the server's capacity: its flood is refused by its limits, not served.
+    const aQuota = Math.max(1, Math.round(capacity / 2));
+    const keyA = await tenant(s, 'noisy-a', { requestsPerSecond: aQuota, predictionsPerSecond: aQuota });
+    const keyB = await tenant(s, 'quiet-b', BIG_QUOTAS);
+    await registerModel(s, 'noisy-a', 'm100', trained);
+    await registerModel(s, 'quiet-b', 'm100', trained);
+    const job = (key: string) => ({
+      method: 'POST' as const,
+      path: '/v1/models/m100/predict',
+      headers: { Authorization: `Bearer ${key}` },
+      body: JSON.stringify({ instances: [instance(2)] }),
+    });
+    for (const key of [keyA, keyB]) {
+      await s.platform.app.inject({
+        method: 'POST',
+        url: '/v1/models/m100/predict',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        payload: job(key).body,
+      });
+    }
+    const bRate = Math.max(1, Math.round(capacity * 0.05));
+    const bJob = {
+      ...job(keyB),
+      mode: 'open' as const,
+      rate: bRate,
+      connections: 4,
+      durationMs: o.durationMs + 1000,
+      warmupMs: 1000,
+    };
+    const [alone] = await lg.run(s.port, [{ ...bJob, name: 'B alone' }]);
+    const [a, b] = await lg.run(s.port, [
+      {
+        ...job(keyA),
+        name: 'A flood',
+        mode: 'open',
+        rate: Math.round(capacity * 3),
+        connections: 64,
+        durationMs: o.durationMs + 1000,
+        warmupMs: 1000,
+      },
+      { ...bJob, name: 'B with A' },
+    ]);
+    const b429 = b.statuses['429'] ?? 0;
+    const a429 = a.statuses['429'] ?? 0;
+    out.push(
+      '### (c) noisy neighbour',
+      '',
+      `Capacity ${f1(capacity)} req/s (peak of (a), window 1 ms). A: open loop at 3× capacity (${Math.round(capacity * 3)} req/s offered, 64 connections), its quota ${aQuota} requests/s. B: open loop at 5% (${bRate} req/s, 4 connections). ${o.durationMs / 1000} s measured after 1 s warm-up.`,
+      '',
+      '| step | sent | answered req/s | p50 (ms) | p99 (ms) | statuses |',
+      '|---|---|---|---|---|---|',
+      `| B alone | ${alone.sent} | ${f1(alone.rps)} | ${f2(alone.p50)} | ${f2(alone.p99)} | ${statuses(alone)} |`,
+      `| B with A flooding | ${b.sent} | ${f1(b.rps)} | ${f2(b.p50)} | ${f2(b.p99)} | ${statuses(b)} |`,
+      `| A flooding | ${a.sent} | ${f1(a.rps)} | ${f2(a.p50)} | ${f2(a.p99)} | ${statuses(a)} |`,
+      '',
+      `- B's p99 within 2× alone: ${f2(b.p99)} vs ${f2(alone.p99)} ms (${f2(b.p99 / alone.p99)}×) → ${b.p99 <= 2 * alone.p99 ? 'met' : 'MISSED'}`,
+      `- B gets no 429: ${b429} → ${b429 === 0 ? 'met' : 'MISSED'}; A does: ${a429} → ${a429 > 0 ? 'met' : 'MISSED'}`,
+      '',
+    );
+  } finally {
+    await s.close();
+  }
+}
+
+export async function main(args: string[]): Promise<void> {
+  if (args.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
+  const only = (args[args.indexOf('--only') + 1] ?? '').split(',');
+  const want = (p: string) => !args.includes('--only') || only.includes(p);
+  const o: Opts = {
+    durationMs: flag(args, '--duration', 8) * 1000,
+    connections: flag(args, '--connections', 16),
+  };
+  const started = new Date().toISOString();
+  const la = loadavg().map((x) => x.toFixed(2));
+  const out: string[] = [
+    `## serve — ${started}`,
+    '',
+    `Command: \`npm run bench -- serve ${args.join(' ')}\`. Machine: ${machine()}. Load average (1/5/15 min) at start: ${la.join(', ')}.`,
+    '',
+  ];
+  const lg = new LoadGen();
+  try {
+    let capacity = flag(args, '--capacity', 0);
+    if (want('a')) capacity = await partA(lg, o, out);
+    if (want('b')) await partB(lg, o, args, out);
+    if (want('c')) {
+      if (!capacity) {
+        const r = await predictPeak(lg, { ...o, durationMs: 3000 }, 1, trainBenchModel(100, 6));
+        capacity = r.peak.rps;
+      }
+      await partC(lg, o, capacity, out);
+    }
+  } finally {
+    lg.close();
+  }
+  out.push(
+    `Load average at end: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}.`,
+    '',
+    '',
+  );
+  const text = out.join('\n');
+  console.log(text);
+  if (args.includes('--record')) appendFileSync(join(here, 'RESULTS.md'), `\n${text}`);
+}
