@@ -1,7 +1,7 @@
 // The training pipeline the job system calls: frame → target → split → featurizer (fitted on the
-// training rows only) → linear model or gradient-boosted trees → metrics on the validation rows.
-// Tuned training starts from a base model: linear models are pulled toward its weights (λ picked on the
-// validation rows), trees keep boosting on top of it.
+// training rows only) → linear model or gradient-boosted trees → metrics on the validation rows, which
+// take no part in fitting. Tuned training starts from a base model: linear models are pulled toward its
+// weights (λ by cross-validation on the training rows), trees keep boosting on top of it.
 import type { RawCell } from '../core/cells.ts';
 import { AppError, invalid } from '../core/errors.ts';
 import type { ColumnType, DatasetSchema } from '../core/types.ts';
@@ -16,13 +16,8 @@ import {
   transform,
 } from './featurizer.ts';
 import { buildFrame, type Frame, inferTask, type Target, targetOf } from './frame.ts';
-import {
-  DEFAULT_GBDT_PARAMS,
-  type GbdtParams,
-  type HistogramPool,
-  predictTrees,
-  trainGbdt,
-} from './gbdt/index.ts';
+import { DEFAULT_GBDT_PARAMS, type GbdtParams, type HistogramPool, predictTrees } from './gbdt/index.ts';
+import { type Stopping, trainGbdtStopped } from './gbdt/stopping.ts';
 import { fitLogistic, fitRidge, type LinearFit } from './linear/index.ts';
 import { evaluate, type Metrics } from './metrics.ts';
 import { exportOnnx } from './onnx/index.ts';
@@ -42,7 +37,10 @@ export type ProgressStage = 'prepare' | 'featurize' | 'train' | 'evaluate' | 'do
 export interface TrainProgress {
   stage: ProgressStage;
   iteration?: number;
-  /** Training loss (linear) or validation metric (trees) at `iteration`, when known. */
+  /**
+   * Training loss (linear), or for trees the stopping metric on the training rows held out to stop on
+   * (null while refitting), at `iteration`, when known.
+   */
   loss?: number | null;
 }
 
@@ -83,8 +81,11 @@ export interface ModelJson {
   trainRows: number;
   validRows: number;
   seed: number;
-  /** Optimiser iterations (linear) or boosting rounds kept (trees), and whether the optimiser converged. */
-  fit: { iterations: number; converged: boolean };
+  /**
+   * Optimiser iterations (linear) or boosting rounds kept (trees; for a tuned run the rounds added to the
+   * base), whether the optimiser converged, and for trees how the round count was chosen.
+   */
+  fit: { iterations: number; converged: boolean; stopping?: Stopping };
   tuned?: { priorLambda?: number; baseRounds?: number };
 }
 
@@ -331,7 +332,6 @@ export function trainModel(input: TrainInput): TrainedModel {
         : { alpha: lp.alpha, maxIterations: lp.maxIterations, tol: lp.tol };
   } else {
     const yTrain = Float64Array.from(select(target.y, trainRows));
-    const yValid = Float64Array.from(select(target.y, validRows));
     // Trees-mode featurizers already give dense matrices; a linear base's CSR would be densified here.
     const Dtrain = toDense(Xtrain);
     const Dvalid = toDense(Xvalid);
@@ -339,17 +339,20 @@ export function trainModel(input: TrainInput): TrainedModel {
     if (base) {
       if (base.model.kind !== 'gbdt') throw new Error('a tree base model was expected');
       init = base.model;
-      tuned = { baseRounds: base.model.trees.length };
     }
-    const res = trainGbdt(Dtrain, yTrain, task, nClasses, rest as Partial<GbdtParams>, {
+    // The round count (for a tuned run: how many rounds to add to the base, possibly none) is decided on
+    // the training rows alone. Stopping on the validation rows would make the metrics reported on them
+    // the best of every round — optimistic beside other candidates the advisor compares on those rows.
+    const res = trainGbdtStopped(Dtrain, yTrain, task, nClasses, rest as Partial<GbdtParams>, {
       seed: input.seed,
-      valid: Dvalid.rows > 0 ? { X: Dvalid, y: yValid } : undefined,
       init,
+      strata: target.kind === 'classification' ? Int32Array.from(yTrain) : undefined,
       onIteration: (iteration, metric) => progress({ stage: 'train', iteration, loss: metric }),
       histogramPool: input.histogramPool,
     });
     model = res.model;
-    fit = { iterations: res.bestIteration + 1, converged: true };
+    fit = { iterations: res.stopping.rounds, converged: true, stopping: res.stopping };
+    if (base?.model.kind === 'gbdt') tuned = { baseRounds: base.model.trees.length };
     pred = predictTrees(res.model, Dvalid);
     effective = { ...DEFAULT_GBDT_PARAMS, ...rest };
   }

@@ -1,5 +1,6 @@
 // Histogram gradient-boosted trees: binary log-loss, multiclass softmax and squared error, with
-// early stopping on a validation set and continued training on top of an existing ensemble.
+// early stopping on a given validation set and continued training on top of an existing ensemble.
+// Which rows that validation set is made of is the caller's choice (see stopping.ts).
 import { AppError, invalid } from '../../core/errors.ts';
 import { createRng, type Rng } from '../rng.ts';
 import type { DenseMatrix, Task, Tree, TreeEnsemble } from '../types.ts';
@@ -34,9 +35,15 @@ export interface GbdtOptions {
 
 export interface GbdtResult {
   model: TreeEnsemble;
-  /** Round (0-based, counting only the new rounds) with the best validation metric; the last round without validation. */
+  /**
+   * Round (0-based, counting only the new rounds) with the best validation metric; the last round without
+   * validation. −1 when continued training (`init`) with early stopping found no round better than the
+   * base ensemble on the validation set: no tree is added.
+   */
   bestIteration: number;
   history: GbdtHistoryEntry[];
+  /** Validation metric before the first new round (the base score, or `init`'s predictions); null without validation. */
+  initialValidMetric: number | null;
 }
 
 function checkLabels(task: Task, K: number, y: Float64Array, field: string): void {
@@ -142,7 +149,9 @@ function boost(
 
   const trees: Tree[] = [];
   const history: GbdtHistoryEntry[] = [];
-  let best = Number.POSITIVE_INFINITY;
+  const initialValidMetric = valid && validScores ? validationMetric(task, K, validScores, valid.y) : null;
+  // Continued training competes with the base ensemble itself: rounds that do not beat it are not added.
+  let best = init && initialValidMetric !== null ? initialValidMetric : Number.POSITIVE_INFINITY;
   let bestIteration = -1;
   for (let iter = 0; iter < p.nRounds; iter++) {
     const loss = computeGradients(task, K, scores, y, g, h, probs);
@@ -195,7 +204,8 @@ function boost(
   history[history.length - 1].trainLoss = computeGradients(task, K, scores, y, g, h, probs);
 
   let kept = trees;
-  if (!useEarlyStopping || bestIteration < 0) bestIteration = history.length - 1;
+  // A fresh model keeps at least one round (a metric that was never finite leaves bestIteration at −1).
+  if (!useEarlyStopping || (bestIteration < 0 && !init)) bestIteration = history.length - 1;
   else kept = trees.slice(0, (bestIteration + 1) * K);
   const model: TreeEnsemble = {
     kind: 'gbdt',
@@ -205,5 +215,5 @@ function boost(
     baseScore: base,
     trees: init ? [...init.trees, ...kept] : kept,
   };
-  return { model, bestIteration, history };
+  return { model, bestIteration, history, initialValidMetric };
 }

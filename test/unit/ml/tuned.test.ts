@@ -118,4 +118,47 @@ describe('tuned training and the held-out rows', () => {
     assert.deepEqual(second.model, first.model);
     assert.notDeepEqual(second.metrics, first.metrics);
   });
+
+  test('trees: the validation rows play no part in training, tenant-specific or tuned', () => {
+    // Regression is split without strata, so the validation rows' labels can change and the split not.
+    const reg = rowsOf('regression', 400, 11);
+    const regSchema = schemaOf('regression');
+    const gbdt = { algorithm: 'gbdt' as const, seed: 9, onnx: false, params: { nRounds: 60 } };
+    const first = trainModel({ rows: reg, schema: regSchema, target: 'label', ...gbdt });
+    const held = new Set(first.validIndex);
+    const relabelled = reg.map((r, i) => (held.has(i) ? { ...r, label: -3 * Number(r.label) + 50 } : r));
+    const second = trainModel({ rows: relabelled, schema: regSchema, target: 'label', ...gbdt });
+    assert.deepEqual(second.validIndex, first.validIndex);
+    assert.deepEqual(second.model, first.model);
+    assert.deepEqual(second.modelJson.fit, first.modelJson.fit);
+    assert.notDeepEqual(second.metrics, first.metrics);
+
+    // Classification strata depend on the labels: scramble the validation rows' features instead.
+    const scramble = (rows: Record<string, RawCell>[], keep: TrainedModel) => {
+      const h = new Set(keep.validIndex);
+      return rows.map((r, i) => (h.has(i) ? { ...r, a: -Number(r.a) * 3, b: 5, region: 'east' } : r));
+    };
+    const own = trainModel({ frame, schema, target: 'label', ...gbdt });
+    const ownScrambled = trainModel({ rows: scramble(tenantRows, own), schema, target: 'label', ...gbdt });
+    assert.deepEqual(ownScrambled.model, own.model);
+    assert.notDeepEqual(ownScrambled.metrics, own.metrics);
+
+    const b = base('gbdt');
+    const tuned = trainModel({ frame, schema, target: 'label', seed: 9, onnx: false, base: b });
+    const tunedScrambled = trainModel({
+      rows: scramble(tenantRows, tuned),
+      schema,
+      target: 'label',
+      seed: 9,
+      onnx: false,
+      base: b,
+    });
+    assert.deepEqual(tunedScrambled.model, tuned.model);
+    assert.deepEqual(tunedScrambled.modelJson.fit, tuned.modelJson.fit);
+    assert.notDeepEqual(tunedScrambled.metrics, tuned.metrics);
+    assert.equal(tuned.modelJson.fit.stopping?.method, 'cv');
+    assert.equal(tuned.modelJson.fit.iterations, tuned.modelJson.fit.stopping?.rounds);
+    assert.ok(tuned.model.kind === 'gbdt' && b.model.kind === 'gbdt');
+    assert.equal(tuned.model.trees.length, b.model.trees.length + tuned.modelJson.fit.iterations);
+  });
 });
