@@ -12,6 +12,8 @@ export interface Candidate {
   ref: ModelRef | null;
   /** Validation metrics on the shared held-out rows (names as src/ml/metrics.ts writes them). */
   metrics: Record<string, number>;
+  /** The candidate's model family (`linear`, `gbdt`, …) when known: it can change the preference order. */
+  algorithm?: string;
 }
 
 export interface AdviceInput {
@@ -19,7 +21,7 @@ export interface AdviceInput {
   /** Size of the held-out set the metrics come from (the noise of a comparison depends on it). */
   validRows: number;
   candidates: Candidate[];
-  /** The order among candidates the held-out rows cannot tell apart (default DEFAULT_PREFERENCE). */
+  /** The order among candidates the held-out rows cannot tell apart (default: `defaultPreference`). */
   prefer?: readonly Approach[];
   /** How many standard errors of a difference count as noise (default NOISE_Z). */
   noiseZ?: number;
@@ -45,6 +47,20 @@ export const NOISE_Z = 2;
 
 /** The order among candidates the held-out rows cannot tell apart (see docs/learning.md, "Advisor"). */
 export const DEFAULT_PREFERENCE: readonly Approach[] = ['tuned', 'tenant', 'shared'];
+/**
+ * The order when the tuned candidate is trees and the tenant-specific one linear: the tenant has too
+ * few rows for trees of its own (`auto`), and trees boosted on from a shared model on those few rows
+ * were worse than the tenant's linear model more often than not (docs/learning.md, "Advisor").
+ */
+export const FEW_ROWS_TREES_PREFERENCE: readonly Approach[] = ['tenant', 'tuned', 'shared'];
+
+/** The preference order for these candidates when the caller gives none. */
+export function defaultPreference(candidates: readonly Candidate[]): readonly Approach[] {
+  const algorithm = (mode: Approach) => candidates.find((c) => c.mode === mode)?.algorithm;
+  return algorithm('tuned') === 'gbdt' && algorithm('tenant') === 'linear'
+    ? FEW_ROWS_TREES_PREFERENCE
+    : DEFAULT_PREFERENCE;
+}
 
 interface Scored {
   c: Candidate;
@@ -70,7 +86,7 @@ export function recommend(input: AdviceInput): Omit<AdviceResult, 'promoted'> {
     ? { name: 'accuracy', higherIsBetter: true }
     : { name: 'rmse', higherIsBetter: false };
   const n = input.validRows;
-  const prefer = input.prefer ?? DEFAULT_PREFERENCE;
+  const prefer = input.prefer ?? defaultPreference(input.candidates);
   const z = input.noiseZ ?? NOISE_Z;
   const reasons: string[] = [];
   const scored: Scored[] = [];
@@ -142,6 +158,12 @@ export function recommend(input: AdviceInput): Omit<AdviceResult, 'promoted'> {
             : ', and no candidate preferred to it is within the noise.'),
       );
     }
+  }
+  if (!input.prefer && prefer === FEW_ROWS_TREES_PREFERENCE) {
+    reasons.push(
+      'The tuned candidate is trees and the tenant-specific one linear (too few rows for trees of its ' +
+        'own), so tenant-specific comes before tuned in the preference order.',
+    );
   }
   reasons.push(`Recommended: ${chosen.c.mode}.`);
   return { metric, validRows: n, candidates, recommendation: chosen.c.mode, reasons };

@@ -119,7 +119,12 @@ export class AdvisorService {
       if (!v) return;
       seen.task ??= v.task as AdviceInput['task'];
       seen.validRows = Math.max(seen.validRows, v.metrics.n ?? 0);
-      candidates.push({ mode, ref: { model: v.model, version: v.version }, metrics: v.metrics });
+      candidates.push({
+        mode,
+        ref: { model: v.model, version: v.version },
+        metrics: v.metrics,
+        algorithm: v.algorithm,
+      });
       if (mode === 'tuned' && j.result.baseMetrics && advice.shared)
         candidates.push({ mode: 'shared', ref: advice.shared, metrics: j.result.baseMetrics });
     };

@@ -4,6 +4,8 @@ import {
   type Approach,
   type Candidate,
   DEFAULT_PREFERENCE,
+  defaultPreference,
+  FEW_ROWS_TREES_PREFERENCE,
   NOISE_Z,
   recommend,
 } from '../../../src/core/advice.ts';
@@ -113,6 +115,45 @@ describe('recommend', () => {
       candidates: [reg('tuned', 2.0), reg('shared', 1.5)],
     });
     assert.equal(noisy.recommendation, 'tuned');
+  });
+
+  test('tuned trees against a linear tenant-specific model: tenant-specific is preferred within the noise', () => {
+    const withAlgorithm = (c: Candidate, algorithm: string): Candidate => ({ ...c, algorithm });
+    const candidates = (tuned: string, tenant: string) => [
+      withAlgorithm(cls('tenant', 0.7), tenant),
+      withAlgorithm(cls('shared', 0.68), tuned),
+      withAlgorithm(cls('tuned', 0.75), tuned),
+    ];
+    assert.deepEqual(FEW_ROWS_TREES_PREFERENCE, ['tenant', 'tuned', 'shared']);
+    assert.equal(defaultPreference(candidates('gbdt', 'linear')), FEW_ROWS_TREES_PREFERENCE);
+    assert.equal(defaultPreference(candidates('gbdt', 'gbdt')), DEFAULT_PREFERENCE);
+    assert.equal(defaultPreference(candidates('linear', 'gbdt')), DEFAULT_PREFERENCE);
+    assert.equal(defaultPreference([cls('tenant', 0.7), cls('tuned', 0.75)]), DEFAULT_PREFERENCE);
+    // 40 rows: a 5-point lead is within the noise.
+    const few = recommend({ task: 'binary', validRows: 40, candidates: candidates('gbdt', 'linear') });
+    assert.equal(few.recommendation, 'tenant');
+    assert.ok(
+      few.reasons.some((r) => /tuned candidate is trees/.test(r)),
+      few.reasons.join(' '),
+    );
+    assert.equal(
+      recommend({ task: 'binary', validRows: 40, candidates: candidates('linear', 'linear') }).recommendation,
+      'tuned',
+    );
+    // An explicit order wins, and a lead beyond the noise still decides.
+    assert.equal(
+      recommend({
+        task: 'binary',
+        validRows: 40,
+        candidates: candidates('gbdt', 'linear'),
+        prefer: DEFAULT_PREFERENCE,
+      }).recommendation,
+      'tuned',
+    );
+    assert.equal(
+      recommend({ task: 'binary', validRows: 5000, candidates: candidates('gbdt', 'linear') }).recommendation,
+      'tuned',
+    );
   });
 
   test('candidates without metrics are skipped with a reason', () => {
