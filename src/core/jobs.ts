@@ -74,8 +74,13 @@ export interface TrainSpec {
   audience?: Audience;
   /** The advice (POST /v1/models/{name}/advise) this job is a candidate for. */
   advice?: string;
-  /** Why the platform queued it itself (a retraining after a taint); absent for requested jobs. */
-  reason?: 'retrain-after-taint' | 'retune-on-successor';
+  /** Why the platform queued it itself (a retraining after a taint, a retraining policy); absent for requested jobs. */
+  reason?: 'retrain-after-taint' | 'retune-on-successor' | `policy:${'drift' | 'performance' | 'new-rows' | 'schedule'}`;
+  /**
+   * A challenger: the version it registers is a candidate (never live by registering), and the job also
+   * measures this champion version on its own validation rows (JobResult.championMetrics).
+   */
+  champion?: ModelRef;
   params: Record<string, unknown>;
   seed: number;
   validFraction: number;
@@ -136,4 +141,6 @@ export interface JobResult {
   version: number;
   /** Tuned jobs: the base model evaluated on this job's validation rows (what the advisor compares). */
   baseMetrics?: Record<string, number>;
+  /** Challenger jobs: the champion evaluated on this job's validation rows. */
+  championMetrics?: Record<string, number>;
 }

@@ -2,6 +2,7 @@
 // (src/store/sql/). Every tenant-owned call takes a TenantScope; the few calls that are not scoped
 // (tenant administration, key lookup before the tenant is known) say so in their names.
 import type { AdviceResult } from '../core/advice.ts';
+import type { AlertEvent, AlertPayload, Granularity, PolicyTrigger, RetrainPolicy } from '../core/monitoring.ts';
 import type {
   Audience,
   Job,
@@ -369,6 +370,148 @@ export interface AdviceRepo {
   ): Promise<Advice | null>;
 }
 
+// ---- the MLOps loop: monitoring windows, feedback, retraining policies, webhooks ------------------
+
+/** One monitoring window of one model version: a mergeable aggregate of what was predicted in it. */
+export interface MonitorWindow {
+  tenantId: string;
+  model: string;
+  version: number;
+  granularity: Granularity;
+  /** ISO start of the window (core/monitoring.ts windowStart). */
+  start: string;
+  /** Predictions folded in. */
+  rows: number;
+  /** The mergeable aggregate (src/ml/drift WindowAggregate), stored as JSON. */
+  aggregate: unknown;
+  /** The latest assessment of the window (src/ml/drift WindowReport), null until assessed. */
+  report: unknown;
+  updatedAt: string;
+}
+
+/** How far the monitoring loop has read one model's prediction log. */
+export interface MonitorCursor {
+  model: string;
+  /** The last prediction-log batch key folded in (keys sort by time); null before the first. */
+  lastKey: string | null;
+  updatedAt: string;
+}
+
+export interface FeedbackItem {
+  model: string;
+  predictionId: string;
+  /** The true label (classification) or value (regression), as the client sent it. */
+  label: string | number | boolean;
+  receivedAt: string;
+}
+
+export interface MonitorRepo {
+  cursor(scope: TenantScope, model: string): Promise<MonitorCursor | null>;
+  /**
+   * Saves the windows (insert or replace by model, version, granularity, start) and moves the cursor, in
+   * one transaction: a crash never folds a batch twice or loses one.
+   */
+  commit(scope: TenantScope, model: string, windows: MonitorWindow[], cursor: MonitorCursor | null): Promise<void>;
+  window(
+    scope: TenantScope,
+    model: string,
+    version: number,
+    granularity: Granularity,
+    start: string,
+  ): Promise<MonitorWindow | null>;
+  /** Newest first. */
+  windows(
+    scope: TenantScope,
+    model: string,
+    q?: { granularity?: Granularity; version?: number; from?: string; to?: string; limit?: number },
+  ): Promise<MonitorWindow[]>;
+  /** System: the tenant models that have a live version (what the loop watches), in a stable order, paged. */
+  watched(
+    after: { tenantId: string; model: string } | null,
+    limit: number,
+  ): Promise<{ tenantId: string; model: string; liveVersion: number }[]>;
+  /** Stores feedback; idempotent on (model, predictionId): the first label is kept, repeats are counted. */
+  addFeedback(scope: TenantScope, items: FeedbackItem[]): Promise<{ accepted: number; duplicates: number }>;
+  /** Feedback not yet folded into a window, oldest first. */
+  pendingFeedback(scope: TenantScope, model: string, limit: number): Promise<FeedbackItem[]>;
+  /** Marks feedback folded (`matched`) or given up (`unmatched`: its prediction is not in the log). */
+  settleFeedback(
+    scope: TenantScope,
+    model: string,
+    predictionIds: string[],
+    outcome: 'matched' | 'unmatched',
+  ): Promise<void>;
+}
+
+export interface PolicyRecord {
+  model: string;
+  policy: RetrainPolicy;
+  lastFiredAt: string | null;
+  lastTrigger: PolicyTrigger | null;
+  updatedAt: string;
+}
+
+export interface PolicyRepo {
+  get(scope: TenantScope, model: string): Promise<PolicyRecord | null>;
+  put(scope: TenantScope, model: string, policy: RetrainPolicy, at: string): Promise<PolicyRecord>;
+  /** False if there was none. */
+  delete(scope: TenantScope, model: string): Promise<boolean>;
+  /** Records that the policy fired (the cooldown counts from here). */
+  fired(scope: TenantScope, model: string, trigger: PolicyTrigger, at: string): Promise<void>;
+  /** System: every policy with its tenant. */
+  listAll(): Promise<(PolicyRecord & { tenantId: string })[]>;
+}
+
+export interface Webhook {
+  id: string;
+  tenantId: string;
+  url: string;
+  events: AlertEvent[];
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  tenantId: string;
+  webhookId: string;
+  event: AlertEvent;
+  payload: AlertPayload;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** When the next attempt is due (pending), or null. */
+  nextAttemptAt: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+export interface WebhookRepo {
+  /** `secret` is the signing secret, already encrypted with the tenant's data key. */
+  create(scope: TenantScope, w: Webhook, secret: Buffer): Promise<Webhook>;
+  list(scope: TenantScope): Promise<Webhook[]>;
+  get(scope: TenantScope, id: string): Promise<Webhook | null>;
+  /** The encrypted signing secret, or null. */
+  secret(scope: TenantScope, id: string): Promise<Buffer | null>;
+  /** Removes the webhook and its pending deliveries; false if absent. */
+  delete(scope: TenantScope, id: string): Promise<boolean>;
+  /** Queues deliveries (pending, due at `nextAttemptAt`). */
+  enqueue(scope: TenantScope, deliveries: WebhookDelivery[]): Promise<void>;
+  /**
+   * System: claims up to `limit` pending deliveries due at `now`, pushing their due time to `leaseUntil`
+   * so that no other worker sends them meanwhile. Oldest first.
+   */
+  claimDue(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]>;
+  /** System: records an attempt's outcome. */
+  record(
+    id: string,
+    r: Pick<WebhookDelivery, 'state' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>,
+  ): Promise<void>;
+  /** Newest first. */
+  deliveries(scope: TenantScope, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;
@@ -379,6 +522,9 @@ export interface Store {
   readonly jobs: JobRepo;
   readonly models: ModelRepo;
   readonly advice: AdviceRepo;
+  readonly monitor: MonitorRepo;
+  readonly policies: PolicyRepo;
+  readonly webhooks: WebhookRepo;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
