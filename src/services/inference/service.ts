@@ -124,6 +124,14 @@ export class InferenceService {
     return { resolved, lease };
   }
 
+  // Request ids: a random prefix per process and a counter — unique without a random draw per request.
+  private idPrefix = '';
+  private idCounter = 0;
+  private nextRequestId(): string {
+    if (!this.idPrefix) this.idPrefix = newId('req', this.deps.random, 8);
+    return `${this.idPrefix}${(this.idCounter++).toString(36).padStart(4, '0')}`;
+  }
+
   private readonly resolutions = new Map<string, { at: number; resolved: Promise<Resolved> }>();
 
   /** The registry's answer, reused for resolveTtlMs (404s too, so a flood of unknown names costs no query). */
@@ -248,7 +256,7 @@ export class InferenceService {
           checkInstances(m.spec, instances, m.ignored);
           const X = inputMatrix(m.spec, instances);
           const out = await m.batcher.submit(X, instances.length);
-          const requestId = newId('req', this.deps.random);
+          const requestId = this.nextRequestId();
           const predictions = format(m.spec, out, instances.length, requestId);
           const ms = performance.now() - started;
           this.record(scope, resolved, requestId, instances, predictions, ms);
