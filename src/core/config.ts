@@ -50,6 +50,16 @@ export interface Config {
   readonly predictionLogFlushMs: number;
   /** Inference metrics carry a `tenant` label (off keeps the series count bounded with many tenants). */
   readonly metricsTenantLabel: boolean;
+  /** Monitoring: the width of a window over the prediction log. */
+  readonly monitorGranularity: 'hour' | 'day';
+  /** Monitoring: seconds between two cycles of the loop (worker role). */
+  readonly monitorIntervalSeconds: number;
+  /** Monitoring: fewest predictions for a window to be judged (fewer: insufficient_data, never an alert). */
+  readonly monitorMinRows: number;
+  /** Monitoring: share of drifted features at which the dataset counts as drifted, in (0, 1]. */
+  readonly monitorDriftShare: number;
+  /** Monitoring: feedback may name a prediction made up to this many hours before; older is unmatched. */
+  readonly feedbackHorizonHours: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +113,14 @@ export const CONFIG_VARIABLES = {
     'how often the prediction log writes its buffered entries, ms; default 5000',
   TENANTML_METRICS_TENANT_LABEL:
     'true|false: inference metrics carry a tenant label (false keeps /metrics small with many tenants); default true',
+  TENANTML_MONITOR_GRANULARITY: 'hour|day: the width of a monitoring window; default hour',
+  TENANTML_MONITOR_INTERVAL_SECONDS: 'seconds between two monitoring cycles (worker role); default 60',
+  TENANTML_MONITOR_MIN_ROWS:
+    'fewest predictions in a window for drift to be judged (fewer: insufficient_data); default 50',
+  TENANTML_MONITOR_DRIFT_SHARE:
+    'share of drifted features at which a window counts as dataset drift, in (0, 1]; default 0.5',
+  TENANTML_FEEDBACK_HORIZON_HOURS:
+    'feedback may name a prediction made up to this many hours before (older is unmatched); default 168',
 } as const;
 
 function int(env: Env, name: string, def: number, min: number, max: number, problems: string[]): number {
@@ -228,6 +246,25 @@ export function loadConfig(env: Env, cwd: string): Config {
   if (labelRaw !== 'true' && labelRaw !== 'false')
     problems.push(`TENANTML_METRICS_TENANT_LABEL must be true or false (got ${JSON.stringify(labelRaw)})`);
   const metricsTenantLabel = labelRaw !== 'false';
+  const monitorGranularity = (env.TENANTML_MONITOR_GRANULARITY?.trim() ||
+    'hour') as Config['monitorGranularity'];
+  if (monitorGranularity !== 'hour' && monitorGranularity !== 'day')
+    problems.push(
+      `TENANTML_MONITOR_GRANULARITY must be hour or day (got ${JSON.stringify(monitorGranularity)})`,
+    );
+  const monitorIntervalSeconds = int(env, 'TENANTML_MONITOR_INTERVAL_SECONDS', 60, 1, 86_400, problems);
+  const monitorMinRows = int(env, 'TENANTML_MONITOR_MIN_ROWS', 50, 1, 1_000_000, problems);
+  let monitorDriftShare = 0.5;
+  const shareRaw = env.TENANTML_MONITOR_DRIFT_SHARE?.trim();
+  if (shareRaw) {
+    const v = /^\d*\.?\d+$/.test(shareRaw) ? Number(shareRaw) : Number.NaN;
+    if (!(v > 0 && v <= 1))
+      problems.push(
+        `TENANTML_MONITOR_DRIFT_SHARE must be a number in (0, 1] (got ${JSON.stringify(shareRaw)})`,
+      );
+    else monitorDriftShare = v;
+  }
+  const feedbackHorizonHours = int(env, 'TENANTML_FEEDBACK_HORIZON_HOURS', 168, 1, 24 * 366, problems);
 
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
@@ -254,5 +291,10 @@ export function loadConfig(env: Env, cwd: string): Config {
     predictionLogSampleRate,
     predictionLogFlushMs,
     metricsTenantLabel,
+    monitorGranularity,
+    monitorIntervalSeconds,
+    monitorMinRows,
+    monitorDriftShare,
+    feedbackHorizonHours,
   });
 }
