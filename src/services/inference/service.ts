@@ -124,12 +124,14 @@ export class InferenceService {
     return { resolved, lease };
   }
 
-  // Request ids: a random prefix per process and a counter — unique without a random draw per request.
+  // Request ids: the time (ms, base 36), a random prefix per process and a counter — unique without a
+  // random draw per request; the time lets late feedback find its prediction's log batch without a scan.
   private idPrefix = '';
   private idCounter = 0;
   private nextRequestId(): string {
-    if (!this.idPrefix) this.idPrefix = newId('req', this.deps.random, 8);
-    return `${this.idPrefix}${(this.idCounter++).toString(36).padStart(4, '0')}`;
+    if (!this.idPrefix) this.idPrefix = newId('req', this.deps.random, 8).slice(4);
+    const t = this.deps.clock.now().getTime().toString(36);
+    return `req_${t}-${this.idPrefix}${(this.idCounter++).toString(36).padStart(4, '0')}`;
   }
 
   private readonly resolutions = new Map<string, { at: number; resolved: Promise<Resolved> }>();
