@@ -15,7 +15,15 @@ import {
   toDense,
   transform,
 } from './featurizer.ts';
-import { buildFrame, type Frame, inferTask, type Target, targetOf } from './frame.ts';
+import {
+  buildFrame,
+  type Frame,
+  type FrameColumn,
+  frameFromColumns,
+  inferTask,
+  type Target,
+  targetOf,
+} from './frame.ts';
 import { DEFAULT_GBDT_PARAMS, type GbdtParams, type HistogramPool, predictTrees } from './gbdt/index.ts';
 import { type Stopping, trainGbdtStopped } from './gbdt/stopping.ts';
 import { fitLogistic, fitRidge, type LinearFit } from './linear/index.ts';
@@ -105,6 +113,10 @@ export interface TrainedModel {
    * on. Set by `trainModel`; a model loaded from storage has none.
    */
   validIndex?: Int32Array;
+  /** The frame rows the model was fitted on (ascending): what a reference profile describes. */
+  trainIndex?: Int32Array;
+  /** The model's output on `validIndex` (n × C probabilities, or n values): the reference of its predictions. */
+  validPredictions?: Float64Array;
 }
 
 const FEATURIZER_KEYS = ['maxCategories', 'minFrequency', 'textBits'] as const;
@@ -388,9 +400,37 @@ export function trainModel(input: TrainInput): TrainedModel {
     metrics,
     modelJson,
     validIndex: validRows,
+    trainIndex: trainRows,
+    validPredictions: pred,
     ...(onnx ? { onnx } : {}),
     ...(baseMetrics ? { baseMetrics } : {}),
   };
+}
+
+/**
+ * A trained (or loaded) model scored on `rows` of `frame` (labelled rows, e.g. another run's validIndex),
+ * with the metric names `trainModel` reports: how a champion is measured on a challenger's held-out rows.
+ * Labels are read in the model's own class numbering; a row whose class the model does not know is a
+ * `validation_failed` on `target` (the message names no label, which is tenant data).
+ */
+export function evaluateOn(trained: TrainedModel, frame: Frame, rows: Int32Array, target: string): Metrics {
+  const { task, classes } = trained.modelJson;
+  const col = frame.columns.find((c) => c.name === target);
+  if (!col) throw invalid('target', `column '${target}' is not in the frame`);
+  // Only the asked rows' labels count: a class seen elsewhere in the frame does not stop the evaluation.
+  const values =
+    col.kind === 'number' ? select(col.values, rows) : Array.from(rows, (i) => col.values[i] ?? null);
+  const sub = frameFromColumns([{ ...col, values } as FrameColumn]);
+  let y: Target;
+  try {
+    y = targetOf(sub, target, task, classes);
+  } catch (e) {
+    if (e instanceof AppError) throw invalid('target', `the rows hold labels the ${task} model cannot score`);
+    throw e;
+  }
+  if (y.rows.length !== rows.length) throw invalid('target', 'every row evaluated must carry a label');
+  const pred = predictModel(trained.model, transform(trained.featurizer, frame, rows));
+  return evaluate(task, y.y, pred, y.kind === 'classification' ? y.classes.length : 1);
 }
 
 /**
