@@ -5,7 +5,15 @@ import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../core/clock.ts';
 import { AppError, type FieldError, notFound } from '../core/errors.ts';
 import { isTenantId, nameProblem, newId } from '../core/ids.ts';
-import type { Audience, Job, JobFilter, PoolSpec, TrainAlgorithm, TrainSpec } from '../core/jobs.ts';
+import type {
+  Audience,
+  Job,
+  JobFilter,
+  ModelRef,
+  PoolSpec,
+  TrainAlgorithm,
+  TrainSpec,
+} from '../core/jobs.ts';
 import { mintTenantScope, SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
 import { effectiveQuotas, type Quotas } from '../core/tiers.ts';
 import type { ColumnSchema, DatasetVersion, Tenant } from '../core/types.ts';
@@ -184,13 +192,14 @@ export class TrainingService {
 
   /**
    * Queues a tenant-specific or tuned training job. `internal.advice` ties it to an advice (the advisor
-   * submits its candidates through here, so they obey the same checks and quotas).
+   * submits its candidates through here, so they obey the same checks and quotas); `internal.champion`
+   * and `reason` make it a policy-fired challenger (the monitoring loop).
    */
   async submit(
     scope: TenantScope,
     model: string,
     request: TrainRequest,
-    internal: { advice?: string } = {},
+    internal: { advice?: string; champion?: ModelRef; reason?: TrainSpec['reason'] } = {},
   ): Promise<Job> {
     return (await this.submitOrCheck(scope, model, request, internal)) as Job;
   }
@@ -204,7 +213,7 @@ export class TrainingService {
     scope: TenantScope,
     model: string,
     request: TrainRequest,
-    internal: { advice?: string; dryRun?: boolean },
+    internal: { advice?: string; champion?: ModelRef; reason?: TrainSpec['reason']; dryRun?: boolean },
   ): Promise<Job | null> {
     const errors = shapeErrors(model, request);
     if (request?.mode === 'tuned' && request.base === undefined)
@@ -266,6 +275,8 @@ export class TrainingService {
       mode: base ? 'tuned' : 'tenant',
       ...(base ? { base: { model: base.model, version: base.version } } : {}),
       ...(internal.advice ? { advice: internal.advice } : {}),
+      ...(internal.reason ? { reason: internal.reason } : {}),
+      ...(internal.champion ? { champion: internal.champion } : {}),
       params: request.params ?? {},
       seed: request.seed ?? seedOf(id),
       validFraction: request.validFraction ?? DEFAULT_VALID_FRACTION,
