@@ -13,7 +13,10 @@ import { datasetRepo } from './repos/datasets.ts';
 import { jobRepo } from './repos/jobs.ts';
 import { keyRepo } from './repos/keys.ts';
 import { modelRepo } from './repos/models.ts';
+import { monitorRepo } from './repos/monitor.ts';
+import { policyRepo } from './repos/policies.ts';
 import { tenantRepo } from './repos/tenants.ts';
+import { webhookRepo } from './repos/webhooks.ts';
 import { openSqlite } from './sqlite.ts';
 
 export interface OpenStoreOptions {
@@ -55,6 +58,9 @@ function storeOf(ctx: SqlContext, close: () => Promise<void>): Store {
     jobs: jobRepo(ctx),
     models: modelRepo(ctx),
     advice: adviceRepo(ctx),
+    monitor: monitorRepo(ctx),
+    policies: policyRepo(ctx),
+    webhooks: webhookRepo(ctx),
     ping: async () => {
       try {
         await sql`select 1`.execute(ctx.db);

@@ -316,6 +316,94 @@ export const MIGRATIONS: readonly Migration[] = [
       { table: 'advice', column: 'tenant_id' },
     ],
   },
+  {
+    id: 5,
+    name: 'the MLOps loop: monitoring windows and cursors, feedback, retraining policies, webhooks',
+    up: (t) => [
+      // One row per window of one version; re-folding a window replaces it (commit upserts on the key).
+      `create table monitor_windows (
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        version integer not null,
+        granularity text not null check (granularity in ('hour', 'day')),
+        start text not null,
+        rows ${t.bigint} not null,
+        aggregate text not null,
+        report text,
+        updated_at text not null,
+        primary key (tenant_id, model, version, granularity, start)
+      )`,
+      // The windows listing filters a model by granularity and reads newest first across versions.
+      'create index monitor_windows_recent on monitor_windows (tenant_id, model, granularity, start)',
+      // No foreign key to models: a tenant's cursor may follow a shared model (resolved from _shared).
+      `create table monitor_cursors (
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        last_key text,
+        updated_at text not null,
+        primary key (tenant_id, model)
+      )`,
+      // seq orders feedback received in the same millisecond; label is JSON (string, number or boolean).
+      `create table monitor_feedback (
+        seq ${t.serialKey},
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        prediction_id text not null,
+        label text not null,
+        received_at text not null,
+        state text not null check (state in ('pending', 'matched', 'unmatched')),
+        unique (tenant_id, model, prediction_id)
+      )`,
+      'create index monitor_feedback_pending on monitor_feedback (tenant_id, model, state, received_at, seq)',
+      `create table retrain_policies (
+        tenant_id text not null references tenants(id) on delete cascade,
+        model text not null,
+        policy text not null,
+        last_fired_at text,
+        last_trigger text,
+        updated_at text not null,
+        primary key (tenant_id, model)
+      )`,
+      `create table webhooks (
+        tenant_id text not null references tenants(id) on delete cascade,
+        id text not null,
+        url text not null,
+        events text not null,
+        secret ${t.bytes} not null,
+        created_at text not null,
+        created_by text not null,
+        primary key (tenant_id, id)
+      )`,
+      // A delivery goes with its webhook (the cascade): it can only be read through the webhook, and its
+      // payload names the tenant's models, so nothing should outlive the subscription.
+      `create table webhook_deliveries (
+        seq ${t.serialKey},
+        id text not null unique,
+        tenant_id text not null references tenants(id) on delete cascade,
+        webhook_id text not null,
+        event text not null,
+        payload text not null,
+        state text not null check (state in ('pending', 'delivered', 'failed')),
+        attempts integer not null,
+        next_attempt_at text,
+        last_status integer,
+        last_error text,
+        created_at text not null,
+        delivered_at text,
+        foreign key (tenant_id, webhook_id) references webhooks(tenant_id, id) on delete cascade
+      )`,
+      'create index webhook_deliveries_due on webhook_deliveries (state, next_attempt_at)',
+      'create index webhook_deliveries_list on webhook_deliveries (tenant_id, webhook_id, created_at, seq)',
+    ],
+    tenantTables: [
+      { table: 'monitor_windows', column: 'tenant_id' },
+      { table: 'monitor_cursors', column: 'tenant_id' },
+      { table: 'monitor_feedback', column: 'tenant_id' },
+      { table: 'retrain_policies', column: 'tenant_id' },
+      { table: 'webhooks', column: 'tenant_id' },
+      { table: 'webhook_deliveries', column: 'tenant_id' },
+    ],
+  },
 ];
 
 /** Fills base_model/base_version of tuned versions registered before migration 4. */

@@ -222,6 +222,84 @@ export interface AdviceTable {
   finished_at: string | null;
 }
 
+/** One monitoring window of one model version. aggregate and report are JSON (src/ml/drift). */
+export interface MonitorWindowsTable {
+  tenant_id: string;
+  model: string;
+  version: number;
+  /** 'hour' | 'day' */
+  granularity: string;
+  start: string;
+  rows: BigIntColumn;
+  aggregate: string;
+  report: string | null;
+  updated_at: string;
+}
+
+/** How far the monitoring loop has read one model's prediction log in one tenant's namespace. */
+export interface MonitorCursorsTable {
+  tenant_id: string;
+  model: string;
+  last_key: string | null;
+  updated_at: string;
+}
+
+/** True labels sent for predictions; the first per prediction is kept. */
+export interface MonitorFeedbackTable {
+  /** Insertion order: the oldest-first tie-break. */
+  seq: Generated<BigIntColumn>;
+  tenant_id: string;
+  model: string;
+  prediction_id: string;
+  /** JSON: the label as the client sent it (string, number or boolean). */
+  label: string;
+  received_at: string;
+  /** 'pending' | 'matched' | 'unmatched' */
+  state: string;
+}
+
+export interface RetrainPoliciesTable {
+  tenant_id: string;
+  model: string;
+  /** JSON RetrainPolicy. */
+  policy: string;
+  last_fired_at: string | null;
+  last_trigger: string | null;
+  updated_at: string;
+}
+
+export interface WebhooksTable {
+  tenant_id: string;
+  id: string;
+  url: string;
+  /** JSON array of AlertEvent. */
+  events: string;
+  /** The signing secret, encrypted with the tenant's data key by the caller. */
+  secret: Buffer;
+  created_at: string;
+  created_by: string;
+}
+
+export interface WebhookDeliveriesTable {
+  /** Insertion order: the oldest-first tie-break for claims and listings. */
+  seq: Generated<BigIntColumn>;
+  id: string;
+  tenant_id: string;
+  webhook_id: string;
+  event: string;
+  /** JSON AlertPayload. */
+  payload: string;
+  /** 'pending' | 'delivered' | 'failed' */
+  state: string;
+  attempts: number;
+  /** Due time while pending (a claim pushes it to the lease's end); null once delivered or failed. */
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface SchemaMigrationsTable {
   id: number;
   name: string;
@@ -244,6 +322,12 @@ export interface DB {
   model_live_history: ModelLiveHistoryTable;
   model_provenance: ModelProvenanceTable;
   advice: AdviceTable;
+  monitor_windows: MonitorWindowsTable;
+  monitor_cursors: MonitorCursorsTable;
+  monitor_feedback: MonitorFeedbackTable;
+  retrain_policies: RetrainPoliciesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -3,7 +3,16 @@ import { after, before, describe } from 'node:test';
 import type { TrainSpec } from '../../../src/core/jobs.ts';
 import { type Actor, mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
 import type { ApiKeyRecord, DatasetVersion } from '../../../src/core/types.ts';
-import type { Advice, NewJob, NewModelVersion, NewTenant, Store } from '../../../src/store/ports.ts';
+import type {
+  Advice,
+  MonitorWindow,
+  NewJob,
+  NewModelVersion,
+  NewTenant,
+  Store,
+  Webhook,
+  WebhookDelivery,
+} from '../../../src/store/ports.ts';
 import { createTestStore, STORE_KINDS, type StoreKind, type TestStore } from '../../helpers/stores.ts';
 
 export const T0 = '2026-01-01T00:00:00.000Z';
@@ -173,6 +182,81 @@ export async function seedTenant(store: Store, id: string): Promise<void> {
   await store.models.register(scope, modelVersionInput('churn', { createdAt: at(5) }));
   await store.models.promote(scope, 'churn', 2, `tk_${id}_1`, at(6));
   await store.advice.create(scope, adviceInput(`adv_${id}_1`, { createdAt: at(7) }));
+  // The MLOps loop's tables: a window with its cursor, feedback, a policy, a webhook with a delivery.
+  await store.monitor.commit(scope, 'churn', [windowInput(id, 'churn', { start: at(0) })], {
+    model: 'churn',
+    lastKey: 'predictions/churn/2026-01-01/0001.ndjson',
+    updatedAt: at(8),
+  });
+  await store.monitor.addFeedback(scope, [
+    { model: 'churn', predictionId: `pred_${id}_1`, label: 'yes', receivedAt: at(8) },
+  ]);
+  await store.policies.put(scope, 'churn', { onDrift: true }, at(8));
+  await store.webhooks.create(scope, webhookInput(`wh_${id}_1`, id), Buffer.from(`secret-of-${id}`));
+  await store.webhooks.enqueue(scope, [deliveryInput(`dl_${id}_1`, id, `wh_${id}_1`, { createdAt: at(9) })]);
+}
+
+export function windowInput(
+  tenantId: string,
+  model: string,
+  over: Partial<MonitorWindow> = {},
+): MonitorWindow {
+  return {
+    tenantId,
+    model,
+    version: 1,
+    granularity: 'hour',
+    start: T0,
+    rows: 10,
+    aggregate: { rows: 10, features: { x: [1, 2, 3] } },
+    report: null,
+    updatedAt: T0,
+    ...over,
+  };
+}
+
+export function webhookInput(id: string, tenantId: string, over: Partial<Webhook> = {}): Webhook {
+  return {
+    id,
+    tenantId,
+    url: `https://hooks.example.com/${id}`,
+    events: ['drift', 'promotion'],
+    createdAt: T0,
+    createdBy: 'tk_creator',
+    ...over,
+  };
+}
+
+export function deliveryInput(
+  id: string,
+  tenantId: string,
+  webhookId: string,
+  over: Partial<WebhookDelivery> = {},
+): WebhookDelivery {
+  const createdAt = over.createdAt ?? T0;
+  return {
+    id,
+    tenantId,
+    webhookId,
+    event: 'drift',
+    payload: {
+      id: `evt_${id}`,
+      event: 'drift',
+      tenantId,
+      at: createdAt,
+      model: 'churn',
+      version: 1,
+      data: { share: 0.6 },
+    },
+    state: 'pending',
+    attempts: 0,
+    nextAttemptAt: createdAt,
+    lastStatus: null,
+    lastError: null,
+    createdAt,
+    deliveredAt: null,
+    ...over,
+  };
 }
 
 type NewAdvice = Omit<Advice, 'tenantId' | 'state' | 'result' | 'error' | 'finishedAt'>;
