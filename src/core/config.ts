@@ -42,6 +42,8 @@ export interface Config {
   readonly inferenceBatchWindowMs: number;
   /** Inference: how long a model-name resolution is reused before the store is asked again, ms; 0: every request. */
   readonly inferenceResolveTtlMs: number;
+  /** Inference: predict requests running at once in this process; more wait in admission's fair queue. */
+  readonly inferenceConcurrency: number;
   /** Inference: most instances one predict request may carry. */
   readonly inferenceMaxInstances: number;
   /** Inference: share of predictions written to the tenant's prediction log, 0–1. */
@@ -105,6 +107,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_INFERENCE_BATCH_WINDOW_MS:
     'predict requests for one model version arriving within this window (ms) run as one ONNX call; 0 turns micro-batching off; default 1',
   TENANTML_INFERENCE_MAX_INSTANCES: 'most instances one predict request may carry; default 1000',
+  TENANTML_INFERENCE_CONCURRENCY:
+    'predict requests running at once in this process; more wait in the fair queue across tenants; default 8',
   TENANTML_INFERENCE_RESOLVE_TTL_MS:
     'how long a resolved model version is reused before the store is asked again (a promotion takes effect within it), ms; 0 asks on every request; default 1000',
   TENANTML_PREDICTION_LOG_SAMPLE_RATE:
@@ -229,6 +233,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     problems,
   );
   const inferenceBatchWindowMs = int(env, 'TENANTML_INFERENCE_BATCH_WINDOW_MS', 1, 0, 1000, problems);
+  const inferenceConcurrency = int(env, 'TENANTML_INFERENCE_CONCURRENCY', 8, 1, 10_000, problems);
   const inferenceResolveTtlMs = int(env, 'TENANTML_INFERENCE_RESOLVE_TTL_MS', 1000, 0, 600_000, problems);
   const inferenceMaxInstances = int(env, 'TENANTML_INFERENCE_MAX_INSTANCES', 1000, 1, 1_000_000, problems);
   let predictionLogSampleRate = 1;
@@ -288,6 +293,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     inferenceBatchWindowMs,
     inferenceMaxInstances,
     inferenceResolveTtlMs,
+    inferenceConcurrency,
     predictionLogSampleRate,
     predictionLogFlushMs,
     metricsTenantLabel,

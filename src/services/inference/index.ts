@@ -13,13 +13,6 @@ import type { TenantService } from '../tenants.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { InferenceService, type TenantLimits } from './service.ts';
 
-/**
- * Predict requests running at once in this process. The work is CPU-bound on the event loop (ONNX
- * Runtime runs on the calling thread), so more slots add no throughput — they only move the queue from
- * admission's fair queue, where a quiet tenant is served first, into the event loop, where it is FIFO.
- */
-const MAX_CONCURRENT_PREDICTIONS = 16;
-
 /** How long a tenant's quotas and tier are reused before they are read again: a change applies within it. */
 const LIMITS_TTL_MS = 1000;
 
@@ -30,6 +23,7 @@ export interface InferenceWiring {
     | 'inferenceBatchWindowMs'
     | 'inferenceMaxInstances'
     | 'inferenceResolveTtlMs'
+    | 'inferenceConcurrency'
     | 'predictionLogSampleRate'
     | 'predictionLogFlushMs'
     | 'metricsTenantLabel'
@@ -69,7 +63,10 @@ export function createInference(w: InferenceWiring): {
       ? undefined
       : (w.admission ??
         createAdmission({
-          maxConcurrent: MAX_CONCURRENT_PREDICTIONS,
+          // The work is CPU-bound on the event loop (ONNX Runtime runs on the calling thread): more slots add
+          // no throughput, they only move the waiting from the fair queue (a quiet tenant first) into the
+          // event loop (first come, first served).
+          maxConcurrent: w.config.inferenceConcurrency,
           redisUrl: w.config.redisUrl,
           clock: w.clock,
           onLimiterError: (err) =>
