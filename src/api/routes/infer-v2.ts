@@ -48,7 +48,8 @@ function toInstances(body: V2InferRequest): Record<string, unknown>[] {
   if (errors.length) throw new AppError('validation_failed', 'the inputs do not fit together', { errors });
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < n; i++) {
-    const inst: Record<string, unknown> = {};
+    // No prototype: an input named like an Object member ("__proto__", "toString") stays a plain key.
+    const inst: Record<string, unknown> = Object.create(null);
     for (const c of cols) inst[c.name] = c.data[i];
     out.push(inst);
   }

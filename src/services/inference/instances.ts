@@ -77,7 +77,7 @@ export function checkInstances(spec: ModelSpec, instances: unknown[], ignored: R
       }
     }
     for (const [name, type] of features) {
-      if (!(name in rec)) {
+      if (!Object.hasOwn(rec, name)) {
         if (fail({ index: i, field: name, message: 'is missing (send null when the value is unknown)' }))
           break outer;
         continue;
