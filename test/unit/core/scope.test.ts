@@ -14,6 +14,7 @@ const ALLOWED = new Set([
   'src/services/training.ts', // system: counting the tenants a shared training could pool from
   'src/services/provenance.ts', // system: retraining a tuned model in its tenant after its base was tainted
   'src/platform.ts', // system: the after-job hook acts on the finished job's own tenant
+  'src/services/webhooks/dispatcher.ts', // system: a claimed delivery is sent in its own tenant
 ]);
 // Later issues add system paths (workers, schedulers); each must be listed here deliberately.
 const SYSTEM_PREFIXES = ['src/jobs/', 'src/cli/'];
