@@ -43,7 +43,10 @@ export interface TrainingSource {
   dataKey: Uint8Array;
 }
 
-/** A tuned job's base model: its stored artifacts, already decrypted by the supervisor, as JSON text. */
+/**
+ * A stored model version's artifacts, already decrypted by the supervisor, as JSON text: a tuned job's
+ * base, or a challenger job's champion.
+ */
 export interface BaseArtifacts {
   fitted: string;
   featurizer: string;
@@ -57,6 +60,8 @@ export interface StartMessage {
   sources: TrainingSource[];
   /** Tuned jobs only. */
   base?: BaseArtifacts;
+  /** Challenger jobs whose champion's artifacts could be read: evaluated on this job's validation rows. */
+  champion?: BaseArtifacts;
   blobs: BlobLocation;
   testHooks: boolean;
 }
@@ -92,6 +97,16 @@ export interface ResultMessage {
   deidentification?: PooledData['deidentification'];
   /** Tuned jobs: the base model evaluated on this job's validation rows. */
   baseMetrics?: Record<string, number>;
+  /** Challenger jobs: the champion evaluated on this job's validation rows (same names as `metrics`). */
+  championMetrics?: Record<string, number>;
+  /** Challenger jobs without championMetrics: why (no data values), for the worker's log. */
+  championSkipped?: string;
+  /** profile.json: the reference profile (src/ml/drift/profile.ts) monitoring compares traffic with. */
+  profileJson?: string;
+  /** Why there is no profile (no data values), for the worker's log; the model registers without one. */
+  profileSkipped?: string;
+  /** Wall time the profile took in the child, milliseconds (logged: what profiling costs a job). */
+  profileMs?: number;
   cpu: CpuReport;
 }
 

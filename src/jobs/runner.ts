@@ -7,13 +7,15 @@ import { pipeline } from 'node:stream';
 import type { RawCell } from '../core/cells.ts';
 import { isAppError } from '../core/errors.ts';
 import type { JobProgress, TrainAlgorithm } from '../core/jobs.ts';
-import type { ColumnSchema, DatasetSchema } from '../core/types.ts';
+import type { ColumnSchema, ColumnType, DatasetSchema } from '../core/types.ts';
 import { chooseAlgorithm } from '../ml/auto.ts';
 import { encodeFitted, loadTrained } from '../ml/codec.ts';
+import { buildProfile } from '../ml/drift/profile.ts';
 import {
   type Frame,
   type FrameColumn,
   frameFromColumns,
+  getColumn,
   inferTask,
   isNumberType,
   readNumberCell,
@@ -21,7 +23,7 @@ import {
 } from '../ml/frame.ts';
 import { DEFAULT_GBDT_PARAMS } from '../ml/gbdt/index.ts';
 import { type PooledData, type PoolPart, poolFrames } from '../ml/pool.ts';
-import { type TrainedModel, type TrainProgress, trainModel } from '../ml/train.ts';
+import { evaluateOn, type TrainedModel, type TrainProgress, trainModel } from '../ml/train.ts';
 import type { Task } from '../ml/types.ts';
 import { createHistogramPool } from '../runtime/threads/histogram-pool.ts';
 import { decodeRows } from '../services/datasets/codec.ts';
@@ -29,6 +31,7 @@ import { decryptStream } from '../store/artifacts/envelope.ts';
 import { FsBlobStore } from '../store/artifacts/fs.ts';
 import { tenantPath } from '../store/artifacts/ports.ts';
 import type {
+  BaseArtifacts,
   PoolContribution,
   ProgressMessage,
   ResultMessage,
@@ -352,6 +355,8 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
     await pool?.close();
   }
   if (!trained.onnx) throw new PermanentTrainingError('the model could not be exported to ONNX');
+  const champion = msg.champion ? championMetrics(msg, frame, trained) : undefined;
+  const profile = referenceProfile(frame, trained, spec.seed);
   return {
     type: 'result',
     onnx: trained.onnx,
@@ -365,5 +370,96 @@ export async function runTraining(msg: StartMessage, opts: RunOptions): Promise<
     ...(loaded.contributions ? { contributions: loaded.contributions } : {}),
     ...(loaded.deidentification ? { deidentification: loaded.deidentification } : {}),
     ...(trained.baseMetrics ? { baseMetrics: finiteOnly(trained.baseMetrics) } : {}),
+    ...(champion && 'metrics' in champion ? { championMetrics: champion.metrics } : {}),
+    ...(champion && 'skipped' in champion ? { championSkipped: champion.skipped } : {}),
+    ...('json' in profile ? { profileJson: profile.json } : { profileSkipped: profile.skipped }),
+    profileMs: profile.ms,
   };
+}
+
+/**
+ * A challenger's champion, rebuilt from its artifacts and scored on exactly this run's validation rows.
+ * Any problem leaves the job training on without the comparison; the reason names no data value.
+ */
+function championMetrics(
+  msg: StartMessage,
+  frame: Frame,
+  trained: TrainedModel,
+): { metrics: Record<string, number> } | { skipped: string } {
+  const { spec } = msg.job;
+  const ref = spec.champion ? `${spec.champion.model}@${spec.champion.version}` : 'the champion';
+  let champion: TrainedModel;
+  try {
+    champion = loadTrained(msg.champion as BaseArtifacts);
+  } catch (err) {
+    return { skipped: `${ref}'s artifacts could not be read (${err instanceof Error ? err.name : 'Error'})` };
+  }
+  const { task, target } = champion.modelJson;
+  if (task !== trained.modelJson.task)
+    return { skipped: `${ref} is a ${task} model; this job trained a ${trained.modelJson.task} one` };
+  if (target !== spec.target) return { skipped: `${ref} predicts '${target}', not '${spec.target}'` };
+  if (!trained.validIndex) return { skipped: 'the run kept no validation rows' };
+  try {
+    return { metrics: finiteOnly(evaluateOn(champion, frame, trained.validIndex, spec.target)) };
+  } catch (err) {
+    // evaluateOn's refusals name fields only; anything else may quote data, so only its kind is kept.
+    const why = isAppError(err) ? err.message : `${err instanceof Error ? err.name : 'Error'}`;
+    return { skipped: `${ref} could not be evaluated on the validation rows (${why})` };
+  }
+}
+
+/**
+ * A tuned model's features are its base's; a column this tenant's data lacks reaches the model as
+ * missing in every row, and so it is profiled: an all-missing column stands in for it.
+ */
+function withEveryFeature(frame: Frame, features: { name: string; type: ColumnType }[]): Frame {
+  const absent = features.filter((f) => !getColumn(frame, f.name));
+  if (absent.length === 0) return frame;
+  const n = frame.nRows;
+  const filler = absent.map(
+    (f): FrameColumn =>
+      isNumberType(f.type)
+        ? { kind: 'number', name: f.name, type: f.type, values: new Float64Array(n).fill(Number.NaN) }
+        : {
+            kind: 'string',
+            name: f.name,
+            type: f.type as 'categorical' | 'text',
+            values: new Array<string | null>(n).fill(null),
+          },
+  );
+  return frameFromColumns([...frame.columns, ...filler]);
+}
+
+/**
+ * profile.json: the training rows' features as the model reads them (its input schema) and its own
+ * predictions on the validation rows. A failure costs monitoring its reference, never the model.
+ */
+function referenceProfile(
+  frame: Frame,
+  trained: TrainedModel,
+  seed: number,
+): ({ json: string } | { skipped: string }) & { ms: number } {
+  const started = performance.now();
+  const ms = (): number => Math.round((performance.now() - started) * 10) / 10;
+  const { modelJson, trainIndex, validIndex, validPredictions } = trained;
+  if (!trainIndex || !validIndex || !validPredictions)
+    return { skipped: 'the run kept no row split', ms: ms() };
+  try {
+    const profile = buildProfile({
+      frame: withEveryFeature(frame, modelJson.inputSchema),
+      features: modelJson.inputSchema,
+      rows: trainIndex,
+      task: modelJson.task,
+      ...(modelJson.classes ? { classes: modelJson.classes } : {}),
+      predictions: validPredictions,
+      predRows: validIndex.length,
+      seed,
+    });
+    return { json: JSON.stringify(profile), ms: ms() };
+  } catch (err) {
+    return {
+      skipped: `the profile could not be built (${err instanceof Error ? err.name : 'Error'})`,
+      ms: ms(),
+    };
+  }
 }

@@ -172,8 +172,11 @@ export async function selectSharedSources(
   return out.sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0));
 }
 
-/** What a job needs before its child starts, or why it can never run (a permanent failure). */
-export type Preparation = { start: StartMessage } | { error: string };
+/**
+ * What a job needs before its child starts, or why it can never run (a permanent failure). A challenger
+ * whose champion cannot be read still runs: `championSkipped` says why it will carry no championMetrics.
+ */
+export type Preparation = { start: StartMessage; championSkipped?: string } | { error: string };
 
 const missingBlob = (err: unknown): boolean => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 
@@ -237,16 +240,53 @@ export async function prepareStart(
       };
     }
   }
+  const champion = spec.champion ? await readChampion(deps, job) : undefined;
   return {
     start: {
       type: 'start',
       job,
       sources,
       ...(base ? { base } : {}),
+      ...(champion && 'artifacts' in champion ? { champion: champion.artifacts } : {}),
       blobs: deps.blobs,
       testHooks,
     },
+    ...(champion && 'skipped' in champion ? { championSkipped: champion.skipped } : {}),
   };
+}
+
+/**
+ * A challenger's champion, read from the job's own namespace like a tuned job's base. Whatever stops
+ * the reading (no such version, no fitted.json — an imported model —, an unreadable blob) only takes the
+ * comparison away: the decision-maker then judges the challenger without it.
+ */
+async function readChampion(
+  deps: Pick<WorkerDeps, 'store' | 'artifacts'>,
+  job: Job,
+): Promise<{ artifacts: BaseArtifacts } | { skipped: string }> {
+  const { model, version } = job.spec.champion as NonNullable<TrainSpec['champion']>;
+  const ref = `${model}@${version}`;
+  const scope = mintTenantScope(job.tenantId, SYSTEM);
+  try {
+    const rec = await deps.store.models.version(scope, model, version);
+    if (!rec) return { skipped: `the champion ${ref} does not exist` };
+    const read = async (file: string): Promise<string> =>
+      (await deps.artifacts.get(scope, `${rec.artifact}/${file}`)).toString('utf8');
+    return {
+      artifacts: {
+        fitted: await read('fitted.json'),
+        featurizer: await read('featurizer.json'),
+        model: await read('model.json'),
+      },
+    };
+  } catch (err) {
+    if (missingBlob(err))
+      return { skipped: `the champion ${ref} has no fitted parameters (an imported model?)` };
+    const e = err as NodeJS.ErrnoException;
+    return {
+      skipped: `the champion ${ref}'s artifacts could not be read (${e?.name ?? 'Error'}${e?.code ? ` ${e.code}` : ''})`,
+    };
+  }
 }
 
 /**
@@ -331,6 +371,7 @@ class RunningJob {
       if ('error' in prepared)
         return await this.finish({ state: 'failed', error: prepared.error, retry: false });
       const { start } = prepared;
+      if (prepared.championSkipped) this.championSkipped(prepared.championSkipped);
       this.ownRows = start.sources[0]?.rows ?? 0;
       const exited = this.spawn();
       this.child?.send(start);
@@ -419,6 +460,14 @@ class RunningJob {
     }
   }
 
+  private championSkipped(reason: string): void {
+    const { job, sup } = this;
+    sup.log.warn(
+      { jobId: job.id, tenantId: job.tenantId, champion: job.spec.champion, reason },
+      'worker: the challenger carries no championMetrics',
+    );
+  }
+
   private every(ms: number, fn: () => Promise<void> | void): void {
     this.timers.push(setInterval(() => void fn(), ms));
   }
@@ -492,6 +541,16 @@ class RunningJob {
     await sup.deps.artifacts.put(scope, `${prefix}/model.json`, Buffer.from(r.modelJson, 'utf8'));
     // Every trained model can be the base of a tuned one: its fitted parameters are kept beside it.
     await sup.deps.artifacts.put(scope, `${prefix}/fitted.json`, Buffer.from(r.fittedJson, 'utf8'));
+    // The reference monitoring compares this version's traffic with; without it monitoring says so.
+    if (r.profileJson)
+      await sup.deps.artifacts.put(scope, `${prefix}/profile.json`, Buffer.from(r.profileJson, 'utf8'));
+    else sup.log.warn({ jobId: job.id, reason: r.profileSkipped }, 'worker: the version has no profile');
+    if (r.profileMs !== undefined)
+      sup.log.info(
+        { jobId: job.id, profileMs: r.profileMs, profileBytes: r.profileJson?.length ?? 0 },
+        'worker: reference profile built',
+      );
+    if (spec.champion && !r.championMetrics && r.championSkipped) this.championSkipped(r.championSkipped);
     if (this.stopReason) return; // the lease was lost (or the worker is stopping) while saving
 
     const contributions = spec.mode === 'shared' ? (r.contributions ?? []) : [];
@@ -523,7 +582,8 @@ class RunningJob {
       createdAt: at,
       createdBy: job.createdBy,
       ...(lost ? { taint: { at, reason: lost } } : {}),
-      ...(spec.advice ? { candidate: true } : {}),
+      // Advice candidates and challengers go live only by a decision (promotion), never by registering.
+      ...(spec.advice || spec.champion ? { candidate: true } : {}),
     });
     // A withdrawal that landed between the check above and the registration looked for the versions
     // holding the tenant's data before this one existed: look once more, now that it does.
@@ -544,6 +604,7 @@ class RunningJob {
         model: version.model,
         version: version.version,
         ...(r.baseMetrics ? { baseMetrics: r.baseMetrics } : {}),
+        ...(r.championMetrics ? { championMetrics: r.championMetrics } : {}),
       },
     });
   }

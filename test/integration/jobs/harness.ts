@@ -9,6 +9,7 @@ import { mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/sco
 import {
   type Supervisor,
   startWorkers,
+  type WorkerDeps,
   type WorkerEvent,
   type WorkerOptions,
 } from '../../../src/jobs/supervisor.ts';
@@ -39,7 +40,7 @@ export interface Harness {
   events: (WorkerEvent & { t: number })[];
   /** Queues a job straight into the job table (test hooks allowed). */
   enqueue(id: string, spec: Partial<TrainSpec>, over?: Partial<NewJob>): Promise<Job>;
-  workers(opts?: WorkerOptions): Promise<Supervisor>;
+  workers(opts?: WorkerOptions, deps?: Partial<WorkerDeps>): Promise<Supervisor>;
   job(id: string): Promise<Job>;
   waitForJob(id: string, pred: (j: Job) => boolean, ms?: number): Promise<Job>;
   cleanup(): Promise<void>;
@@ -101,13 +102,14 @@ export async function createHarness(
         },
         { maxQueued: 100 },
       ),
-    async workers(opts = {}) {
+    async workers(opts = {}, deps = {}) {
       const w = await startWorkers(
         {
           store,
           artifacts: tp.platform.services.artifacts,
           keyring: tp.platform.services.keyring,
           blobs: { kind: 'fs', root: tp.platform.config.artifactsDir },
+          ...deps,
         },
         {
           slots: 1,

@@ -320,6 +320,15 @@ for (const kind of STORE_KINDS) {
       assert.equal(fitted.format, 'tenantml.fitted/1');
       const model = JSON.parse((await artifacts.get(shared, `${v.artifact}/model.json`)).toString('utf8'));
       assert.ok(!model.inputSchema.some((c: { name: string }) => c.name === 'email'));
+      // Its reference profile covers the pooled features the model reads, never the dropped column.
+      const profile = JSON.parse(
+        (await artifacts.get(shared, `${v.artifact}/profile.json`)).toString('utf8'),
+      );
+      assert.equal(profile.format, 'tenantml.profile/1');
+      assert.deepEqual(
+        profile.features.map((f: { name: string }) => f.name),
+        model.inputSchema.map((c: { name: string }) => c.name),
+      );
       assert.ok(finished.some((j) => j.id === 'job_shared' && j.state === 'succeeded'));
     });
 
@@ -366,6 +375,13 @@ for (const kind of STORE_KINDS) {
       assert.ok(onnx.length > 0);
       const model = JSON.parse((await artifacts.get(beta, `${v.artifact}/model.json`)).toString('utf8'));
       assert.equal(model.algorithm, 'linear', 'a tuned model keeps its base’s algorithm');
+      const profile = JSON.parse((await artifacts.get(beta, `${v.artifact}/profile.json`)).toString('utf8'));
+      assert.equal(profile.format, 'tenantml.profile/1');
+      assert.equal(profile.rows, model.trainRows, 'profiled on the training rows');
+      assert.deepEqual(
+        profile.features.map((f: { name: string }) => f.name),
+        model.inputSchema.map((c: { name: string }) => c.name),
+      );
     });
 
     test('consent withdrawn after the sources were chosen: the version registers tainted', {
