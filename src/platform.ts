@@ -22,6 +22,7 @@ import { SharedModelsService } from './services/shared-models.ts';
 import { ensureSharedNamespace } from './services/shared-namespace.ts';
 import { TenantService } from './services/tenants.ts';
 import { TrainingService } from './services/training.ts';
+import { WebhookService } from './services/webhooks/service.ts';
 import { FsBlobStore } from './store/artifacts/fs.ts';
 import type { BlobStore } from './store/artifacts/ports.ts';
 import type { Store } from './store/ports.ts';
@@ -150,7 +151,16 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     tenants,
     warn: (o, m) => app.log.warn(o, m),
   });
+  // Lead: allowPrivate from TENANTML_WEBHOOKS_ALLOW_PRIVATE once the config has it (default: refuse).
+  const webhooks = new WebhookService({
+    repo: store.webhooks,
+    keyring,
+    clock,
+    random,
+    log: { warn: (o, m) => app.log.warn(o, m) },
+  });
   const services = {
+    webhooks,
     keyring,
     artifacts,
     audit,

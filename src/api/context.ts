@@ -12,6 +12,7 @@ import type { ProvenanceService } from '../services/provenance.ts';
 import type { SharedModelsService } from '../services/shared-models.ts';
 import type { TenantService } from '../services/tenants.ts';
 import type { TrainingService } from '../services/training.ts';
+import type { WebhookService } from '../services/webhooks/service.ts';
 import type { Store } from '../store/ports.ts';
 
 export interface ApiDeps {
@@ -32,6 +33,8 @@ export interface ApiDeps {
   provenance: ProvenanceService;
   /** Compares tenant-specific, shared and tuned candidates for a tenant. */
   advisor: AdvisorService;
+  /** Alert webhooks: subscriptions, deliveries, test deliveries. */
+  webhooks: WebhookService;
   /** The platform's clock: every time a route records comes from it. */
   clock: Clock;
 }

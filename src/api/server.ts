@@ -21,6 +21,7 @@ import { predictRoutes } from './routes/predict.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { sharedRoutes } from './routes/shared.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { FieldErrorSchema, ProblemSchema } from './schemas.ts';
 
 export const API_VERSION = '0.1.0';
@@ -111,6 +112,7 @@ export async function buildServer(
   await app.register(predictRoutes(deps.inference));
   await app.register(inferV2Routes(deps.inference, () => !state.shuttingDown));
   await app.register(metricsRoutes(deps.metrics));
+  await app.register(webhookRoutes(deps));
 
   return Object.assign(app, { state });
 }
