@@ -141,8 +141,9 @@ describe('supervisor', () => {
       return pr?.phase === 'training' && pr.etaSeconds !== undefined && (pr.iteration ?? 0) >= 3 ? pr : null;
     });
     assert.equal(p.totalIterations, 100);
-    assert.equal(p.metric?.name, 'valid_logloss');
-    assert.ok(Number.isFinite(p.metric?.value));
+    // Without early stopping no rows are held out of training, so there is no metric to show (trees
+    // never report one measured on the validation rows).
+    assert.equal(p.metric, undefined);
     // ~100 ms a round: the rounds left take about that long each (loose bounds: a loaded machine).
     const left = 100 - (p.iteration ?? 0);
     assert.ok(
