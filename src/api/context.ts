@@ -16,8 +16,8 @@ import type { WebhookService } from '../services/webhooks/service.ts';
 import type { Store } from '../store/ports.ts';
 
 export interface ApiDeps {
-  config: Pick<Config, 'maxUploadBytes' | 'maxJsonBytes' | 'logLevel'>;
-  store: Pick<Store, 'ping' | 'models'>;
+  config: Pick<Config, 'maxUploadBytes' | 'maxJsonBytes' | 'logLevel' | 'monitorGranularity'>;
+  store: Pick<Store, 'ping' | 'models' | 'monitor' | 'policies'>;
   auth: AuthService;
   tenants: TenantService;
   datasets: DatasetService;

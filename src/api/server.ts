@@ -17,6 +17,7 @@ import { inferV2Routes } from './routes/infer-v2.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
+import { monitoringRoutes } from './routes/monitoring.ts';
 import { predictRoutes } from './routes/predict.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { sharedRoutes } from './routes/shared.ts';
@@ -112,6 +113,7 @@ export async function buildServer(
   await app.register(predictRoutes(deps.inference));
   await app.register(inferV2Routes(deps.inference, () => !state.shuttingDown));
   await app.register(metricsRoutes(deps.metrics));
+  await app.register(monitoringRoutes({ ...deps, granularity: deps.config.monitorGranularity }));
   await app.register(webhookRoutes(deps));
 
   return Object.assign(app, { state });
