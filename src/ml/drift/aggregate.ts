@@ -71,22 +71,23 @@ export function emptyAggregate(profile: ReferenceProfile): WindowAggregate {
 }
 
 function emptyFeature(p: FeatureProfile): FeatureAggregate {
+  // Packed arrays (not `new Array(n)`, which is holey): the counters are incremented per prediction.
   if (p.kind === 'numeric') {
+    // A reference without values has no edges: every value lands in the lower "tail", and the upper one
+    // is kept so that tails are always the first and last entries.
     return {
       kind: 'numeric',
       n: 0,
       missing: 0,
-      counts: new Array<number>(p.edges.length + 1).fill(0),
+      counts: zeros(Math.max(p.edges.length + 1, 2)),
       reservoir: [],
     };
   }
-  return {
-    kind: 'categorical',
-    n: 0,
-    missing: 0,
-    counts: new Array<number>(p.categories.length).fill(0),
-    unseen: 0,
-  };
+  return { kind: 'categorical', n: 0, missing: 0, counts: zeros(p.categories.length), unseen: 0 };
+}
+
+function zeros(n: number): number[] {
+  return Array.from({ length: n }, () => 0);
 }
 
 // Category lookups compiled once per profile object (profiles are plain JSON, so no Map inside).

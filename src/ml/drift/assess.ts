@@ -10,7 +10,7 @@ import type {
 } from './aggregate.ts';
 import type { CategoricalProfile, FeatureProfile, NumericProfile, ReferenceProfile } from './profile.ts';
 import {
-  chiSquared,
+  chiSquaredTwoSample,
   jensenShannon,
   ksTwoSample,
   psi,
@@ -163,7 +163,8 @@ function assessNumeric(
   };
   const cur = Float64Array.from(a.reservoir).sort();
   if (small) {
-    const t = a.n === 0 ? { statistic: 0, pValue: 1 } : ksTwoSample(p.sample, cur, true);
+    // Nothing to compare when either side has no values: the missing rate tells that story.
+    const t = a.n === 0 || p.n === 0 ? { statistic: 0, pValue: 1 } : ksTwoSample(p.sample, cur, true);
     return {
       ...base,
       method: 'ks',
@@ -174,7 +175,7 @@ function assessNumeric(
     };
   }
   let w = 0;
-  if (a.n > 0) {
+  if (a.n > 0 && p.n > 0) {
     // Samples when both sides have one (always, for aggregates built here); histograms on the shared
     // edges otherwise, e.g. a window whose reservoir was dropped to save space.
     w =
@@ -208,10 +209,10 @@ function assessCategorical(
     unseen: a.unseen,
   };
   if (small) {
-    // A value the reference never had would make chi-squared infinite on its own; half a reference
-    // observation in that bucket (a continuity prior) lets a handful pass and many still count.
-    if (ref[ref.length - 1] === 0) ref[ref.length - 1] = 0.5;
-    const t = a.n === 0 ? { statistic: 0, pValue: 1 } : chiSquared(cur, ref);
+    // Homogeneity rather than Evidently's goodness of fit against reference shares: with a reference
+    // about the window's size, fit ignores half the noise and roughly doubles the statistic (false
+    // alarms near 15–20% instead of 5% on clean data; test/unit/ml/drift measures it).
+    const t = a.n === 0 ? { statistic: 0, pValue: 1 } : chiSquaredTwoSample(ref, cur);
     return {
       ...base,
       method: 'chi2',

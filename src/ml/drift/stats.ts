@@ -159,6 +159,35 @@ export function chiSquared(
   return { statistic: stat, pValue: gammaQ(dof / 2, stat / 2), dof };
 }
 
+/**
+ * Chi-squared test of homogeneity between two samples' counts over the same buckets (a 2 × k contingency
+ * table without continuity correction, like scipy's `chi2_contingency(…, correction=False)`); buckets
+ * empty on both sides are left out. Unlike goodness of fit, it allows for the reference's own sampling
+ * noise, so a small reference does not inflate the statistic.
+ */
+export function chiSquaredTwoSample(
+  ref: ArrayLike<number>,
+  cur: ArrayLike<number>,
+): TestResult & { dof: number } {
+  if (ref.length !== cur.length) throw new RangeError('ref and cur differ in length');
+  const nr = sum(ref);
+  const nc = sum(cur);
+  if (nr <= 0 || nc <= 0) return { statistic: 0, pValue: 1, dof: 0 };
+  const total = nr + nc;
+  let stat = 0;
+  let k = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const col = ref[i] + cur[i];
+    if (col <= 0) continue;
+    k++;
+    const er = (col * nr) / total;
+    const ec = (col * nc) / total;
+    stat += ((ref[i] - er) * (ref[i] - er)) / er + ((cur[i] - ec) * (cur[i] - ec)) / ec;
+  }
+  const dof = Math.max(k - 1, 0);
+  return { statistic: stat, pValue: dof === 0 ? 1 : gammaQ(dof / 2, stat / 2), dof };
+}
+
 // ---- Wasserstein --------------------------------------------------------------------------------
 
 /** Population standard deviation (ddof 0, like numpy's default, which Evidently norms by). */

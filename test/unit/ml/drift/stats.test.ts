@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   chiSquared,
+  chiSquaredTwoSample,
   gammaQ,
   jensenShannon,
   kolmogorovSf,
@@ -101,6 +102,21 @@ describe('chi-squared', () => {
     const r2 = chiSquared([5, 40, 3, 12, 40], [10, 30, 10, 20, 30]);
     close(r2.statistic, 17.266666666666666, 1e-12);
     rel(r2.pValue, 0.001715408512736331, 1e-12);
+  });
+
+  test('homogeneity equals scipy.stats.chi2_contingency([ref, cur], correction=False)', () => {
+    const r1 = chiSquaredTwoSample([250, 150, 100, 0], [230, 170, 95, 5]);
+    close(r1.statistic, 7.211538461538462, 1e-12);
+    rel(r1.pValue, 0.06545239722427856, 1e-12);
+    assert.equal(r1.dof, 3);
+    const r2 = chiSquaredTwoSample([40, 60], [55, 45]);
+    close(r2.statistic, 4.511278195488721, 1e-12);
+    rel(r2.pValue, 0.033672068856345896, 1e-12);
+    // A bucket empty on both sides is left out (scipy refuses the table; its value without that column).
+    const r3 = chiSquaredTwoSample([10, 0, 30, 5], [20, 0, 10, 15]);
+    close(r3.statistic, 18.333333333333336, 1e-12);
+    rel(r3.pValue, 0.0001044641438317051, 1e-12);
+    assert.equal(r3.dof, 2);
   });
 
   test('a count where the reference had none is infinitely unlikely', () => {
