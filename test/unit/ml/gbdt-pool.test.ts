@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { binMatrix } from '../../../src/ml/gbdt/binning.ts';
 import { buildHistogram, histogramSize } from '../../../src/ml/gbdt/histogram.ts';
 import { type GbdtParams, type GbdtResult, trainGbdt } from '../../../src/ml/gbdt/index.ts';
+import { HOLDOUT_MIN_ROWS, trainGbdtStopped } from '../../../src/ml/gbdt/stopping.ts';
 import { createRng } from '../../../src/ml/rng.ts';
 import type { DenseMatrix, Task } from '../../../src/ml/types.ts';
 import {
@@ -120,6 +121,38 @@ describe('gbdt with a 2-thread histogram pool', () => {
     const [a, b] = both('binary', { maxDepth: 6 }, { rows: 20_000, cols: 40, seed: 9 });
     assert.ok(pool.stats().workerBlocks > before, 'the worker thread ran blocks');
     assert.deepStrictEqual(b.model, a.model);
+  });
+
+  test('rounds chosen on the training rows (folds, hold-out, refit, continued): identical models', () => {
+    for (const rows of [600, HOLDOUT_MIN_ROWS + 200]) {
+      const { X, y } = problem(rows, 11, 'binary', 31);
+      const run = (histogramPool?: ThreadedHistogramPool) =>
+        trainGbdtStopped(
+          X,
+          y,
+          'binary',
+          2,
+          { nRounds: 25, maxDepth: 4 },
+          { seed: 4, strata: Int32Array.from(y), ...(histogramPool ? { histogramPool } : {}) },
+        );
+      const before = pool.stats().sharedBuilds;
+      const a = run();
+      const b = run(pool);
+      assert.ok(pool.stats().sharedBuilds > before);
+      assert.equal(a.stopping.method, rows < HOLDOUT_MIN_ROWS ? 'cv' : 'holdout');
+      assert.deepStrictEqual(b, a);
+      const more = problem(300, 11, 'binary', 32);
+      const c = trainGbdtStopped(more.X, more.y, 'binary', 2, { nRounds: 10 }, { seed: 5, init: a.model });
+      const d = trainGbdtStopped(
+        more.X,
+        more.y,
+        'binary',
+        2,
+        { nRounds: 10 },
+        { seed: 5, init: a.model, histogramPool: pool },
+      );
+      assert.deepStrictEqual(d, c);
+    }
   });
 
   test('one pooled build equals buildHistogram bit for bit on a node and a feature subset', () => {
