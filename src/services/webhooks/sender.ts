@@ -24,10 +24,18 @@ class PrivateAddressError extends Error {
   readonly code = 'EPRIVATE';
 }
 
-/** dns.lookup, refusing the connection when any address the name resolves to is private. */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+/** Resolves a name to all its addresses (dns.lookup with `all: true`); replaceable in tests. */
+export type Resolve = (
+  hostname: string,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemResolve: Resolve = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
+
+/** A connection's lookup that refuses the connection when any address the name resolves to is private. */
+export function guardedLookup(allowPrivate: boolean, resolve: Resolve = systemResolve): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+    resolve(hostname, (err, addresses) => {
       if (err) return callback(err, '', 0);
       if (!allowPrivate && addresses.some((a) => isPrivateAddress(a.address))) {
         return callback(new PrivateAddressError('resolves to a private address'), '', 0);
@@ -50,46 +58,51 @@ function describe(err: unknown): string {
     : 'connection failed';
 }
 
-export const httpSend: Sender = (r) => {
-  const url = new URL(r.url);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!r.allowPrivate && (isLocalHostname(host) || (isIP(host) !== 0 && isPrivateAddress(host)))) {
-    // A literal address never reaches the lookup, so it is checked here.
-    return Promise.resolve({ status: null, error: 'refused: the address is private' });
-  }
-  const transport = url.protocol === 'https:' ? https : http;
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (result: SendResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(result);
-    };
-    const req = transport.request(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          ...r.headers,
-          'content-type': 'application/json',
-          'content-length': String(Buffer.byteLength(r.body)),
-          'user-agent': 'tenantml-webhooks/1',
+/** The default sender; `resolve` replaces DNS (tests point a name at a local receiver). */
+export const createHttpSender =
+  (opts: { resolve?: Resolve } = {}): Sender =>
+  (r) => {
+    const url = new URL(r.url);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (!r.allowPrivate && (isLocalHostname(host) || (isIP(host) !== 0 && isPrivateAddress(host)))) {
+      // A literal address never reaches the lookup, so it is checked here.
+      return Promise.resolve({ status: null, error: 'refused: the address is private' });
+    }
+    const transport = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: SendResult): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const req = transport.request(
+        url,
+        {
+          method: 'POST',
+          headers: {
+            ...r.headers,
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(r.body)),
+            'user-agent': 'tenantml-webhooks/1',
+          },
+          agent: false,
+          lookup: guardedLookup(r.allowPrivate, opts.resolve),
         },
-        agent: false,
-        lookup: guardedLookup(r.allowPrivate),
-      },
-      (res) => {
-        settle({ status: res.statusCode ?? 0 });
-        // The answer's body is of no use to us and may be large or slow: drop the connection.
-        res.destroy();
-      },
-    );
-    const timer = setTimeout(() => {
-      settle({ status: null, error: `timed out after ${r.timeoutMs} ms` });
-      req.destroy();
-    }, r.timeoutMs);
-    req.on('error', (err) => settle({ status: null, error: describe(err) }));
-    req.end(r.body);
-  });
-};
+        (res) => {
+          settle({ status: res.statusCode ?? 0 });
+          // The answer's body is of no use to us and may be large or slow: drop the connection.
+          res.destroy();
+        },
+      );
+      const timer = setTimeout(() => {
+        settle({ status: null, error: `timed out after ${r.timeoutMs} ms` });
+        req.destroy();
+      }, r.timeoutMs);
+      req.on('error', (err) => settle({ status: null, error: describe(err) }));
+      req.end(r.body);
+    });
+  };
+
+export const httpSend: Sender = createHttpSender();

@@ -3,6 +3,9 @@
 // never reach another tenant's receiver; private addresses are refused at connection time.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { cryptoRandom } from '../../../src/core/clock.ts';
+import { createHttpSender } from '../../../src/services/webhooks/sender.ts';
+import { WebhookService } from '../../../src/services/webhooks/service.ts';
 import { verifySignature } from '../../../src/services/webhooks/signature.ts';
 import { STORE_KINDS } from '../../helpers/stores.ts';
 import { createHarness, type Harness, type Receiver, startReceiver } from './harness.ts';
@@ -216,6 +219,40 @@ for (const kind of STORE_KINDS) {
       assert.match(d2!.lastError!, /private/);
     });
 
+    test('a public-looking name that resolves to a private address is refused when connecting', async () => {
+      const scope = await tenant();
+      const rx = await receiver();
+      // Created under the strict rule: the name is not an address, so only the connection can tell.
+      const strictService = new WebhookService(
+        { repo: h.ts.store.webhooks, keyring: h.keyring, clock: h.clock, random: cryptoRandom },
+        { allowPrivate: false },
+      );
+      const url = rx.url.replace('127.0.0.1', 'hooks.rebound.example');
+      const { webhook } = await strictService.create(scope, { url, events: ['drift'] });
+      const resolved: string[] = [];
+      const send = createHttpSender({
+        resolve: (name, cb) => {
+          resolved.push(name);
+          cb(null, [{ address: '127.0.0.1', family: 4 }]);
+        },
+      });
+      await h.service.emit(scope, 'drift', { data: {} });
+      assert.deepEqual(await h.dispatcher({ allowPrivate: false }, () => 0, send).runOnce(), {
+        sent: 0,
+        failed: 0,
+        retried: 1,
+      });
+      assert.deepEqual(resolved, ['hooks.rebound.example']);
+      assert.equal(rx.received.length, 0);
+      const [d] = await h.service.deliveries(scope, webhook.id);
+      assert.equal(d!.lastError, 'refused: the host resolves to a private address');
+      // The same name and resolver reach the receiver once private addresses are allowed.
+      h.clock.advance(3_600_000);
+      assert.equal((await h.dispatcher({ allowPrivate: true }, () => 0, send).runOnce()).sent, 1);
+      assert.equal(rx.received.length, 1);
+      assert.equal(rx.received[0]!.headers.host, `hooks.rebound.example:${new URL(rx.url).port}`);
+    });
+
     test('a webhook deleted after queueing takes its deliveries with it', async () => {
       const scope = await tenant();
       const rx = await receiver();
@@ -228,7 +265,6 @@ for (const kind of STORE_KINDS) {
 
     test('emit never throws: a failing store is logged and counted', async () => {
       const warnings: string[] = [];
-      const { WebhookService } = await import('../../../src/services/webhooks/service.ts');
       const broken = new WebhookService({
         repo: { ...h.ts.store.webhooks, list: async () => Promise.reject(new Error('database down')) },
         keyring: h.keyring,

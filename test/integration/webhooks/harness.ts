@@ -7,6 +7,7 @@ import { cryptoRandom, ManualClock } from '../../../src/core/clock.ts';
 import { mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
 import { KeyRing } from '../../../src/services/keyring.ts';
 import { type DispatcherOptions, WebhookDispatcher } from '../../../src/services/webhooks/dispatcher.ts';
+import type { Sender } from '../../../src/services/webhooks/sender.ts';
 import { WebhookService, type WebhookServiceOptions } from '../../../src/services/webhooks/service.ts';
 import { createTestStore, type StoreKind, type TestStore } from '../../helpers/stores.ts';
 
@@ -57,7 +58,7 @@ export interface Harness {
   service: WebhookService;
   scope(tenantId: string): TenantScope;
   addTenant(id: string): Promise<TenantScope>;
-  dispatcher(opts?: DispatcherOptions, random?: () => number): WebhookDispatcher;
+  dispatcher(opts?: DispatcherOptions, random?: () => number, send?: Sender): WebhookDispatcher;
   cleanup(): Promise<void>;
 }
 
@@ -91,9 +92,9 @@ export async function createHarness(kind: StoreKind, opts: WebhookServiceOptions
       );
       return scope(id);
     },
-    dispatcher: (dopts = {}, random = () => 0) =>
+    dispatcher: (dopts = {}, random = () => 0, send?: Sender) =>
       new WebhookDispatcher(
-        { repo: ts.store.webhooks, keyring, clock, random },
+        { repo: ts.store.webhooks, keyring, clock, random, send },
         { allowPrivate: true, timeoutMs: 2000, ...dopts },
       ),
     cleanup: () => ts.cleanup(),
