@@ -90,16 +90,19 @@ function zeros(n: number): number[] {
   return Array.from({ length: n }, () => 0);
 }
 
-// Category lookups compiled once per profile object (profiles are plain JSON, so no Map inside).
-const indexCache = new WeakMap<CategoricalProfile, Map<string, number>>();
+// Category lookups compiled once per profile object (profiles are plain JSON, so no Map inside), found
+// with one WeakMap lookup per folded prediction rather than one per categorical feature.
+const plans = new WeakMap<ReferenceProfile, (Map<string, number> | null)[]>();
 
-function categoryIndex(p: CategoricalProfile): Map<string, number> {
-  let m = indexCache.get(p);
-  if (!m) {
-    m = new Map(p.categories.map((c, i) => [c, i]));
-    indexCache.set(p, m);
+function planOf(profile: ReferenceProfile): (Map<string, number> | null)[] {
+  let plan = plans.get(profile);
+  if (!plan) {
+    const index = (p: FeatureProfile | null) =>
+      p && p.kind === 'categorical' ? new Map(p.categories.map((c, i) => [c, i])) : null;
+    plan = [...profile.features.map(index), index(profile.prediction)];
+    plans.set(profile, plan);
   }
-  return m;
+  return plan;
 }
 
 /** A raw cell as the number the profile compares: the value, epoch ms, or a text's length; NaN = missing. */
@@ -154,13 +157,13 @@ function foldNumeric(a: NumericAggregate, p: NumericProfile, x: number, random: 
   }
 }
 
-function foldCategory(a: CategoricalAggregate, p: CategoricalProfile, v: string | null): void {
+function foldCategory(a: CategoricalAggregate, index: Map<string, number>, v: string | null): void {
   if (v === null) {
     a.missing++;
     return;
   }
   a.n++;
-  const k = categoryIndex(p).get(v);
+  const k = index.get(v);
   if (k === undefined) a.unseen++;
   else a.counts[k]++;
 }
@@ -180,18 +183,23 @@ export function foldPrediction(
   const fp = profile.features;
   const fa = agg.features;
   const inst = features ?? {};
+  const plan = planOf(profile);
   for (let k = 0; k < fp.length; k++) {
     const p = fp[k];
     const raw = inst[p.name];
     if (p.kind === 'numeric') foldNumeric(fa[k] as NumericAggregate, p, numericValue(p, raw), random);
-    else foldCategory(fa[k] as CategoricalAggregate, p, categoryValue(p, raw));
+    else foldCategory(fa[k] as CategoricalAggregate, plan[k] as Map<string, number>, categoryValue(p, raw));
   }
   if (profile.prediction && agg.prediction) {
     const o = (output ?? {}) as { label?: unknown; value?: unknown; probabilities?: Record<string, number> };
     if (profile.prediction.kind === 'numeric') {
       foldNumeric(agg.prediction as NumericAggregate, profile.prediction, toNumber(o.value), random);
     } else {
-      foldCategory(agg.prediction as CategoricalAggregate, profile.prediction, labelText(o.label));
+      foldCategory(
+        agg.prediction as CategoricalAggregate,
+        plan[fp.length] as Map<string, number>,
+        labelText(o.label),
+      );
     }
     if (profile.probability && agg.probability) {
       foldNumeric(agg.probability, profile.probability, probabilityOf(profile, o), random);
