@@ -295,7 +295,7 @@ export class MonitoringService {
     // are read (the log writes in time order), never the whole log.
     const horizonMs = settings.feedbackHorizonHours * 3_600_000;
     const unmatched: string[] = [];
-    const lookups = new Map<string, Promise<PredictionRecord[]>>();
+    const lookups = new Map<string, Promise<Map<string, PredictionRecord>>>();
     let lookupBudget = LOOKUP_BATCHES;
     const dayKeys = new Map<string, Promise<string[]>>();
     for (const f of pending) {
@@ -320,10 +320,10 @@ export class MonitoringService {
         if (!batch) {
           if (lookupBudget <= 0) break;
           lookupBudget--;
-          batch = log.read(scope, k);
+          batch = log.read(scope, k).then((rs) => new Map(rs.map((r) => [r.id, r])));
           lookups.set(k, batch);
         }
-        rec = (await batch).find((r) => r.id === f.predictionId);
+        rec = (await batch).get(f.predictionId);
         if (rec) break;
       }
       if (rec && rec.namespace === tenantId) found.set(f.predictionId, rec);
