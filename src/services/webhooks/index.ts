@@ -7,7 +7,15 @@ export {
   type DispatchStats,
   WebhookDispatcher,
 } from './dispatcher.ts';
-export { httpSend, type Sender, type SendRequest, type SendResult } from './sender.ts';
+export {
+  createHttpSender,
+  guardedLookup,
+  httpSend,
+  type Resolve,
+  type Sender,
+  type SendRequest,
+  type SendResult,
+} from './sender.ts';
 export {
   type AlertBody,
   DEFAULT_MAX_WEBHOOKS,
