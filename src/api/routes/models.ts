@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { AppError, notFound } from '../../core/errors.ts';
 import { nameProblem } from '../../core/ids.ts';
 import type { TenantScope } from '../../core/scope.ts';
-import type { Advice, ModelVersion } from '../../store/ports.ts';
+import type { Advice, ModelVersion, Store } from '../../store/ports.ts';
 import type { ApiDeps } from '../context.ts';
 import {
   AdviceSchema,
@@ -39,6 +39,34 @@ export const versionView = (v: ModelVersion, live: number | null): ModelVersionV
   createdBy: v.createdBy,
 });
 
+/**
+ * A model as its detail route answers it: summary, versions and live history. A missing model (or one
+ * of another namespace) is 404. The shared-model routes answer the same shape for the shared namespace.
+ */
+export async function modelDetail(
+  store: Pick<Store, 'models'>,
+  scope: TenantScope,
+  name: string,
+): Promise<ModelDetailView> {
+  const m = nameProblem(name) ? null : await store.models.get(scope, name);
+  if (!m) throw notFound('model');
+  const [versions, history] = await Promise.all([
+    store.models.versions(scope, name),
+    store.models.liveHistory(scope, name),
+  ]);
+  return {
+    ...m,
+    versionList: versions.map((v) => versionView(v, m.liveVersion)),
+    liveHistory: history.map(({ fromVersion, toVersion, actor, at, reason }) => ({
+      fromVersion,
+      toVersion,
+      actor,
+      at,
+      reason,
+    })),
+  };
+}
+
 const adviceView = (a: Advice): AdviceView => ({
   id: a.id,
   model: a.model,
@@ -71,26 +99,7 @@ export function modelRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (req) => ({ models: await deps.store.models.list(req.scope!) }),
     );
 
-    /** The model as GET /v1/models/{name} answers it; a missing (or another tenant's) model is 404. */
-    const detail = async (scope: TenantScope, name: string): Promise<ModelDetailView> => {
-      const m = nameProblem(name) ? null : await deps.store.models.get(scope, name);
-      if (!m) throw notFound('model');
-      const [versions, history] = await Promise.all([
-        deps.store.models.versions(scope, name),
-        deps.store.models.liveHistory(scope, name),
-      ]);
-      return {
-        ...m,
-        versionList: versions.map((v) => versionView(v, m.liveVersion)),
-        liveHistory: history.map(({ fromVersion, toVersion, actor, at, reason }) => ({
-          fromVersion,
-          toVersion,
-          actor,
-          at,
-          reason,
-        })),
-      };
-    };
+    const detail = (scope: TenantScope, name: string) => modelDetail(deps.store, scope, name);
 
     app.get(
       '/v1/models/:name',

@@ -21,7 +21,7 @@ import {
 } from '../schemas.ts';
 import { errorResponses } from './common.ts';
 import { jobView } from './jobs.ts';
-import { versionView } from './models.ts';
+import { modelDetail, versionView } from './models.ts';
 
 /** Imports carry a whole ONNX model as base64: allowed up to the upload limit rather than the JSON one. */
 export function sharedRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
@@ -88,21 +88,7 @@ export function sharedRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         config: { auth: 'operator' },
         schema: { tags, params: NameParams, response: { 200: ModelDetailSchema, ...errorResponses } },
       },
-      async (req) => {
-        const { summary, versions } = await deps.sharedModels.get(operator, req.params.name);
-        const history = await deps.store.models.liveHistory(operator, req.params.name);
-        return {
-          ...summary,
-          versionList: versions.map((v) => versionView(v, summary.liveVersion)),
-          liveHistory: history.map(({ fromVersion, toVersion, actor, at, reason }) => ({
-            fromVersion,
-            toVersion,
-            actor,
-            at,
-            reason,
-          })),
-        };
-      },
+      async (req) => modelDetail(deps.store, operator, req.params.name),
     );
 
     app.put(
