@@ -44,13 +44,6 @@ export class SharedModelsService {
     return this.deps.store.models.list(sharedScope(actor.actor));
   }
 
-  async get(actor: TenantScope, name: string): Promise<{ summary: ModelSummary; versions: ModelVersion[] }> {
-    const scope = sharedScope(actor.actor);
-    const summary = nameProblem(name) ? null : await this.deps.store.models.get(scope, name);
-    if (!summary) throw notFound('shared model');
-    return { summary, versions: await this.deps.store.models.versions(scope, name) };
-  }
-
   /** Publishes the model to every tenant or to the listed ones (replacing the previous audience). */
   async publish(actor: TenantScope, name: string, audience: unknown): Promise<ModelSummary> {
     const problem = audienceProblem(audience);
