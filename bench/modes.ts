@@ -46,7 +46,7 @@ const SHIFT_BUCKETS: [string, number, number][] = [
  */
 const POLICIES: { name: string; prefer?: readonly Approach[]; fixed?: Approach; z?: number }[] = [
   {
-    name: `advisor (noise rule z = ${NOISE_Z}, ${DEFAULT_PREFERENCE.join(' > ')}; ${FEW_ROWS_TREES_PREFERENCE.join(' > ')} when tuned is trees and tenant-specific linear)`,
+    name: `advisor (noise rule z = ${NOISE_Z}, ${DEFAULT_PREFERENCE.join(' > ')}; ${FEW_ROWS_TREES_PREFERENCE.join(' > ')} when tuned is trees that added rounds and tenant-specific linear)`,
   },
   { name: 'noise rule z = 1, same preference', z: 1 },
   { name: 'best validation accuracy, no noise rule', prefer: [] },
@@ -256,7 +256,7 @@ export async function main(args: string[]): Promise<void> {
       '; trees (tenant-specific or tuned) choose their round count on their training rows (5-fold ' +
       'cross-validation below 2000 training rows, a 15% inner hold-out above), never on the validation rows' +
       `. Advisor: NOISE_Z = ${NOISE_Z}, preference ${DEFAULT_PREFERENCE.join(' > ')} (${FEW_ROWS_TREES_PREFERENCE.join(' > ')} ` +
-      `when tuned is trees and tenant-specific linear), on validation metrics ` +
+      `when tuned is trees that added rounds to the shared model and tenant-specific linear), on validation metrics ` +
       `(shared: the tuned run's baseMetrics). Whole run: ${seconds.toFixed(0)} s.`,
   );
   out();

@@ -56,10 +56,19 @@ export const FEW_ROWS_TREES_PREFERENCE: readonly Approach[] = ['tenant', 'tuned'
 
 /** The preference order for these candidates when the caller gives none. */
 export function defaultPreference(candidates: readonly Candidate[]): readonly Approach[] {
-  const algorithm = (mode: Approach) => candidates.find((c) => c.mode === mode)?.algorithm;
-  return algorithm('tuned') === 'gbdt' && algorithm('tenant') === 'linear'
-    ? FEW_ROWS_TREES_PREFERENCE
-    : DEFAULT_PREFERENCE;
+  const find = (mode: Approach) => candidates.find((c) => c.mode === mode);
+  const tuned = find('tuned');
+  if (!(tuned?.algorithm === 'gbdt' && find('tenant')?.algorithm === 'linear')) return DEFAULT_PREFERENCE;
+  // Tuned trees that score exactly as their shared base on the held-out rows added no round to it: the
+  // cross-validation on the tenant's training rows found nothing to learn beyond the shared model, which
+  // is evidence for it over a linear model from those few rows.
+  return sameScores(tuned, find('shared')) ? DEFAULT_PREFERENCE : FEW_ROWS_TREES_PREFERENCE;
+}
+
+function sameScores(a: Candidate, b: Candidate | undefined): boolean {
+  if (!b) return false;
+  const names = Object.keys(a.metrics);
+  return names.length > 0 && names.every((k) => Object.is(a.metrics[k], b.metrics[k]));
 }
 
 interface Scored {
@@ -159,10 +168,16 @@ export function recommend(input: AdviceInput): Omit<AdviceResult, 'promoted'> {
       );
     }
   }
-  if (!input.prefer && prefer === FEW_ROWS_TREES_PREFERENCE) {
+  const treesOnFewRows = (['tuned', 'tenant'] as const).map(
+    (m) => input.candidates.find((c) => c.mode === m)?.algorithm,
+  );
+  if (!input.prefer && treesOnFewRows[0] === 'gbdt' && treesOnFewRows[1] === 'linear') {
     reasons.push(
-      'The tuned candidate is trees and the tenant-specific one linear (too few rows for trees of its ' +
-        'own), so tenant-specific comes before tuned in the preference order.',
+      prefer === FEW_ROWS_TREES_PREFERENCE
+        ? 'The tuned candidate is trees and the tenant-specific one linear (too few rows for trees of ' +
+            'its own), so tenant-specific comes before tuned in the preference order.'
+        : 'The tuned candidate (trees) scores exactly as the shared model: cross-validation on the ' +
+            "tenant's training rows added nothing to it, so tuned keeps its place in the preference order.",
     );
   }
   reasons.push(`Recommended: ${chosen.c.mode}.`);

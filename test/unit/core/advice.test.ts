@@ -140,6 +140,19 @@ describe('recommend', () => {
       recommend({ task: 'binary', validRows: 40, candidates: candidates('linear', 'linear') }).recommendation,
       'tuned',
     );
+    // Tuned trees that added no round to the shared model score exactly as it does: the default order.
+    const unchanged = [
+      withAlgorithm(cls('tenant', 0.75, 0.5), 'linear'),
+      withAlgorithm(cls('shared', 0.7, 0.55), 'gbdt'),
+      withAlgorithm(cls('tuned', 0.7, 0.55), 'gbdt'),
+    ];
+    assert.equal(defaultPreference(unchanged), DEFAULT_PREFERENCE);
+    const same = recommend({ task: 'binary', validRows: 40, candidates: unchanged });
+    assert.equal(same.recommendation, 'tuned');
+    assert.ok(
+      same.reasons.some((r) => /added nothing/.test(r)),
+      same.reasons.join(' '),
+    );
     // An explicit order wins, and a lead beyond the noise still decides.
     assert.equal(
       recommend({
