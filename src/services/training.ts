@@ -321,7 +321,9 @@ export class TrainingService {
       datasetVersion: 0,
       target: request.target,
       ...(request.task ? { task: request.task } : {}),
-      algorithm: request.algorithm ?? 'auto',
+      // Linear by default: a linear base is what tuning improves on reliably, and what the advisor
+      // judges well (npm run bench -- modes; docs/approaches.md).
+      algorithm: request.algorithm ?? 'linear',
       mode: 'shared',
       pool,
       ...(request.publish !== undefined ? { audience: request.publish } : {}),
