@@ -490,7 +490,9 @@ export const SharedTrainRequestSchema = Type.Object(
     target: Type.String({ minLength: 1, maxLength: 1000 }),
     task: Type.Optional(TaskSchema),
     algorithm: Type.Optional(
-      Type.Union([Type.Literal('auto'), Type.Literal('linear'), Type.Literal('gbdt')]),
+      Type.Union([Type.Literal('auto'), Type.Literal('linear'), Type.Literal('gbdt')], {
+        description: 'default linear: the base that tuning and the advisor handle best (docs/approaches.md)',
+      }),
     ),
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     maxRowsPerTenant: Type.Optional(
