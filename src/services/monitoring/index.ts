@@ -18,4 +18,5 @@ export {
   type MonitoringSettings,
   SETTLE_MS,
   type StoredReport,
+  shardOf,
 } from './service.ts';

@@ -124,6 +124,14 @@ const noReference = (rows: number): WindowReport => ({
   performance: null,
 });
 
+/** Which of `count` shards a tenant model belongs to (FNV-1a of tenant and name): stable across processes. */
+export function shardOf(tenantId: string, model: string, count: number): number {
+  let h = 0x811c9dc5;
+  const s = `${tenantId}/${model}`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % count;
+}
+
 export class MonitoringService {
   private readonly profiles = new Map<string, ReferenceProfile | null>();
   private readonly random: () => number;
@@ -133,8 +141,13 @@ export class MonitoringService {
     this.random = () => rng.next();
   }
 
-  /** One pass over every watched model. Never throws for one model's failure (it is counted and logged). */
-  async cycle(): Promise<CycleStats> {
+  /**
+   * One pass over every watched model (or, with `shard`, over the models whose hash falls in it: several
+   * worker processes may split the models between them, each cycling its own shard). Never throws for
+   * one model's failure (it is counted and logged).
+   */
+  async cycle(opts: { shard?: { index: number; count: number } } = {}): Promise<CycleStats> {
+    const shard = opts.shard && opts.shard.count > 1 ? opts.shard : null;
     const t0 = performance.now();
     const stats: CycleStats = {
       models: 0,
@@ -154,8 +167,9 @@ export class MonitoringService {
     const concurrency = Math.max(1, this.deps.concurrency ?? 4);
     let after: { tenantId: string; model: string } | null = null;
     for (;;) {
-      const page = await this.deps.store.monitor.watched(after, PAGE);
-      if (page.length === 0) break;
+      const all = await this.deps.store.monitor.watched(after, PAGE);
+      if (all.length === 0) break;
+      const page = shard ? all.filter((m) => shardOf(m.tenantId, m.model, shard.count) === shard.index) : all;
       let next = 0;
       const worker = async (): Promise<void> => {
         while (next < page.length) {
@@ -176,9 +190,9 @@ export class MonitoringService {
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, page.length) }, worker));
-      const last = page[page.length - 1];
+      const last = all[all.length - 1];
       after = { tenantId: last.tenantId, model: last.model };
-      if (page.length < PAGE) break;
+      if (all.length < PAGE) break;
     }
     stats.ms = Math.round(performance.now() - t0);
     return stats;
@@ -260,15 +274,7 @@ export class MonitoringService {
 
     // The hot path (once per logged prediction): a window already open is found without an await.
     const starts = new Map<string, string>();
-    const fold = async (rec: PredictionRecord): Promise<void> => {
-      if (typeof rec.version !== 'number' || typeof rec.at !== 'string') return;
-      const hourKey = rec.at.slice(0, 13);
-      let start = starts.get(hourKey);
-      if (start === undefined) {
-        start = windowStart(rec.at, settings.granularity);
-        starts.set(hourKey, start);
-      }
-      const w = work.get(`${rec.version}\u0000${start}`) ?? (await windowOf(rec.version, rec.at));
+    const foldInto = (w: Work, rec: PredictionRecord): void => {
       w.window.rows++;
       if (w.agg && w.profile)
         foldPrediction(
@@ -283,11 +289,28 @@ export class MonitoringService {
     for (const key of fresh) {
       const recs = await log.read(scope, key);
       stats.batches++;
+      // Records of a batch are in time order: the previous record's window is nearly always this one's.
+      let lastHour = '';
+      let lastVersion = -1;
+      let last: Work | null = null;
       for (const rec of recs) {
         if (rec.model !== model || rec.namespace !== tenantId) continue;
+        if (typeof rec.version !== 'number' || typeof rec.at !== 'string') continue;
         stats.records++;
-        await fold(rec);
-        if (wanted.has(rec.id)) found.set(rec.id, rec);
+        const hourKey = rec.at.slice(0, 13);
+        if (last === null || hourKey !== lastHour || rec.version !== lastVersion) {
+          let start = starts.get(hourKey);
+          if (start === undefined) {
+            start = windowStart(rec.at, settings.granularity);
+            starts.set(hourKey, start);
+          }
+          // No await unless the window is new: a promise per record costs as much as the fold itself.
+          last = work.get(`${rec.version}\u0000${start}`) ?? (await windowOf(rec.version, rec.at));
+          lastHour = hourKey;
+          lastVersion = rec.version;
+        }
+        foldInto(last, rec);
+        if (wanted.size > 0 && wanted.has(rec.id)) found.set(rec.id, rec);
       }
     }
 

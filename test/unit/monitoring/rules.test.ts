@@ -10,6 +10,7 @@ import {
   firingTrigger,
   isPerformanceDrop,
 } from '../../../src/services/monitoring/policy.ts';
+import { shardOf } from '../../../src/services/monitoring/service.ts';
 
 const next = (expr: string, after: string, until = '2030-01-01T00:00:00Z'): string | null => {
   const s = parseCron(expr);
@@ -176,5 +177,15 @@ describe('log keys and prediction ids', () => {
     const t = Date.parse('2026-11-28T20:16:03.123Z');
     assert.equal(predictionTime(`req_${t.toString(36)}-abcdefgh0001.3`), t);
     assert.equal(predictionTime('req_abcdefgh0001.3'), null); // ids issued before they carried a time
+  });
+});
+
+describe('shards', () => {
+  test('every model falls in exactly one shard, and the shards are roughly even', () => {
+    const counts = [0, 0, 0];
+    for (let t = 0; t < 30; t++) for (let m = 0; m < 100; m++) counts[shardOf(`t-${t}`, `model-${m}`, 3)]++;
+    assert.equal(counts[0] + counts[1] + counts[2], 3000);
+    for (const c of counts) assert.ok(c > 900 && c < 1100, String(counts));
+    assert.equal(shardOf('a', 'b', 1), 0);
   });
 });
