@@ -382,7 +382,7 @@ export class MonitoringService {
     stats.feedbackMatched += matched.length;
     stats.feedbackUnmatched += unmatched.length;
 
-    const driftNow = await this.alertWindows(scope, model, touched, stats);
+    const driftNow = await this.alertWindows(scope, model, touched, stats, liveVersion);
     await this.evaluatePolicy(scope, model, liveVersion, policy, driftNow, stats);
   }
 
@@ -449,8 +449,9 @@ export class MonitoringService {
     model: string,
     touched: Work[],
     stats: CycleStats,
-  ): Promise<{ drift: boolean; performanceDrop: boolean; version: number | null }> {
-    const out = { drift: false, performanceDrop: false, version: null as number | null };
+    liveVersion: number,
+  ): Promise<{ drift: boolean; performanceDrop: boolean }> {
+    const out = { drift: false, performanceDrop: false };
     const g = this.deps.settings.granularity;
     for (const w of touched) {
       const r = w.window.report as StoredReport;
@@ -462,8 +463,7 @@ export class MonitoringService {
         return (prev?.report as StoredReport | null) ?? null;
       };
       if (r.datasetDrift) {
-        out.drift = true;
-        out.version = w.window.version;
+        if (w.window.version === liveVersion) out.drift = true;
         if (!w.before?.datasetDrift && !(await prevState())?.datasetDrift) {
           await this.emit(
             scope,
@@ -490,8 +490,7 @@ export class MonitoringService {
         }
       }
       if (r.performanceDrop) {
-        out.performanceDrop = true;
-        out.version = w.window.version;
+        if (w.window.version === liveVersion) out.performanceDrop = true;
         if (!w.before?.performanceDrop && !(await prevState())?.performanceDrop) {
           await this.emit(
             scope,
@@ -535,13 +534,13 @@ export class MonitoringService {
     model: string,
     liveVersion: number,
     policy: PolicyRecord | null,
-    seen: { drift: boolean; performanceDrop: boolean; version: number | null },
+    /** Drift or a performance drop in a window of the live version, this cycle. */
+    seen: { drift: boolean; performanceDrop: boolean },
     stats: CycleStats,
   ): Promise<void> {
     if (!policy) return;
     const { store, clock } = this.deps;
     const now = clock.now();
-    const onLive = seen.version === liveVersion;
     let newRows: number | null = null;
     let live: ModelVersion | null = null;
     if (policy.policy.onNewRows !== undefined) {
@@ -558,8 +557,8 @@ export class MonitoringService {
       lastFiredAt: policy.lastFiredAt,
       updatedAt: policy.updatedAt,
       now,
-      drift: seen.drift && onLive,
-      performanceDrop: seen.performanceDrop && onLive,
+      drift: seen.drift,
+      performanceDrop: seen.performanceDrop,
       newRows,
     });
     if (!trigger) return;
