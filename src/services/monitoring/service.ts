@@ -63,6 +63,8 @@ export interface MonitoringDeps {
   profileCacheSize?: number;
   /** Models processed at once (their I/O overlaps). */
   concurrency?: number;
+  /** How old a batch's flush stamp must be before it is folded (default SETTLE_MS). */
+  settleMs?: number;
   /** Most log batches folded per model in one cycle; the rest wait for the next. */
   maxBatchesPerModel?: number;
   onError?(err: unknown, context: { tenantId?: string; model?: string; jobId?: string }): void;
@@ -217,7 +219,7 @@ export class MonitoringService {
     for (const k of listed) {
       if (lastKey && k <= lastKey) continue;
       const stamp = batchStamp(k);
-      if (!(stamp <= nowMs - SETTLE_MS)) continue;
+      if (!(stamp <= nowMs - (this.deps.settleMs ?? SETTLE_MS))) continue;
       fresh.push(k);
       if (fresh.length >= (this.deps.maxBatchesPerModel ?? 2_000)) break;
     }
