@@ -1,6 +1,7 @@
 // The measured process of the monitoring bench: opens the platform over the prepared data folder, runs
 // one monitoring cycle (then a second one with nothing new), and prints one JSON line with the stats,
 // the wall time and this process's peak RSS. A process of its own, so that the peak is the cycle's.
+import { dailyLogReader } from '../../src/services/monitoring/log-keys.ts';
 import { MonitoringService } from '../../src/services/monitoring/service.ts';
 import { openPlatform } from './world.ts';
 
@@ -10,7 +11,7 @@ const p = await openPlatform(dataDir, databaseUrl || undefined);
 const rssBefore = process.memoryUsage().rss;
 const monitoring = new MonitoringService({
   store: p.store,
-  log: p.services.inference.predictionLog,
+  log: dailyLogReader(p.services.inference.predictionLog, p.blobs),
   artifacts: p.services.artifacts,
   training: p.services.training,
   alerts: p.services.webhooks,

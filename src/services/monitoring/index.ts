@@ -1,6 +1,13 @@
 // The MLOps loop's service side: the monitoring cycle, the champion/challenger decision, policy rules.
 export { type CronSchedule, nextCronTime, parseCron } from './cron.ts';
-export { batchDay, batchStamp, type PredictionLogReader, predictionTime } from './log-keys.ts';
+export {
+  batchDay,
+  batchStamp,
+  dailyLogReader,
+  nextDay,
+  type PredictionLogReader,
+  predictionTime,
+} from './log-keys.ts';
 export {
   checkPolicy,
   DEFAULT_COOLDOWN_HOURS,

@@ -214,7 +214,8 @@ export class MonitoringService {
     const cursor = await store.monitor.cursor(scope, model);
     const lastKey = cursor?.lastKey ?? null;
     const fromDay = lastKey ? batchDay(lastKey) : null;
-    const listed = (await log.list(scope, model, fromDay ? { from: fromDay } : {})).sort();
+    const today = dayOf(nowMs);
+    const listed = (await log.list(scope, model, fromDay ? { from: fromDay, to: today } : {})).sort();
     const fresh: string[] = [];
     for (const k of listed) {
       if (lastKey && k <= lastKey) continue;
@@ -368,11 +369,17 @@ export class MonitoringService {
 
     const touched = [...work.values()].filter((w) => w.dirty);
     for (const w of touched) this.assess(w, policy);
-    if (touched.length > 0 || fresh.length > 0) {
+    let nextKey = fresh.length > 0 ? fresh[fresh.length - 1] : lastKey;
+    // An idle model's cursor moves to the end of a day that is long over (no batch can still land in
+    // it), so that the days listed each cycle stay a few, however long the model was idle.
+    const closedDay = dayOf(nowMs - 2 * 86_400_000);
+    if (nextKey && (batchDay(nextKey) ?? closedDay) < closedDay)
+      nextKey = `predictions/${model}/${closedDay}/~`;
+    if (touched.length > 0 || nextKey !== lastKey) {
       const out = touched.map((w) => ({ ...w.window, aggregate: w.agg, updatedAt: now.toISOString() }));
       await store.monitor.commit(scope, model, out, {
         model,
-        lastKey: fresh.length > 0 ? fresh[fresh.length - 1] : lastKey,
+        lastKey: nextKey,
         updatedAt: now.toISOString(),
       });
       stats.windows += out.length;

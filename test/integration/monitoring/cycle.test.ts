@@ -161,6 +161,32 @@ for (const kind of STORE_KINDS) {
       assert.equal(again.feedbackUnmatched, 1);
     });
 
+    test('an idle model lists a few days only: its cursor moves to the end of a day long over', async () => {
+      const s = w.scope('mon-b');
+      const before = await w.tp.platform.store.monitor.cursor(s, 'churn');
+      assert.match(before?.lastKey ?? '', /^predictions\/churn\/2026-11-02\/20261102T2030/);
+      w.clock.set(new Date(h(24 * 6)));
+      const stats = await w.monitoring.cycle();
+      assert.equal(stats.batches, 0);
+      assert.equal(
+        (await w.tp.platform.store.monitor.cursor(s, 'churn'))?.lastKey,
+        'predictions/churn/2026-11-06/~',
+      );
+      // Traffic again: folded as usual.
+      const v = (await w.tp.platform.store.models.get(s, 'churn'))?.liveVersion as number;
+      await w.predict('mon-b', 'churn', v, h(24 * 6 + 1), 100, createRng(9));
+      const next = await w.cycleAfter(h(24 * 6 + 1));
+      assert.equal(next.batches >= 1, true);
+      const win = await w.tp.platform.store.monitor.window(
+        s,
+        'churn',
+        v,
+        'hour',
+        new Date(h(24 * 6 + 1)).toISOString(),
+      );
+      assert.equal(win?.rows, 100);
+    });
+
     test('a version without a reference profile is watched with status no_reference and never alerts', async () => {
       const v = await w.model('mon-a', 'imported', { profile: null });
       const before = w.alerts.length;

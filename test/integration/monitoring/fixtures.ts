@@ -7,6 +7,7 @@ import { mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/sco
 import { buildProfile, type ReferenceProfile } from '../../../src/ml/drift/profile.ts';
 import { frameFromColumns } from '../../../src/ml/frame.ts';
 import { createRng, type Rng } from '../../../src/ml/rng.ts';
+import { dailyLogReader } from '../../../src/services/monitoring/log-keys.ts';
 import { MonitoringService } from '../../../src/services/monitoring/service.ts';
 import type { ModelVersion } from '../../../src/store/ports.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
@@ -131,7 +132,7 @@ export async function createWorld(
   const log = services.inference.predictionLog;
   const monitoring = new MonitoringService({
     store,
-    log,
+    log: dailyLogReader(log, tp.platform.blobs),
     artifacts: services.artifacts,
     training: services.training,
     alerts: {
