@@ -220,7 +220,8 @@ export class MonitoringService {
     for (const k of listed) {
       if (lastKey && k <= lastKey) continue;
       const stamp = batchStamp(k);
-      if (!(stamp <= nowMs - (this.deps.settleMs ?? SETTLE_MS))) continue;
+      if (Number.isNaN(stamp)) continue; // not a batch of the prediction log
+      if (stamp > nowMs - (this.deps.settleMs ?? SETTLE_MS)) break; // this one and every later one wait
       fresh.push(k);
       if (fresh.length >= (this.deps.maxBatchesPerModel ?? 2_000)) break;
     }
