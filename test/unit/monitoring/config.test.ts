@@ -1,0 +1,63 @@
+// The monitoring settings: defaults, accepted values, and errors naming the variable.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../../src/core/config.ts';
+
+test('monitoring settings: defaults, values, and errors naming the variable', () => {
+  const d = loadConfig({}, '/tmp');
+  assert.deepEqual(
+    [
+      d.monitorGranularity,
+      d.monitorIntervalSeconds,
+      d.monitorMinRows,
+      d.monitorDriftShare,
+      d.feedbackHorizonHours,
+    ],
+    ['hour', 60, 50, 0.5, 168],
+  );
+  const c = loadConfig(
+    {
+      TENANTML_MONITOR_GRANULARITY: 'day',
+      TENANTML_MONITOR_INTERVAL_SECONDS: '300',
+      TENANTML_MONITOR_MIN_ROWS: '200',
+      TENANTML_MONITOR_DRIFT_SHARE: '0.3',
+      TENANTML_FEEDBACK_HORIZON_HOURS: '24',
+    },
+    '/tmp',
+  );
+  assert.deepEqual(
+    [
+      c.monitorGranularity,
+      c.monitorIntervalSeconds,
+      c.monitorMinRows,
+      c.monitorDriftShare,
+      c.feedbackHorizonHours,
+    ],
+    ['day', 300, 200, 0.3, 24],
+  );
+  assert.throws(
+    () =>
+      loadConfig(
+        {
+          TENANTML_MONITOR_GRANULARITY: 'week',
+          TENANTML_MONITOR_INTERVAL_SECONDS: '0',
+          TENANTML_MONITOR_MIN_ROWS: 'x',
+          TENANTML_MONITOR_DRIFT_SHARE: '1.5',
+          TENANTML_FEEDBACK_HORIZON_HOURS: '-1',
+        },
+        '/tmp',
+      ),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      const names = err.problems.map((p) => p.split(' ')[0]);
+      assert.deepEqual(names, [
+        'TENANTML_MONITOR_GRANULARITY',
+        'TENANTML_MONITOR_INTERVAL_SECONDS',
+        'TENANTML_MONITOR_MIN_ROWS',
+        'TENANTML_MONITOR_DRIFT_SHARE',
+        'TENANTML_FEEDBACK_HORIZON_HOURS',
+      ]);
+      return true;
+    },
+  );
+});
