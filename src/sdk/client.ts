@@ -9,6 +9,7 @@ import { ModelsApi } from './resources/models.ts';
 import { ProvenanceApi } from './resources/provenance.ts';
 import { SharedApi } from './resources/shared.ts';
 import { TenantsApi } from './resources/tenants.ts';
+import { WebhooksApi } from './resources/webhooks.ts';
 import { ROUTES } from './routes.ts';
 import { type CallOptions, type FetchLike, Transport } from './transport.ts';
 
@@ -41,6 +42,8 @@ export class TenantmlClient {
   /** Shared models and their jobs (operator key). */
   readonly shared: SharedApi;
   readonly provenance: ProvenanceApi;
+  /** Alert webhooks of the tenant (tenant admin key, or the operator with a tenant). */
+  readonly webhooks: WebhooksApi;
   /** The Open Inference Protocol (KServe v2); rows-based predictions are `models.predict`. */
   readonly v2: V2Api;
   /** The request core, for routes this version of the SDK does not wrap yet. */
@@ -56,6 +59,7 @@ export class TenantmlClient {
     this.audit = new AuditApi(this.transport);
     this.shared = new SharedApi(this.transport);
     this.provenance = new ProvenanceApi(this.transport);
+    this.webhooks = new WebhooksApi(this.transport);
     this.v2 = new V2Api(this.transport);
   }
 

@@ -62,6 +62,18 @@ export {
 export type { KeyRole } from './resources/keys.ts';
 export type { AdviceWaitOptions, AdviseRequest, PredictInstances } from './resources/models.ts';
 export {
+  type FeedbackBody,
+  type FeedbackItem,
+  type FeedbackResponse,
+  MAX_FEEDBACK_ITEMS,
+  type MonitoringOptions,
+  type MonitoringQuery,
+  type MonitoringView,
+  type PolicyView,
+  type RetrainPolicy,
+  type WindowView,
+} from './resources/monitoring.ts';
+export {
   isTenantProvenance,
   type ProvenanceAnswer,
   type TenantDataHolders,
@@ -75,6 +87,14 @@ export {
   type SharedTrainRequest,
   toBase64,
 } from './resources/shared.ts';
+export type {
+  AlertEvent,
+  DeliveryListOptions,
+  WebhookCreateBody,
+  WebhookCreatedView,
+  WebhookDeliveryView,
+  WebhookView,
+} from './resources/webhooks.ts';
 export { ROUTES, type Route, type RouteScope } from './routes.ts';
 export { type ByteSource, parseSse, type SseMessage } from './sse.ts';
 export {
@@ -84,3 +104,10 @@ export {
   type StreamInitFor,
   Transport,
 } from './transport.ts';
+export {
+  DEFAULT_SIGNATURE_TOLERANCE_SECONDS,
+  parseSignatureHeader,
+  type VerifyWebhookOptions,
+  verifyWebhookSignature,
+  WEBHOOK_HEADERS,
+} from './webhook-signature.ts';

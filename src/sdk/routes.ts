@@ -55,6 +55,22 @@ export const ROUTES = {
   liveV2: route('GET', '/v2/health/live', 'public'),
   readyV2: route('GET', '/v2/health/ready', 'public'),
 
+  // Monitoring of a tenant model. Feedback takes any key of the tenant (the application that predicts
+  // usually learns the outcome); the windows and the retraining policy need an admin key.
+  sendFeedback: route('POST', '/v1/models/{name}/feedback', 'tenant'),
+  getMonitoring: route('GET', '/v1/models/{name}/monitoring', 'tenant'),
+  getPolicy: route('GET', '/v1/models/{name}/policy', 'tenant'),
+  putPolicy: route('PUT', '/v1/models/{name}/policy', 'tenant'),
+  deletePolicy: route('DELETE', '/v1/models/{name}/policy', 'tenant'),
+
+  // A tenant's alert webhooks (tenant admin, or the operator naming the tenant).
+  createWebhook: route('POST', '/v1/webhooks', 'tenant'),
+  listWebhooks: route('GET', '/v1/webhooks', 'tenant'),
+  getWebhook: route('GET', '/v1/webhooks/{id}', 'tenant'),
+  deleteWebhook: route('DELETE', '/v1/webhooks/{id}', 'tenant'),
+  listWebhookDeliveries: route('GET', '/v1/webhooks/{id}/deliveries', 'tenant'),
+  testWebhook: route('POST', '/v1/webhooks/{id}/test', 'tenant'),
+
   listJobs: route('GET', '/v1/jobs', 'tenant'),
   getJob: route('GET', '/v1/jobs/{id}', 'tenant'),
   cancelJob: route('POST', '/v1/jobs/{id}/cancel', 'tenant'),

@@ -13,6 +13,14 @@ import type {
   V2ModelMetadataSchema,
 } from '../../src/api/inference-schemas.ts';
 import type {
+  FeedbackBodySchema,
+  FeedbackResponseSchema,
+  MonitoringQuerySchema,
+  MonitoringResponseSchema,
+  PolicyViewSchema,
+  RetrainPolicySchema,
+} from '../../src/api/monitoring-schemas.ts';
+import type {
   AdviceSchema,
   AdviseRequestSchema,
   AudienceRequestSchema,
@@ -41,7 +49,19 @@ import type {
   TenantSchema,
   TrainRequestSchema,
 } from '../../src/api/schemas.ts';
-import type { FieldError, JobListOptions, JobStreamEvent, TenantmlClient } from '../../src/sdk/index.ts';
+import type {
+  WebhookCreatedSchema,
+  WebhookCreateSchema,
+  WebhookDeliverySchema,
+  WebhookSchema,
+} from '../../src/api/webhook-schemas.ts';
+import type {
+  FieldError,
+  JobListOptions,
+  JobStreamEvent,
+  MonitoringOptions,
+  TenantmlClient,
+} from '../../src/sdk/index.ts';
 import { fillPath, ROUTES } from '../../src/sdk/routes.ts';
 
 /** True only when A and B are the same type (not merely assignable one way). */
@@ -50,6 +70,9 @@ type Result<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
 type Arg<F, N extends number> = F extends (...args: infer A) => unknown ? A[N] : never;
 
 type C = TenantmlClient;
+type Feedback = Static<typeof FeedbackBodySchema>;
+type FeedbackItem = Extract<Feedback, { items: unknown }>['items'][number];
+type Query = Static<typeof MonitoringQuerySchema>;
 
 // Each line fails to compile when the SDK and the schema disagree.
 export const typeChecks: true[] = [
@@ -124,6 +147,29 @@ export const typeChecks: true[] = [
   true satisfies Equals<Result<C['v2']['metadata']>, Static<typeof V2ModelMetadataSchema>>,
   true satisfies Equals<Result<C['v2']['live']>, Static<typeof V2HealthSchema>>,
   true satisfies Equals<Result<C['v2']['ready']>, Static<typeof V2HealthSchema>>,
+  // Monitoring: one label or a list (sent as {items}), which together are exactly the body's union.
+  true satisfies Equals<Arg<C['models']['feedback'], 1>, FeedbackItem | FeedbackItem[]>,
+  true satisfies Equals<FeedbackItem | { items: FeedbackItem[] }, Feedback>,
+  true satisfies Equals<Result<C['models']['feedback']>, Static<typeof FeedbackResponseSchema>>,
+  true satisfies Equals<Result<C['models']['monitoring']>, Static<typeof MonitoringResponseSchema>>,
+  true satisfies Equals<MonitoringOptions['granularity'], Query['granularity']>,
+  true satisfies Equals<MonitoringOptions['from'], Query['from']>,
+  true satisfies Equals<MonitoringOptions['to'], Query['to']>,
+  true satisfies Equals<MonitoringOptions['version'], Query['version']>,
+  true satisfies Equals<MonitoringOptions['limit'], Query['limit']>,
+  true satisfies Equals<Exclude<keyof MonitoringOptions, 'signal' | 'timeoutMs'>, keyof Query>,
+  true satisfies Equals<Result<C['models']['policy']['get']>, Static<typeof PolicyViewSchema>>,
+  true satisfies Equals<Arg<C['models']['policy']['put'], 1>, Static<typeof RetrainPolicySchema>>,
+  true satisfies Equals<Result<C['models']['policy']['put']>, Static<typeof PolicyViewSchema>>,
+  true satisfies Equals<Result<C['models']['policy']['delete']>, void>,
+  // Webhooks.
+  true satisfies Equals<Arg<C['webhooks']['create'], 0>, Static<typeof WebhookCreateSchema>>,
+  true satisfies Equals<Result<C['webhooks']['create']>, Static<typeof WebhookCreatedSchema>>,
+  true satisfies Equals<Result<C['webhooks']['list']>, Static<typeof WebhookSchema>[]>,
+  true satisfies Equals<Result<C['webhooks']['get']>, Static<typeof WebhookSchema>>,
+  true satisfies Equals<Result<C['webhooks']['deliveries']>, Static<typeof WebhookDeliverySchema>[]>,
+  true satisfies Equals<Result<C['webhooks']['test']>, Static<typeof WebhookDeliverySchema>>,
+  true satisfies Equals<Result<C['webhooks']['delete']>, void>,
 ];
 
 // And assignment in both directions, the way an application uses them.
@@ -153,7 +199,7 @@ export function assignments(client: C): void {
 }
 
 test('the type checks are present (they are enforced by tsc)', () => {
-  assert.equal(typeChecks.length, 56);
+  assert.equal(typeChecks.length, 77);
   assert.ok(typeChecks.every((x) => x === true));
 });
 
@@ -173,9 +219,15 @@ test('route table: unique method+path, templates well formed, parameters filled 
   // Only tenant-owned resources act on a tenant named by header; operator and public routes never carry it.
   const tenantRoutes = Object.values(ROUTES).filter((r) => r.scope === 'tenant');
   for (const r of tenantRoutes) {
-    assert.match(r.path, /^\/v1\/(datasets|models|jobs)(\/|$)|^\/v2\/models\//, r.path);
+    assert.match(r.path, /^\/v1\/(datasets|models|jobs|webhooks)(\/|$)|^\/v2\/models\//, r.path);
   }
-  assert.ok(tenantRoutes.length >= 17);
+  assert.ok(tenantRoutes.length >= 28);
+  // Monitoring and webhooks act on one tenant's models and subscriptions.
+  const watched = Object.values(ROUTES).filter((x) =>
+    /\/(feedback|monitoring|policy)$|^\/v1\/webhooks/.test(x.path),
+  );
+  assert.equal(watched.length, 11);
+  for (const r of watched) assert.equal(r.scope, 'tenant', r.path);
   // The shared namespace is the operator's: no shared route may act on a tenant named by header.
   const sharedRoutes = Object.values(ROUTES).filter((r) => r.path.startsWith('/v1/shared/'));
   assert.equal(sharedRoutes.length, 9);

@@ -1,5 +1,5 @@
 // The tenant's models: training, versions and the live one, the advisor (tenant-specific vs shared vs
-// tuned on the same held-out rows), and predictions.
+// tuned on the same held-out rows), predictions, and their monitoring (feedback, windows, policy).
 import type { Static } from 'typebox';
 import type { PredictBodySchema, PredictResponse } from '../../api/inference-schemas.ts';
 import type {
@@ -14,6 +14,13 @@ import { TenantmlError } from '../errors.ts';
 import { POLL_INTERVAL_MS, type PollWaitOptions, pollUntil, waitFailure, waitSignals } from '../poll.ts';
 import { ROUTES } from '../routes.ts';
 import type { CallOptions, Transport } from '../transport.ts';
+import {
+  type FeedbackItem,
+  type FeedbackResponse,
+  type MonitoringOptions,
+  type MonitoringView,
+  PolicyApi,
+} from './monitoring.ts';
 
 export type AdviseRequest = Static<typeof AdviseRequestSchema>;
 /** One object per prediction, `{feature: value}`; every feature present, `null` when unknown. */
@@ -27,8 +34,11 @@ export interface AdviceWaitOptions extends PollWaitOptions {
 /** The tenant's models: a tenant admin key, or the operator key with a tenant set on the client. */
 export class ModelsApi {
   readonly #t: Transport;
+  /** The retraining policy of a model: `get`, `put`, `delete` (tenant admin key). */
+  readonly policy: PolicyApi;
   constructor(transport: Transport) {
     this.#t = transport;
+    this.policy = new PolicyApi(transport);
   }
 
   /**
@@ -129,5 +139,32 @@ export class ModelsApi {
    */
   predict(name: string, instances: PredictInstances, opts: CallOptions = {}): Promise<PredictResponse> {
     return this.#t.request(ROUTES.predict, { ...opts, params: { name }, json: { instances } });
+  }
+
+  /**
+   * Sends the true label of one prediction, or of up to 1000 (`MAX_FEEDBACK_ITEMS`) in one request; any
+   * key of the tenant may. Answers `{accepted, duplicates}`: a prediction already labelled keeps its
+   * first label. A bad item is `validation_failed` naming `items[i].field`.
+   */
+  feedback(
+    name: string,
+    labels: FeedbackItem | FeedbackItem[],
+    opts: CallOptions = {},
+  ): Promise<FeedbackResponse> {
+    const json = Array.isArray(labels) ? { items: labels } : labels;
+    return this.#t.request(ROUTES.sendFeedback, { ...opts, params: { name }, json });
+  }
+
+  /**
+   * The model's monitoring windows, newest first: rows, status, drift per feature and of the
+   * predictions, data quality, and performance measured from feedback (tenant admin key).
+   */
+  monitoring(name: string, opts: MonitoringOptions = {}): Promise<MonitoringView> {
+    const { granularity, from, to, version, limit, ...call } = opts;
+    return this.#t.request(ROUTES.getMonitoring, {
+      ...call,
+      params: { name },
+      query: { granularity, from, to, version, limit },
+    });
   }
 }
