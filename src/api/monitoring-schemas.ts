@@ -34,8 +34,10 @@ export const MonitoringQuerySchema = Type.Object({
   granularity: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day')])),
   from: Type.Optional(Type.String({ description: 'ISO time: windows starting at or after it' })),
   to: Type.Optional(Type.String({ description: 'ISO time: windows starting before it' })),
-  version: Type.Optional(Type.Integer({ minimum: 1 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  // Digits, not integers: query strings are not coerced (coerceTypes: false), so an integer schema would
+  // refuse every `?version=2`. The route turns them into numbers.
+  version: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'a model version' })),
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1–1000, default 168' })),
 });
 export type MonitoringQuery = Static<typeof MonitoringQuerySchema>;
 

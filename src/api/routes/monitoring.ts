@@ -184,10 +184,10 @@ export function monitoringRoutes(deps: MonitoringRouteDeps): FastifyPluginAsyncT
         const iso = (s: string | undefined) => (s === undefined ? undefined : new Date(s).toISOString());
         const windows = await deps.store.monitor.windows(scope, name, {
           granularity: q.granularity ?? deps.granularity,
-          ...(q.version !== undefined ? { version: q.version } : {}),
+          ...(q.version !== undefined ? { version: Number(q.version) } : {}),
           ...(q.from !== undefined ? { from: iso(q.from) } : {}),
           ...(q.to !== undefined ? { to: iso(q.to) } : {}),
-          limit: q.limit ?? 168,
+          limit: Math.min(Math.max(Number(q.limit ?? 168), 1), 1000),
         });
         return { model: name, liveVersion: m.liveVersion, windows: windows.map(windowView) };
       },
