@@ -8,6 +8,7 @@ import { registerHealth } from './commands/health.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerModels } from './commands/models.ts';
+import { registerMonitor } from './commands/monitor.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerProvenance } from './commands/provenance.ts';
 import type { CommandContext } from './commands/shared.ts';
@@ -15,6 +16,7 @@ import { registerShared } from './commands/shared-models.ts';
 import { registerStart } from './commands/start.ts';
 import { registerTenants } from './commands/tenants.ts';
 import { registerTrain } from './commands/train.ts';
+import { registerWebhooks } from './commands/webhooks.ts';
 import { registerWorker } from './commands/worker.ts';
 import { DEFAULT_URL } from './context.ts';
 import { type CliIo, describeError, ExitCode } from './output.ts';
@@ -34,7 +36,7 @@ export function buildProgram(ctx: CommandContext): Command {
     )
     .option(
       '--tenant <id>',
-      'operator key: the tenant that dataset, model, job and predict commands act on, and whose provenance to show (TENANTML_TENANT)',
+      'operator key: the tenant that dataset, model, job, predict, monitor and webhook commands act on, and whose provenance to show (TENANTML_TENANT)',
     )
     .option('--json', 'print JSON instead of tables')
     .showHelpAfterError('(add --help for usage)')
@@ -53,6 +55,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerJobs(program, ctx);
   registerModels(program, ctx);
   registerPredict(program, ctx);
+  registerMonitor(program, ctx);
+  registerWebhooks(program, ctx);
   registerShared(program, ctx);
   registerProvenance(program, ctx);
   registerAudit(program, ctx);

@@ -67,7 +67,6 @@ export {
   type FeedbackResponse,
   MAX_FEEDBACK_ITEMS,
   type MonitoringOptions,
-  type MonitoringQuery,
   type MonitoringView,
   type PolicyView,
   type RetrainPolicy,

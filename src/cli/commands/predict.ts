@@ -52,7 +52,8 @@ export function parseInstances(text: string, where: string): Record<string, unkn
   return rows;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+/** The whole stream as UTF-8 text. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
   return Buffer.concat(chunks).toString('utf8');

@@ -39,3 +39,10 @@ export function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
   return Number(value.trim());
 }
+
+/** Option parser for any finite number (`0.05`, `12`, `-1`); the server checks the range. */
+export function decimalNumber(value: string): number {
+  const n = value.trim() === '' ? Number.NaN : Number(value.trim());
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}

@@ -16,7 +16,7 @@ import type { CallOptions, Transport } from '../transport.ts';
 export type FeedbackBody = Static<typeof FeedbackBodySchema>;
 /** The true label of one prediction: its `id` from a predict answer, and the class or the value. */
 export type FeedbackItem = Extract<FeedbackBody, { items: unknown }>['items'][number];
-export type { FeedbackResponse, MonitoringQuery, WindowView };
+export type { FeedbackResponse, WindowView };
 /** The windows of a model, newest first, with its live version. */
 export type MonitoringView = Static<typeof MonitoringResponseSchema>;
 /** Every trigger optional; an empty policy only watches the model. */
