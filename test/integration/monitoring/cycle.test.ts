@@ -153,6 +153,22 @@ for (const kind of STORE_KINDS) {
       assert.equal(w31.performanceDrop, true);
       assert.deepEqual(w31.reference, { metric: 'accuracy', value: 0.92 });
       assert.equal(w31.status, 'ok'); // the features did not move: only P(y|x) did
+      const one = await w.tp.call({
+        method: 'GET',
+        url: `/v1/models/risk/monitoring?version=${v.version}&limit=1&from=${new Date(h(30)).toISOString()}`,
+        key: a.admin,
+      });
+      assert.equal(one.status, 200, one.text);
+      assert.deepEqual(
+        one.body.windows.map((x: { start: string }) => x.start),
+        [new Date(h(31)).toISOString()],
+      );
+      const none = await w.tp.call({
+        method: 'GET',
+        url: '/v1/models/risk/monitoring?version=99',
+        key: a.admin,
+      });
+      assert.deepEqual(none.body.windows, []);
 
       // Feedback for a prediction that is not in the log is given up once it cannot arrive any more.
       const ghost = `req_${h(31).toString(36)}-ghost.0`;
