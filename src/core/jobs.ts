@@ -75,7 +75,10 @@ export interface TrainSpec {
   /** The advice (POST /v1/models/{name}/advise) this job is a candidate for. */
   advice?: string;
   /** Why the platform queued it itself (a retraining after a taint, a retraining policy); absent for requested jobs. */
-  reason?: 'retrain-after-taint' | 'retune-on-successor' | `policy:${'drift' | 'performance' | 'new-rows' | 'schedule'}`;
+  reason?:
+    | 'retrain-after-taint'
+    | 'retune-on-successor'
+    | `policy:${'drift' | 'performance' | 'new-rows' | 'schedule'}`;
   /**
    * A challenger: the version it registers is a candidate (never live by registering), and the job also
    * measures this champion version on its own validation rows (JobResult.championMetrics).

@@ -43,7 +43,13 @@ export interface RetrainPolicy {
 export type PolicyTrigger = 'drift' | 'performance' | 'new-rows' | 'schedule';
 
 /** Events a tenant can subscribe webhooks to. */
-export const ALERT_EVENTS = ['drift', 'performance_drop', 'job_failed', 'promotion', 'challenger_rejected'] as const;
+export const ALERT_EVENTS = [
+  'drift',
+  'performance_drop',
+  'job_failed',
+  'promotion',
+  'challenger_rejected',
+] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
 
 /** What a webhook delivery carries (ids, figures and reasons; never data values). */

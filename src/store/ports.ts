@@ -2,7 +2,6 @@
 // (src/store/sql/). Every tenant-owned call takes a TenantScope; the few calls that are not scoped
 // (tenant administration, key lookup before the tenant is known) say so in their names.
 import type { AdviceResult } from '../core/advice.ts';
-import type { AlertEvent, AlertPayload, Granularity, PolicyTrigger, RetrainPolicy } from '../core/monitoring.ts';
 import type {
   Audience,
   Job,
@@ -14,6 +13,13 @@ import type {
   ModelRef,
   TrainSpec,
 } from '../core/jobs.ts';
+import type {
+  AlertEvent,
+  AlertPayload,
+  Granularity,
+  PolicyTrigger,
+  RetrainPolicy,
+} from '../core/monitoring.ts';
 import type { TenantScope } from '../core/scope.ts';
 import type { Quotas, Tier } from '../core/tiers.ts';
 import type {
@@ -411,7 +417,12 @@ export interface MonitorRepo {
    * Saves the windows (insert or replace by model, version, granularity, start) and moves the cursor, in
    * one transaction: a crash never folds a batch twice or loses one.
    */
-  commit(scope: TenantScope, model: string, windows: MonitorWindow[], cursor: MonitorCursor | null): Promise<void>;
+  commit(
+    scope: TenantScope,
+    model: string,
+    windows: MonitorWindow[],
+    cursor: MonitorCursor | null,
+  ): Promise<void>;
   window(
     scope: TenantScope,
     model: string,
@@ -506,7 +517,10 @@ export interface WebhookRepo {
   /** System: records an attempt's outcome. */
   record(
     id: string,
-    r: Pick<WebhookDelivery, 'state' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'>,
+    r: Pick<
+      WebhookDelivery,
+      'state' | 'attempts' | 'nextAttemptAt' | 'lastStatus' | 'lastError' | 'deliveredAt'
+    >,
   ): Promise<void>;
   /** Newest first. */
   deliveries(scope: TenantScope, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
