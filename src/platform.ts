@@ -9,6 +9,7 @@ import { type Clock, cryptoRandom, type Random, systemClock } from './core/clock
 import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
 import type { Job } from './core/jobs.ts';
 import { mintTenantScope, SYSTEM } from './core/scope.ts';
+import { type Periodic, startPeriodic } from './jobs/periodic.ts';
 import { startWorkers, type WorkerDeps, type WorkerLog, type WorkerOptions } from './jobs/supervisor.ts';
 import { AdvisorService } from './services/advisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
@@ -16,12 +17,15 @@ import { AuditService } from './services/audit.ts';
 import { AuthService, generateOperatorKey } from './services/auth.ts';
 import { DatasetService } from './services/datasets/service.ts';
 import { createInference } from './services/inference/index.ts';
+import { PredictionLog } from './services/inference/prediction-log.ts';
 import { KeyRing } from './services/keyring.ts';
+import { dailyLogReader, MonitoringService } from './services/monitoring/index.ts';
 import { ProvenanceService, type Withdrawal } from './services/provenance.ts';
 import { SharedModelsService } from './services/shared-models.ts';
 import { ensureSharedNamespace } from './services/shared-namespace.ts';
 import { TenantService } from './services/tenants.ts';
 import { TrainingService } from './services/training.ts';
+import { WebhookDispatcher } from './services/webhooks/dispatcher.ts';
 import { WebhookService } from './services/webhooks/service.ts';
 import { FsBlobStore } from './store/artifacts/fs.ts';
 import type { BlobStore } from './store/artifacts/ports.ts';
@@ -89,25 +93,93 @@ async function secrets(
   return { masterKey, adminKey, adminKeyFile };
 }
 
+interface LifecycleDeps {
+  config: Config;
+  store: Store;
+  training: TrainingService;
+  artifacts: TenantArtifacts;
+  blobs: BlobStore;
+  keyring: KeyRing;
+  audit: AuditService;
+  clock: Clock;
+  random: Random;
+  warn: (o: object, m: string) => void;
+}
+
 /**
- * What happens after a training job ends, wherever the worker runs: the advisor completes its advice, and
- * a clean shared successor triggers the retraining of tuned models whose base was tainted.
+ * The model lifecycle beyond training itself, wherever a worker runs: provenance and retraining after a
+ * withdrawal, the advisor, alerts, and the monitoring loop. `onFinished` is what happens after a training
+ * job ends: the advisor completes its advice, a clean shared successor triggers the retuning of tuned
+ * models whose base was tainted, a challenger is judged against its champion, a failure alerts.
  */
-function modelLifecycle(
-  store: Store,
-  training: TrainingService,
-  clock: Clock,
-  random: Random,
-  warn: (o: object, m: string) => void,
-) {
+function modelLifecycle(d: LifecycleDeps) {
+  const { config, store, training, clock, random, warn } = d;
   const provenance = new ProvenanceService({ store, training, clock, log: { warn } });
   const advisor = new AdvisorService({ store, training, clock, random });
+  const webhooks = new WebhookService(
+    { repo: store.webhooks, keyring: d.keyring, clock, random, log: { warn } },
+    { allowPrivate: config.webhooksAllowPrivate },
+  );
+  // Reads the tenants' prediction logs (sample rate 0: this instance never writes).
+  const predictionLog = new PredictionLog({
+    artifacts: d.artifacts,
+    blobs: d.blobs,
+    clock,
+    random,
+    sampleRate: 0,
+    flushMs: 60_000,
+  });
+  const monitoring = new MonitoringService({
+    store,
+    log: dailyLogReader(predictionLog, d.blobs),
+    artifacts: d.artifacts,
+    training,
+    alerts: webhooks,
+    audit: d.audit,
+    clock,
+    settings: {
+      granularity: config.monitorGranularity,
+      minRows: config.monitorMinRows,
+      driftShare: config.monitorDriftShare,
+      feedbackHorizonHours: config.feedbackHorizonHours,
+    },
+    onError: (err, ctx) => warn({ ...ctx, err: String(err) }, 'monitoring: a model was skipped this cycle'),
+  });
   const onFinished = async (job: Job): Promise<void> => {
     await advisor.onJobFinished(mintTenantScope(job.tenantId, SYSTEM), job);
     await provenance.onJobFinished(job);
+    await monitoring.onJobFinished(job);
   };
-  return { provenance, advisor, onFinished };
+  return { provenance, advisor, webhooks, monitoring, onFinished };
 }
+
+/** The worker role's periodic work: a monitoring cycle, and webhook deliveries. */
+function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLifecycle>): Periodic {
+  const dispatcher = new WebhookDispatcher(
+    {
+      repo: d.store.webhooks,
+      keyring: d.keyring,
+      clock: d.clock,
+      random: () => d.random.bytes(4).readUInt32LE(0) / 0x1_0000_0000,
+      log: { warn: d.warn },
+    },
+    { allowPrivate: d.config.webhooksAllowPrivate },
+  );
+  return startPeriodic(
+    [
+      {
+        name: 'monitoring',
+        everyMs: d.config.monitorIntervalSeconds * 1000,
+        run: () => lifecycle.monitoring.cycle(),
+      },
+      { name: 'webhooks', everyMs: WEBHOOK_POLL_MS, run: () => dispatcher.runOnce() },
+    ],
+    { warn: d.warn },
+  );
+}
+
+/** How often due webhook deliveries are looked for. */
+const WEBHOOK_POLL_MS = 2000;
 
 /** The training supervisor as the configuration asks for it (slots, global cap, artifact folder). */
 function startConfiguredWorkers(
@@ -139,7 +211,19 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random, withdraw);
   const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw);
   const training = new TrainingService({ store, tenants, clock, random });
-  const lifecycle = modelLifecycle(store, training, clock, random, (o, m) => app.log.warn(o, m));
+  const lifecycleDeps: LifecycleDeps = {
+    config,
+    store,
+    training,
+    artifacts,
+    blobs,
+    keyring,
+    audit,
+    clock,
+    random,
+    warn: (o, m) => app.log.warn(o, m),
+  };
+  const lifecycle = modelLifecycle(lifecycleDeps);
   const sharedModels = new SharedModelsService({ store, artifacts, clock, random });
   const { inference, metrics } = createInference({
     config,
@@ -151,14 +235,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     tenants,
     warn: (o, m) => app.log.warn(o, m),
   });
-  // Lead: allowPrivate from TENANTML_WEBHOOKS_ALLOW_PRIVATE once the config has it (default: refuse).
-  const webhooks = new WebhookService({
-    repo: store.webhooks,
-    keyring,
-    clock,
-    random,
-    log: { warn: (o, m) => app.log.warn(o, m) },
-  });
+  const webhooks = lifecycle.webhooks;
   const services = {
     webhooks,
     keyring,
@@ -184,6 +261,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
           opts,
         )
       : null;
+  // The monitoring cycle and webhook deliveries run where training runs: the worker role.
+  const background = config.workerSlots > 0 ? startBackground(lifecycleDeps, lifecycle) : null;
 
   let closed = false;
   return {
@@ -201,6 +280,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       app.state.shuttingDown = true;
       await app.close(); // waits for requests in flight
       await inference.close(); // writes the prediction log's last batch, releases sessions
+      await background?.stop();
       await workers?.stop();
       if (!opts.store) await store.close();
     },
@@ -244,19 +324,34 @@ export async function startWorkerProcess(
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
   const keyring = new KeyRing(masterKey, store.tenants);
   await ensureSharedNamespace(store, keyring, clock.now().toISOString());
-  const artifacts = new TenantArtifacts(new FsBlobStore(config.artifactsDir), keyring);
+  const blobs = new FsBlobStore(config.artifactsDir);
+  const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
   const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
   const training = new TrainingService({ store, tenants, clock, random });
-  const lifecycle = modelLifecycle(store, training, clock, random, (o, m) => opts.log?.warn(o, m));
+  const lifecycleDeps: LifecycleDeps = {
+    config,
+    store,
+    training,
+    artifacts,
+    blobs,
+    keyring,
+    audit,
+    clock,
+    random,
+    warn: (o, m) => opts.log?.warn(o, m),
+  };
+  const lifecycle = modelLifecycle(lifecycleDeps);
   const workers = await startConfiguredWorkers(
     config,
     { store, artifacts, keyring, clock, random, log: opts.log, onFinished: lifecycle.onFinished },
     opts,
   );
+  const background = startBackground(lifecycleDeps, lifecycle);
   return {
     store,
     async close() {
+      await background.stop();
       await workers.stop();
       if (!opts.store) await store.close();
     },

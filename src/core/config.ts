@@ -53,6 +53,8 @@ export interface Config {
   /** Inference metrics carry a `tenant` label (off keeps the series count bounded with many tenants). */
   readonly metricsTenantLabel: boolean;
   /** Monitoring: the width of a window over the prediction log. */
+  /** Webhooks may reach loopback, private and link-local addresses (off: SSRF protection). */
+  readonly webhooksAllowPrivate: boolean;
   readonly monitorGranularity: 'hour' | 'day';
   /** Monitoring: seconds between two cycles of the loop (worker role). */
   readonly monitorIntervalSeconds: number;
@@ -117,6 +119,8 @@ export const CONFIG_VARIABLES = {
     'how often the prediction log writes its buffered entries, ms; default 5000',
   TENANTML_METRICS_TENANT_LABEL:
     'true|false: inference metrics carry a tenant label (false keeps /metrics small with many tenants); default true',
+  TENANTML_WEBHOOKS_ALLOW_PRIVATE:
+    'true|false: let webhooks reach loopback, private and link-local addresses (refused by default: a tenant could otherwise probe the internal network); default false',
   TENANTML_MONITOR_GRANULARITY: 'hour|day: the width of a monitoring window; default hour',
   TENANTML_MONITOR_INTERVAL_SECONDS: 'seconds between two monitoring cycles (worker role); default 60',
   TENANTML_MONITOR_MIN_ROWS:
@@ -251,6 +255,12 @@ export function loadConfig(env: Env, cwd: string): Config {
   if (labelRaw !== 'true' && labelRaw !== 'false')
     problems.push(`TENANTML_METRICS_TENANT_LABEL must be true or false (got ${JSON.stringify(labelRaw)})`);
   const metricsTenantLabel = labelRaw !== 'false';
+  const privateRaw = env.TENANTML_WEBHOOKS_ALLOW_PRIVATE?.trim().toLowerCase() || 'false';
+  if (privateRaw !== 'true' && privateRaw !== 'false')
+    problems.push(
+      `TENANTML_WEBHOOKS_ALLOW_PRIVATE must be true or false (got ${JSON.stringify(privateRaw)})`,
+    );
+  const webhooksAllowPrivate = privateRaw === 'true';
   const monitorGranularity = (env.TENANTML_MONITOR_GRANULARITY?.trim() ||
     'hour') as Config['monitorGranularity'];
   if (monitorGranularity !== 'hour' && monitorGranularity !== 'day')
@@ -297,6 +307,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     predictionLogSampleRate,
     predictionLogFlushMs,
     metricsTenantLabel,
+    webhooksAllowPrivate,
     monitorGranularity,
     monitorIntervalSeconds,
     monitorMinRows,

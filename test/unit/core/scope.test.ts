@@ -13,6 +13,7 @@ const ALLOWED = new Set([
   'src/services/tenants.ts', // operator reading a tenant's consent history
   'src/services/training.ts', // system: counting the tenants a shared training could pool from
   'src/services/provenance.ts', // system: retraining a tuned model in its tenant after its base was tainted
+  'src/services/monitoring/service.ts', // system: the monitoring loop acts on each watched model's tenant
   'src/platform.ts', // system: the after-job hook acts on the finished job's own tenant
   'src/services/webhooks/dispatcher.ts', // system: a claimed delivery is sent in its own tenant
 ]);
