@@ -29,6 +29,7 @@ import { WebhookDispatcher } from './services/webhooks/dispatcher.ts';
 import { WebhookService } from './services/webhooks/service.ts';
 import { FsBlobStore } from './store/artifacts/fs.ts';
 import type { BlobStore } from './store/artifacts/ports.ts';
+import { withModelChanges } from './store/model-changes.ts';
 import type { Store } from './store/ports.ts';
 import { openStore } from './store/sql/index.ts';
 
@@ -198,8 +199,13 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const random = opts.random ?? cryptoRandom;
   const { masterKey, adminKey, adminKeyFile } = await secrets(config, random);
 
-  const store =
-    opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
+  // Registry changes made in this process reach predictions at once (the inference plane reuses
+  // resolutions for TENANTML_INFERENCE_RESOLVE_TTL_MS; other processes' changes arrive within that).
+  let modelsChanged = (): void => {};
+  const store = withModelChanges(
+    opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl })),
+    () => modelsChanged(),
+  );
   const blobs = new FsBlobStore(config.artifactsDir);
   const keyring = new KeyRing(masterKey, store.tenants);
   await ensureSharedNamespace(store, keyring, clock.now().toISOString());
@@ -235,6 +241,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     tenants,
     warn: (o, m) => app.log.warn(o, m),
   });
+  modelsChanged = () => inference.forgetResolutions();
   const webhooks = lifecycle.webhooks;
   const services = {
     webhooks,

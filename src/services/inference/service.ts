@@ -136,6 +136,14 @@ export class InferenceService {
 
   private readonly resolutions = new Map<string, { at: number; resolved: Promise<Resolved> }>();
 
+  /**
+   * Drops every reused resolution: the platform calls it when this process changes the registry (a
+   * promotion, a registered successor, a taint), so such a change reaches the very next request here.
+   */
+  forgetResolutions(): void {
+    this.resolutions.clear();
+  }
+
   /** The registry's answer, reused for resolveTtlMs (404s too, so a flood of unknown names costs no query). */
   private resolve(scope: TenantScope, name: string): Promise<Resolved> {
     const ttl = this.deps.resolveTtlMs ?? 0;

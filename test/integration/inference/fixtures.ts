@@ -6,7 +6,7 @@ import { SYSTEM, sharedScope, type TenantScope } from '../../../src/core/scope.t
 import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
 import type { Platform } from '../../../src/platform.ts';
-import type { ModelVersion } from '../../../src/store/ports.ts';
+import type { ModelVersion, Store } from '../../../src/store/ports.ts';
 
 const col = (name: string, type: ColumnType): ColumnSchema => ({
   name,
@@ -59,7 +59,7 @@ export async function registerTrained(
   scope: TenantScope,
   model: string,
   trained: TrainedModel,
-  over: { mode?: 'tenant' | 'tuned' | 'shared'; tag?: string } = {},
+  over: { mode?: 'tenant' | 'tuned' | 'shared'; tag?: string; via?: Pick<Store, 'models'> } = {},
 ): Promise<ModelVersion> {
   const onnx = Buffer.from(trained.onnx!);
   const prefix = `models/${model}/${over.tag ?? createHash('sha256').update(onnx).update(String(Math.random())).digest('hex').slice(0, 12)}`;
@@ -67,7 +67,8 @@ export async function registerTrained(
   await art.put(scope, `${prefix}/model.onnx`, onnx);
   await art.put(scope, `${prefix}/featurizer.json`, Buffer.from(JSON.stringify(trained.featurizer)));
   await art.put(scope, `${prefix}/model.json`, Buffer.from(JSON.stringify(trained.modelJson)));
-  return platform.store.models.register(scope, {
+  // `via`: another store on the same database, as another process (a worker) would register.
+  return (over.via ?? platform.store).models.register(scope, {
     model,
     mode: over.mode ?? 'tenant',
     task: trained.modelJson.task,

@@ -346,11 +346,13 @@ describe('resolution reuse (sqlite)', () => {
   });
   after(() => tp.cleanup());
 
-  test('a promotion reaches new requests once the resolution TTL has passed; 404s are reused too', async () => {
+  test('changes from another process reach new requests once the TTL has passed (404s too); this process’s own at once', async () => {
     const t = await tp.tenant('ttl');
     const scope = mintTenantScope(t.id, SYSTEM);
+    // tp.ts.store is a second store on the same database: what a separate worker process writes through.
+    const elsewhere = { via: tp.ts.store };
     assert.equal((await predict(tp, t.predict, 'churn', [row])).status, 404);
-    await registerTrained(tp.platform, scope, 'churn', yes);
+    await registerTrained(tp.platform, scope, 'churn', yes, elsewhere);
     assert.equal(
       (await predict(tp, t.predict, 'churn', [row])).status,
       404,
@@ -359,13 +361,16 @@ describe('resolution reuse (sqlite)', () => {
     clock.advance(1001);
     const v1 = await predict(tp, t.predict, 'churn', [row]);
     assert.equal(v1.body.model.version, 1);
-    await registerTrained(tp.platform, scope, 'churn', no);
-    await tp.platform.store.models.promote(scope, 'churn', 2, 'test', '2031-02-03T04:05:07Z');
+    await registerTrained(tp.platform, scope, 'churn', no, elsewhere);
+    await tp.ts.store.models.promote(scope, 'churn', 2, 'test', '2031-02-03T04:05:07Z');
     assert.equal((await predict(tp, t.predict, 'churn', [row])).body.model.version, 1);
     clock.advance(1001);
     const v2 = await predict(tp, t.predict, 'churn', [row]);
     assert.equal(v2.body.model.version, 2);
     assert.equal(v2.body.predictions[0].label, 'no');
+    // A rollback through this process's own registry is seen by the very next request.
+    await tp.platform.store.models.rollback(scope, 'churn', 'test', '2031-02-03T04:05:08Z');
+    assert.equal((await predict(tp, t.predict, 'churn', [row])).body.model.version, 1);
   });
 });
 
