@@ -26,8 +26,20 @@ export function generateOperatorKey(random: Random): string {
 
 const KEY_RE = /^tml\.(tk_[0-9a-z]{12})\.([A-Za-z0-9_-]{43})$/;
 
+/**
+ * How long a verified key is trusted without asking the store again. A revocation through this process
+ * takes effect at once; one made through another replica within this time.
+ */
+export const AUTH_CACHE_MS = 5000;
+/** Last use is recorded at most this often per key and process (the store also throttles across replicas). */
+const TOUCH_EVERY_MS = 60_000;
+const MAX_CACHED_KEYS = 10_000;
+
 export class AuthService {
   private readonly operatorHash: Buffer;
+  /** Verified keys by id: the hash that verified and until when (ms) it may be reused. */
+  private readonly verified = new Map<string, { hash: Buffer; principal: Principal; until: number }>();
+  private readonly touched = new Map<string, number>();
 
   constructor(
     operatorKey: string,
@@ -56,6 +68,12 @@ export class AuthService {
     const hash = sha256(presented);
     if (sameHash(hash, this.operatorHash)) return { kind: 'operator', keyId: 'operator' };
     const parts = KEY_RE.exec(presented);
+    const now = this.clock.now().getTime();
+    const hit = parts ? this.verified.get(parts[1]) : undefined;
+    if (hit && hit.until > now && sameHash(hash, hit.hash)) {
+      this.touch(parts![1], now);
+      return hit.principal;
+    }
     const rec = parts ? await this.keys.findForAuth(parts[1]) : null;
     // One answer for unknown, revoked and wrong keys: nothing tells a guesser which it was.
     if (!rec || rec.revokedAt !== null || !sameHash(hash, Buffer.from(rec.hash, 'hex'))) {
@@ -63,13 +81,27 @@ export class AuthService {
         headers: { 'WWW-Authenticate': 'Bearer' },
       });
     }
-    this.touch(rec.id);
-    return { kind: 'tenant', tenantId: rec.tenantId, keyId: rec.id, role: rec.role };
+    const principal: Principal = { kind: 'tenant', tenantId: rec.tenantId, keyId: rec.id, role: rec.role };
+    if (this.verified.size >= MAX_CACHED_KEYS) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(rec.id, { hash, principal, until: now + AUTH_CACHE_MS });
+    this.touch(rec.id, now);
+    return principal;
   }
 
-  /** Records last use off the request's critical path (the store writes it at most once a minute). */
-  private touch(keyId: string): void {
-    this.keys.touch(keyId, this.clock.now().toISOString()).catch(() => {});
+  /** Records last use off the request's critical path, at most once a minute per key and process. */
+  private touch(keyId: string, now: number): void {
+    const last = this.touched.get(keyId);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
+    if (this.touched.size >= MAX_CACHED_KEYS) this.touched.delete(this.touched.keys().next().value!);
+    this.touched.set(keyId, now);
+    this.keys.touch(keyId, new Date(now).toISOString()).catch(() => {});
+  }
+
+  /** Forgets verified keys (all, or one tenant's): a tenant's deletion must not wait for the cache. */
+  forget(tenantId?: string): void {
+    for (const [id, v] of this.verified)
+      if (tenantId === undefined || (v.principal.kind === 'tenant' && v.principal.tenantId === tenantId))
+        this.verified.delete(id);
   }
 
   /** Creates a key for the scope's tenant; the secret is returned once and never stored. */
@@ -95,6 +127,7 @@ export class AuthService {
   }
 
   async revokeKey(scope: TenantScope, keyId: string): Promise<void> {
+    this.verified.delete(keyId);
     const ok = await this.keys.revoke(scope, keyId, this.clock.now().toISOString());
     if (!ok) throw new AppError('not_found', 'key was not found');
   }

@@ -109,6 +109,7 @@ export function tenantRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       },
       async (req, reply) => {
         await deps.tenants.delete(req.params.id);
+        deps.auth.forget(req.params.id);
         return reply.code(204).send(null);
       },
     );
