@@ -255,8 +255,15 @@ export function foldFeedback(
   }
   const predicted = labelText(o.label);
   if (predicted === null) return false;
+  let truth = String(label);
+  // A boolean target predicts 'true'/'false'; the client sends the label as its data spells it
+  // (yes/no, 1/0, true/false), which the training data was read the same way from.
+  if (predicted === 'true' || predicted === 'false') {
+    const b = parseBoolean(label as RawCell);
+    if (b !== undefined) truth = String(b);
+  }
   agg.feedback.n++;
-  if (predicted === String(label)) agg.feedback.correct++;
+  if (predicted === truth) agg.feedback.correct++;
   return true;
 }
 

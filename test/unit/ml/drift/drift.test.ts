@@ -231,6 +231,19 @@ describe('windows', () => {
     assert.equal(f('c')?.missingRate, 2 / 5);
   });
 
+  test('feedback on a boolean target: the label as the data spells it (yes/no, 1/0) meets the predicted true/false', () => {
+    const agg = emptyAggregate(profile);
+    for (const [predicted, label] of [
+      ['true', 'yes'],
+      ['false', 'no'],
+      ['true', 1],
+      ['false', 'false'],
+      ['true', 'no'],
+    ] as const)
+      assert.equal(foldFeedback(agg, profile, { label: predicted }, label), true);
+    assert.deepEqual(assessWindow(profile, agg).performance, { metric: 'accuracy', value: 0.8, n: 5 });
+  });
+
   test('feedback: accuracy compares labels as strings; RMSE for regression', () => {
     const agg = emptyAggregate(profile);
     assert.equal(foldFeedback(agg, profile, { label: 'yes' }, 'yes'), true);
