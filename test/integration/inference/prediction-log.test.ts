@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../../src/core/clock.ts';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
-import { PredictionLog, type PredictionRecord } from '../../../src/services/inference/prediction-log.ts';
+import {
+  PredictionLog,
+  type PredictionRecord,
+  SERIALIZE_CHUNK,
+} from '../../../src/services/inference/prediction-log.ts';
 
 const clock = new ManualClock('2031-03-04T05:06:07Z');
 let seq = 0;
@@ -71,6 +75,36 @@ describe('prediction log', () => {
     // After close nothing more is taken.
     log.append(a, rec('5', 'churn'));
     assert.equal(log.droppedCount, 1);
+  });
+
+  test('a large flush is serialised in chunks: other work runs between them, the file keeps every record in order', async () => {
+    const m = memoryArtifacts();
+    const log = new PredictionLog({ ...m, clock, random, sampleRate: 1, flushMs: 60_000 });
+    const n = SERIALIZE_CHUNK * 4 + 3;
+    for (let i = 0; i < n; i++) log.append(a, rec(String(i), 'big'));
+    let ranDuringFlush = 0;
+    let done = false;
+    const flushed = log.flush().then(() => {
+      done = true;
+    });
+    // Callbacks queued now run only if the flush yields before it ends.
+    const tick = () =>
+      setImmediate(() => {
+        if (done) return;
+        ranDuringFlush++;
+        tick();
+      });
+    tick();
+    await flushed;
+    assert.ok(ranDuringFlush >= 3, `other work ran ${ranDuringFlush} times during the flush`);
+    const keys = await log.list(a, 'big');
+    assert.equal(keys.length, 1);
+    const ids = (await log.read(a, keys[0])).map((r) => r.id);
+    assert.deepEqual(
+      ids,
+      Array.from({ length: n }, (_, i) => String(i)),
+    );
+    await log.close();
   });
 
   test('a full buffer drops and counts instead of waiting', async () => {
