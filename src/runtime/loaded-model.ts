@@ -21,22 +21,39 @@ export interface ModelSpec {
 }
 
 /**
- * Resident bytes per byte of ONNX model and of featurizer JSON: a session holds the parsed graph, its
- * optimised copy and the tree-ensemble kernel's own tables; the featurizer its parsed state. Measured on
- * GBDT sessions of 21–295 KB (158 KiB–1 MiB resident each, 3.6–7.6× the file: the ratio falls with size),
- * so 6× plus a fixed part errs on the high side for small models; `npm run bench -- serve` (density)
- * reports the real/estimate ratio.
+ * Resident bytes per byte of ONNX model and of featurizer JSON: a session holds the model's graph (the
+ * tree attributes stay in it after the kernel is built), the tree-ensemble kernel's own node tables and
+ * the featurizer's parsed state. Measured with SESSION_OPTIONS by `bench/serve/session-memory.ts` on GBDT
+ * sessions of 21, 66, 167 and 295 KB: 205, 599, 1209 and 2289 KiB resident each (9.9, 9.2, 7.4 and 7.9×
+ * the file); 8.5× plus a fixed part errs on the high side at every size (+2% to +20%). Freed sessions'
+ * memory is reused by the next loads but not returned to the OS, so the budget bounds the high-water mark
+ * only if estimates are not low. `npm run bench -- serve` (density) reports the real/estimate ratio.
  */
-export const ONNX_BYTES_FACTOR = 6;
+export const ONNX_BYTES_FACTOR = 8.5;
 export const FEATURIZER_BYTES_FACTOR = 4;
-/** Fixed cost of one session beyond its graph (allocator arenas, kernel registry entries, JS objects). */
-export const SESSION_OVERHEAD_BYTES = 128 * 1024;
+/** Fixed cost of one session beyond its graph (kernel registry entries, session state, JS objects). */
+export const SESSION_OVERHEAD_BYTES = 64 * 1024;
 
 export function estimateBytes(onnxBytes: number, featurizerJsonBytes: number): number {
-  return (
-    onnxBytes * ONNX_BYTES_FACTOR + featurizerJsonBytes * FEATURIZER_BYTES_FACTOR + SESSION_OVERHEAD_BYTES
+  return Math.ceil(
+    onnxBytes * ONNX_BYTES_FACTOR + featurizerJsonBytes * FEATURIZER_BYTES_FACTOR + SESSION_OVERHEAD_BYTES,
   );
 }
+
+/**
+ * One intra-op and one inter-op thread (thousands of cached sessions never multiply OS threads). No CPU
+ * memory arena and no memory-pattern planning: a single-row run needs neither, and without them a session
+ * is 5–25% smaller (`bench/serve/session-memory.ts`). Basic graph optimisation: the trees gain nothing from
+ * the extended passes, and the optimised copy is smaller; run time per row is unchanged within noise.
+ */
+export const SESSION_OPTIONS = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'basic',
+  enableCpuMemArena: false,
+  enableMemPattern: false,
+} as const satisfies ort.InferenceSession.SessionOptions;
 
 export interface LoadedModel {
   readonly key: string;
@@ -54,12 +71,7 @@ export async function loadModel(
   spec: ModelSpec,
   opts: { batchWindowMs: number; featurizerBytes: number; onRun?: () => void },
 ): Promise<LoadedModel> {
-  const session = await ort.InferenceSession.create(onnx, {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  });
+  const session = await ort.InferenceSession.create(onnx, { ...SESSION_OPTIONS });
   const inputName = spec.imported?.input ?? 'input';
   const nFeatures = spec.featurizer ? spec.featurizer.nFeatures : spec.inputSchema.length;
   const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
