@@ -15,7 +15,7 @@ import {
 } from '../inference-schemas.ts';
 import { NameParams } from '../schemas.ts';
 import { errorResponses } from './common.ts';
-import { clientGone } from './predict.ts';
+import { clientGone, refuseSpent } from './predict.ts';
 
 const DATATYPE: Record<string, string> = { numeric: 'FP32', integer: 'INT64', boolean: 'BOOL' };
 
@@ -108,6 +108,7 @@ export function inferV2Routes(
       '/v2/models/:name/infer',
       {
         config: { auth: 'tenant' },
+        preParsing: refuseSpent(inference),
         schema: {
           tags,
           summary: 'Inference (Open Inference Protocol)',

@@ -1,7 +1,7 @@
 // POST /v1/models/{name}/predict: the one predict API every tenant shares. Any key of the tenant (admin
 // or predict) may call it; the model is resolved per request (own live → shared published → 404).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { InferenceService } from '../../services/inference/service.ts';
 import { PredictBodySchema, PredictResponseSchema } from '../inference-schemas.ts';
@@ -14,6 +14,7 @@ export function predictRoutes(inference: InferenceService): FastifyPluginAsyncTy
       '/v1/models/:name/predict',
       {
         config: { auth: 'tenant' },
+        preParsing: refuseSpent(inference),
         schema: {
           tags: ['inference'],
           summary: 'Predict with the version of the model this tenant resolves to',
@@ -35,6 +36,19 @@ export function predictRoutes(inference: InferenceService): FastifyPluginAsyncTy
         return { id: r.id, model: r.model, predictions: r.predictions };
       },
     );
+  };
+}
+
+/**
+ * A route hook, run after authentication and before the body is read: a tenant whose rate budget is spent
+ * gets its 429 without the body being parsed and validated, so a flood over budget costs its neighbours as
+ * little of the event loop as possible.
+ */
+export function refuseSpent(inference: InferenceService) {
+  return async (req: FastifyRequest): Promise<void> => {
+    if (!req.scope) return;
+    const refused = await inference.spent(req.scope.tenantId);
+    if (refused) throw refused;
   };
 }
 

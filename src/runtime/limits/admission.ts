@@ -71,6 +71,12 @@ export interface Admission {
   readonly capabilities: LimiterCapabilities;
   /** Resolves once the request may run; rejects with AppError rate_limited (429), overloaded (503), quota_exceeded (422). */
   admit(tenantId: string, rows: number, quotas: AdmissionQuotas, opts?: AdmitOptions): Promise<Ticket>;
+  /**
+   * The 429 `admit` would answer at once because the tenant's budget is known to be spent for the rest of
+   * its window, or undefined. Synchronous and store-free: a flooding tenant can be refused before its
+   * request body is even read.
+   */
+  spent(tenantId: string, quotas: AdmissionQuotas): AppError | undefined;
   stats(): AdmissionStats;
   /** Refuses every waiting request (503 unavailable) and closes the limiter store. */
   close(): Promise<void>;
@@ -198,6 +204,17 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     );
   };
 
+  const spentRefusal = (tenantId: string, requestLimit: number, rowLimit: number): AppError | undefined => {
+    const block = spent.get(tenantId);
+    if (!block) return undefined;
+    const left = block.until - now();
+    // A quota changed since (an override raised) makes the store's count worth asking again.
+    const sameLimit = block.allowed === (block.limit === 'requestsPerSecond' ? requestLimit : rowLimit);
+    if (left > 0 && sameLimit) return rateLimited(block.limit, block.allowed, 0, left);
+    spent.delete(tenantId);
+    return undefined;
+  };
+
   async function admit(
     tenantId: string,
     rows: number,
@@ -214,14 +231,8 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     if (cost > rowLimit) throw never('predictionsPerSecond', quotas.predictionsPerSecond, cost);
     if (quotas.inFlightRequests < 1) throw never('inFlightRequests', quotas.inFlightRequests, 1);
 
-    const block = spent.get(tenantId);
-    if (block) {
-      const left = block.until - now();
-      // A quota changed since (an override raised) makes the store's count worth asking again.
-      const sameLimit = block.allowed === (block.limit === 'requestsPerSecond' ? requestLimit : rowLimit);
-      if (left > 0 && sameLimit) throw rateLimited(block.limit, block.allowed, 0, left);
-      spent.delete(tenantId);
-    }
+    const refused = spentRefusal(tenantId, requestLimit, rowLimit);
+    if (refused) throw refused;
 
     const [req, row] = await Promise.all([
       limiter.consume('requests', tenantId, 1),
@@ -319,6 +330,12 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
   return {
     capabilities: limiter.capabilities,
     admit,
+    spent: (tenantId, quotas) =>
+      spentRefusal(
+        tenantId,
+        quotas.requestsPerSecond * windowSeconds,
+        quotas.predictionsPerSecond * windowSeconds,
+      ),
     stats: () => ({ running, queued: queue.size, inFlight: inFlightTotal, ...stats }),
     async close() {
       if (closed) return;

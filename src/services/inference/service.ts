@@ -295,6 +295,25 @@ export class InferenceService {
     }
   }
 
+  /**
+   * The 429 a request of this tenant gets anyway because its rate budget is spent for the rest of the
+   * window, or undefined. Asked before the request body is read, so a flood over budget costs no body
+   * parsing, validation or featurizing; the request is counted like any refused one.
+   */
+  async spent(tenantId: string): Promise<AppError | undefined> {
+    const { admission, limitsOf } = this.deps;
+    if (!admission || !limitsOf) return undefined;
+    let quotas: AdmissionQuotas;
+    try {
+      ({ quotas } = await limitsOf(tenantId));
+    } catch {
+      return undefined; // the request itself meets the failure, the usual way
+    }
+    const refused = admission.spent(tenantId, quotas);
+    if (refused) this.deps.metrics.request(tenantId, '', 'client_error', 0);
+    return refused;
+  }
+
   private async admit(tenantId: string, rows: number, signal?: AbortSignal) {
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return null;

@@ -291,6 +291,22 @@ describe('predict API (sqlite)', () => {
     assert.ok(Number(refused.headers['retry-after']) >= 1);
     // Refused before any work: even a bad body or a missing model is answered 429 now.
     assert.equal((await predict(tp, slow.predict, 'no-such-model', [row])).status, 429);
+    // …and the body is not even parsed: one the schema refuses (400 otherwise) is answered 429, on v1 and v2.
+    const unparsed = await tp.call({
+      method: 'POST',
+      url: '/v1/models/churn/predict',
+      key: slow.predict,
+      json: { not: 'instances' },
+    });
+    assert.equal(unparsed.status, 429, unparsed.text);
+    assert.equal(unparsed.body.code, 'rate_limited');
+    const v2 = await tp.call({
+      method: 'POST',
+      url: '/v2/models/churn/infer',
+      key: slow.predict,
+      json: { not: 'inputs' },
+    });
+    assert.equal(v2.status, 429, v2.text);
     // The neighbour is not affected.
     assert.equal((await predict(tp, a.predict, 'churn', [row])).status, 200);
   });

@@ -117,6 +117,34 @@ describe('runtime/limits/admission (memory limiter)', () => {
     assert.equal(t.headers['RateLimit-Remaining'], '4');
   });
 
+  test('spent: once a refusal found the budget spent, the same 429 is known synchronously until the window resets', async () => {
+    const a = open();
+    const q = quotas();
+    assert.equal(a.spent('t1', q), undefined);
+    for (let i = 0; i < 5; i++) (await a.admit('t1', 1, q)).release();
+    assert.equal(a.spent('t1', q), undefined, 'not known before a refusal found it');
+    await refusal(a.admit('t1', 1, q));
+    const e = a.spent('t1', q);
+    assert.equal(e?.code, 'rate_limited');
+    assert.equal(e?.extra?.limit, 'requestsPerSecond');
+    assert.equal(e?.headers?.['RateLimit-Remaining'], '0');
+    assert.equal(a.spent('other', q), undefined);
+    const before = a.stats().rateLimited;
+    a.spent('t1', q);
+    assert.equal(a.stats().rateLimited, before + 1, 'an early refusal is counted like any 429');
+    mock.timers.tick(999);
+    assert.ok(a.spent('t1', q));
+    assert.equal(
+      a.spent('t1', { ...q, requestsPerSecond: 6 }),
+      undefined,
+      'a raised quota asks the store again',
+    );
+    await refusal(a.admit('t1', 1, q));
+    mock.timers.tick(1);
+    assert.equal(a.spent('t1', q), undefined, 'the window reset');
+    (await a.admit('t1', 1, q)).release();
+  });
+
   test('each tenant is judged by its own quotas (tier defaults and overrides)', async () => {
     const a = open();
     const free = TIER_QUOTAS.free;
