@@ -17,6 +17,7 @@ import {
   rssMb,
   type Served,
   serve,
+  settingsFromEnvironment,
   tenant,
   threads,
   trainBenchModel,
@@ -367,7 +368,11 @@ export async function main(args: string[]): Promise<void> {
   const out: string[] = [
     `## serve — ${started}`,
     '',
-    `Command: \`npm run bench -- serve ${args.join(' ')}\`. Machine: ${machine()}. Load average (1/5/15 min) at start: ${la.join(', ')}.`,
+    `Command: \`${Object.entries(settingsFromEnvironment())
+      .map(([k, v]) => `${k}=${v} `)
+      .join(
+        '',
+      )}npm run bench -- serve ${args.join(' ')}\`. Machine: ${machine()}. Load average (1/5/15 min) at start: ${la.join(', ')}.`,
     '',
   ];
   const lg = new LoadGen();

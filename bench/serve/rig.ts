@@ -79,6 +79,14 @@ export interface Served {
   close(): Promise<void>;
 }
 
+/** TENANTML_* variables of the bench's own environment reach every server it starts (a step's own win). */
+export function settingsFromEnvironment(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (k.startsWith('TENANTML_') && v !== undefined) out[k] = v;
+  return out;
+}
+
 export async function serve(env: Record<string, string> = {}): Promise<Served> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-serve-'));
   const config = loadConfig(
@@ -88,6 +96,7 @@ export async function serve(env: Record<string, string> = {}): Promise<Served> {
       TENANTML_PORT: '0',
       TENANTML_LOG_LEVEL: 'silent',
       TENANTML_WORKER_SLOTS: '0',
+      ...settingsFromEnvironment(),
       ...env,
     },
     dataDir,

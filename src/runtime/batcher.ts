@@ -31,12 +31,17 @@ export class MicroBatcher {
   private queue: Pending[] = [];
   private queuedRows = 0;
   private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
   readonly stats: BatchStats = { calls: 0, requests: 0, rows: 0 };
 
   constructor(
     private readonly run: Runner,
     private readonly cols: number,
-    /** 0 runs every request on its own. */
+    /**
+     * How long the first request of a batch waits for others, ms. 0 waits for none: the requests submitted
+     * in the same event-loop turn (those whose bytes were read together) share one run, which starts right
+     * after that turn — batching without idle time.
+     */
     private readonly windowMs: number,
     /** A batch this large runs at once instead of waiting for the window. */
     private readonly maxRows = 512,
@@ -44,7 +49,7 @@ export class MicroBatcher {
 
   submit(input: Float32Array, rows: number): Promise<Outputs> {
     if (input.length !== rows * this.cols) throw new Error('input length does not match rows × cols');
-    if (this.windowMs <= 0 || rows >= this.maxRows) {
+    if (rows >= this.maxRows) {
       this.stats.calls++;
       this.stats.requests++;
       this.stats.rows += rows;
@@ -54,7 +59,9 @@ export class MicroBatcher {
       this.queue.push({ input, rows, resolve, reject });
       this.queuedRows += rows;
       if (this.queuedRows >= this.maxRows) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs);
+      else if (this.windowMs <= 0) {
+        if (!this.immediate) this.immediate = setImmediate(() => this.flush());
+      } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs);
     });
   }
 
@@ -63,6 +70,10 @@ export class MicroBatcher {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
+    }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
     }
     const batch = this.queue;
     if (batch.length === 0) return;

@@ -1,5 +1,5 @@
 // The micro-batcher: requests within the window share one run and get back exactly their own rows;
-// window 0 runs each request alone; a failed run fails every request in it.
+// window 0 batches only what arrives in one event-loop turn; a failed run fails every request in it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MicroBatcher, type Outputs } from '../../../src/runtime/batcher.ts';
@@ -32,11 +32,20 @@ describe('micro-batcher', () => {
     assert.deepEqual(b.stats, { calls: 1, requests: 3, rows: 4 });
   });
 
-  test('window 0 runs every request on its own', async () => {
+  test('window 0: requests of the same event-loop turn share one run, later ones the next, nothing waits for a timer', async () => {
     const calls: number[] = [];
     const b = new MicroBatcher(fakeRun(calls), 2, 0);
-    await Promise.all([b.submit(Float32Array.from([1, 2]), 1), b.submit(Float32Array.from([3, 4]), 1)]);
-    assert.deepEqual(calls, [1, 1]);
+    const p1 = b.submit(Float32Array.from([1, 2]), 1);
+    const p2 = b.submit(Float32Array.from([3, 4]), 1);
+    const [r1, r2] = await Promise.all([p1, p2]);
+    assert.deepEqual(calls, [2]);
+    assert.deepEqual(Array.from(r1.sum.data), [21]);
+    assert.deepEqual(Array.from(r2.sum.data), [43]);
+    const started = performance.now();
+    await b.submit(Float32Array.from([5, 6]), 1);
+    assert.ok(performance.now() - started < 50);
+    assert.deepEqual(calls, [2, 1]);
+    assert.deepEqual(b.stats, { calls: 2, requests: 3, rows: 3 });
   });
 
   test('a full batch runs without waiting for the window', async () => {
