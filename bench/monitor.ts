@@ -20,7 +20,7 @@ const USAGE = `npm run bench -- monitor [flags]
   --drift-share X    share of models whose last hour is shifted (default 0.1)
   --concurrency N    models processed at once in the cycle (default 4)
   --shards N         cycle processes run at once, each on its shard of the models (default 1)
-  --data DIR         reuse a prepared data folder (no setup; kept)
+  --data DIR         reuse a prepared data folder (no setup; kept; its monitoring state is reset)
   --keep             keep the data folder
   --record           append the result to bench/RESULTS.md`;
 
@@ -90,6 +90,16 @@ export async function main(args: string[]): Promise<void> {
   const log = (s: string) => console.log(s);
 
   let setupNote = 'reused';
+  if (reuse) {
+    // A reused folder starts from an unread log again: no windows, no cursors, every label pending.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(join(reuse, 'tenantml.db'));
+    db.exec(
+      "DELETE FROM monitor_windows; DELETE FROM monitor_cursors; UPDATE monitor_feedback SET state = 'pending'",
+    );
+    db.close();
+    setupNote = 'the same data folder, monitoring state reset';
+  }
   if (!reuse) {
     // Whole hours ending two hours ago: every batch is older than the cycle's settle time.
     const start = new Date(Date.now() - (batches + 2) * 3_600_000);
