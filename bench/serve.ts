@@ -5,10 +5,11 @@
 // budget — hit ratio, RSS, cold-load p99, OS threads, and the measured bytes per loaded model;
 // (c) noisy neighbour: A floods at 3× capacity while B sends 5% — B's p99 and 429s, A's 429s.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
+import { loadConfig } from '../src/core/config.ts';
 import type { JobResult } from './serve/loadgen.ts';
 import {
   instance,
@@ -133,6 +134,12 @@ function batchRuns(s: Served): { runs: number; requests: number } {
   return { runs: read('tenantml_onnx_runs_total'), requests: read('tenantml_predict_rows_total') };
 }
 
+/** The batch window a server gets when nothing sets it (the bench's own environment counts). */
+function defaultWindowMs(): number {
+  const v = settingsFromEnvironment().TENANTML_INFERENCE_BATCH_WINDOW_MS;
+  return v === undefined ? loadConfig({}, tmpdir()).inferenceBatchWindowMs : Number(v);
+}
+
 async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
   const hello = Fastify({ logger: false });
   hello.get('/', async () => ({ hello: 'world' }));
@@ -167,12 +174,13 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
   const rows: string[] = [];
   let capacity = 0;
   const results: Record<string, Awaited<ReturnType<typeof predictPeak>>> = {};
-  for (const w of [1, 0, 2]) {
+  const def = defaultWindowMs();
+  for (const w of [def, ...[0, 1, 2].filter((x) => x !== def)]) {
     const r = await predictPeak(lg, o, w, trained);
     results[w] = r;
-    if (w === 1) capacity = r.peak.rps;
+    if (w === def) capacity = r.peak.rps;
     rows.push(
-      `| predict, batch window ${w} ms${w === 1 ? ' (default)' : ''} | ${f1(r.peak.rps)} | ${pct(r.peak.rps / h.rps)} | ${f2(r.peak.p99)} | ${f1(r.half.rps)} | ${f2(r.half.p50)} | ${f2(r.half.p99)} | ${f2(r.requests / Math.max(1, r.runs))} | ${statuses(r.peak)} |`,
+      `| predict, batch window ${w} ms${w === def ? ' (default)' : ''} | ${f1(r.peak.rps)} | ${pct(r.peak.rps / h.rps)} | ${f2(r.peak.p99)} | ${f1(r.half.rps)} | ${f2(r.half.p50)} | ${f2(r.half.p99)} | ${f2(r.requests / Math.max(1, r.runs))} | ${statuses(r.peak)} |`,
     );
   }
   out.push(
@@ -185,8 +193,8 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
     `| Fastify hello-world | ${f1(h.rps)} | 100% | ${f2(h.p99)} | ${f1(hHalf.rps)} | ${f2(hHalf.p50)} | ${f2(hHalf.p99)} | | ${statuses(h)} |`,
     ...rows,
     '',
-    `- target ≥ 50% of hello-world req/s: ${pct(results[1].peak.rps / h.rps)} (window 1 ms) → ${results[1].peak.rps / h.rps >= 0.5 ? 'met' : 'MISSED'}`,
-    `- target p99 ≤ 5 ms at half of peak: ${f2(results[1].half.p99)} ms (window 1 ms), ${f2(results[0].half.p99)} ms (window off) → ${Math.min(results[1].half.p99, results[0].half.p99) <= 5 ? 'met' : 'MISSED'}`,
+    `- target ≥ 50% of hello-world req/s: ${pct(results[def].peak.rps / h.rps)} (default window, ${def} ms) → ${results[def].peak.rps / h.rps >= 0.5 ? 'met' : 'MISSED'}`,
+    `- target p99 ≤ 5 ms at half of peak: ${f2(results[def].half.p99)} ms (default window, ${def} ms) → ${results[def].half.p99 <= 5 ? 'met' : 'MISSED'}`,
     '',
   );
   return capacity;

@@ -107,7 +107,7 @@ export const CONFIG_VARIABLES = {
   TENANTML_INFERENCE_CACHE_BYTES:
     'memory budget of the model cache (loaded ONNX sessions and featurizers), bytes; default 268435456 (256 MiB)',
   TENANTML_INFERENCE_BATCH_WINDOW_MS:
-    'predict requests for one model version arriving within this window (ms) run as one ONNX call; 0 turns micro-batching off; default 1',
+    'predict requests for one model version arriving within this window (ms) run as one ONNX call; 0 waits for none (requests read in one event-loop turn share a call); default 0',
   TENANTML_INFERENCE_MAX_INSTANCES: 'most instances one predict request may carry; default 1000',
   TENANTML_INFERENCE_CONCURRENCY:
     'predict requests running at once in this process; more wait in the fair queue across tenants; default 8',
@@ -236,7 +236,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     1024 ** 4,
     problems,
   );
-  const inferenceBatchWindowMs = int(env, 'TENANTML_INFERENCE_BATCH_WINDOW_MS', 1, 0, 1000, problems);
+  const inferenceBatchWindowMs = int(env, 'TENANTML_INFERENCE_BATCH_WINDOW_MS', 0, 0, 1000, problems);
   const inferenceConcurrency = int(env, 'TENANTML_INFERENCE_CONCURRENCY', 8, 1, 10_000, problems);
   const inferenceResolveTtlMs = int(env, 'TENANTML_INFERENCE_RESOLVE_TTL_MS', 1000, 0, 600_000, problems);
   const inferenceMaxInstances = int(env, 'TENANTML_INFERENCE_MAX_INSTANCES', 1000, 1, 1_000_000, problems);
