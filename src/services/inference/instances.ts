@@ -45,6 +45,17 @@ function valueProblem(type: string, v: unknown): string | null {
   }
 }
 
+// A spec's feature map is built once, not per request: the predict path checks one row at a time.
+const featureMaps = new WeakMap<ModelSpec, ReadonlyMap<string, string>>();
+function featuresOf(spec: ModelSpec): ReadonlyMap<string, string> {
+  let m = featureMaps.get(spec);
+  if (!m) {
+    m = new Map(spec.inputSchema.map((f) => [f.name, f.type]));
+    featureMaps.set(spec, m);
+  }
+  return m;
+}
+
 /**
  * Checks every instance and throws one validation_failed listing (up to 50 of) the problems. `ignored`
  * are keys that are accepted and not used: columns of the training data the model left out (its target,
@@ -56,7 +67,7 @@ export function checkInstances(spec: ModelSpec, instances: unknown[], ignored: R
     errors.push(e);
     return errors.length >= MAX_ERRORS;
   };
-  const features = new Map(spec.inputSchema.map((f) => [f.name, f.type]));
+  const features = featuresOf(spec);
   outer: for (let i = 0; i < instances.length; i++) {
     const inst = instances[i];
     if (inst === null || typeof inst !== 'object' || Array.isArray(inst)) {
