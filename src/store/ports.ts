@@ -415,13 +415,17 @@ export interface MonitorRepo {
   cursor(scope: TenantScope, model: string): Promise<MonitorCursor | null>;
   /**
    * Saves the windows (insert or replace by model, version, granularity, start) and moves the cursor, in
-   * one transaction: a crash never folds a batch twice or loses one.
+   * one transaction: a crash never folds a batch twice or loses one. With `expectedLastKey` (the cursor's
+   * lastKey when the caller read it; null for none) the commit happens only if the cursor has not moved
+   * meanwhile — otherwise `conflict` (AppError) and nothing is written — so two monitoring processes can
+   * never fold the same batch twice.
    */
   commit(
     scope: TenantScope,
     model: string,
     windows: MonitorWindow[],
     cursor: MonitorCursor | null,
+    expectedLastKey?: string | null,
   ): Promise<void>;
   window(
     scope: TenantScope,

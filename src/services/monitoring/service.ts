@@ -2,7 +2,9 @@
 // cursor and the feedback received since the last cycle into per-version windows, commits windows and
 // cursor together, assesses the windows it touched, emits alerts and fires retraining policies; and, when
 // a challenger job ends, decides whether it replaces its champion.
+
 import type { Clock } from '../../core/clock.ts';
+import { isAppError } from '../../core/errors.ts';
 import type { Job, TrainSpec } from '../../core/jobs.ts';
 import type { AlertEvent, Granularity, PolicyTrigger } from '../../core/monitoring.ts';
 import { windowStart } from '../../core/monitoring.ts';
@@ -378,11 +380,19 @@ export class MonitoringService {
       nextKey = `predictions/${model}/${closedDay}/~`;
     if (touched.length > 0 || nextKey !== lastKey) {
       const out = touched.map((w) => ({ ...w.window, aggregate: w.agg, updatedAt: now.toISOString() }));
-      await store.monitor.commit(scope, model, out, {
-        model,
-        lastKey: nextKey,
-        updatedAt: now.toISOString(),
-      });
+      try {
+        await store.monitor.commit(
+          scope,
+          model,
+          out,
+          { model, lastKey: nextKey, updatedAt: now.toISOString() },
+          lastKey,
+        );
+      } catch (err) {
+        // Another process folded this model meanwhile (its cursor moved): its result stands, ours goes.
+        if (isAppError(err) && err.code === 'conflict') return;
+        throw err;
+      }
       stats.windows += out.length;
     }
     // Settled after the commit: a crash in between folds that feedback again next cycle (counted twice

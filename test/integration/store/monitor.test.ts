@@ -312,3 +312,31 @@ describeStores('store: monitoring', ({ store, t }) => {
     assert.equal((await s.monitor.window(A, 'churn', 1, 'hour', T0))?.tenantId, 'mi-a');
   });
 });
+
+describeStores('store: monitoring cursor compare-and-set', ({ store }) => {
+  test('two processes folding the same batch: the second commit is a conflict and writes nothing', async () => {
+    const s = store();
+    await s.tenants.create(newTenant('mo-cas'), 'operator', T0);
+    const scope = scopeOf('mo-cas');
+    const cursor = (lastKey: string) => ({ model: 'churn', lastKey, updatedAt: at(1) });
+    const w = (rows: number) => windowInput('mo-cas', 'churn', { start: at(0), rows });
+    // Both read "no cursor yet", both folded batch b1.
+    await s.monitor.commit(scope, 'churn', [w(10)], cursor('b1'), null);
+    await assert.rejects(
+      s.monitor.commit(scope, 'churn', [w(99)], cursor('b1'), null),
+      (e: any) => e.code === 'conflict',
+    );
+    assert.equal((await s.monitor.windows(scope, 'churn'))[0].rows, 10);
+    // From b1 on: one of two racers wins again.
+    const racers = await Promise.allSettled([
+      s.monitor.commit(scope, 'churn', [w(20)], cursor('b2'), 'b1'),
+      s.monitor.commit(scope, 'churn', [w(30)], cursor('b2'), 'b1'),
+    ]);
+    assert.deepEqual(racers.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    assert.equal((await s.monitor.cursor(scope, 'churn'))?.lastKey, 'b2');
+    assert.ok([20, 30].includes((await s.monitor.windows(scope, 'churn'))[0].rows));
+    // Without an expectation the commit is unconditional, as before.
+    await s.monitor.commit(scope, 'churn', [], cursor('b3'));
+    assert.equal((await s.monitor.cursor(scope, 'churn'))?.lastKey, 'b3');
+  });
+});

@@ -1,7 +1,9 @@
 // Monitoring state of the MLOps loop: per-version windows of folded predictions, the cursor into each
 // model's prediction log, and the feedback (true labels) waiting to be folded. A commit moves windows and
 // cursor together, so a crash between the two can neither fold a log batch twice nor skip one.
+
 import { type Selectable, sql } from 'kysely';
+import { AppError } from '../../../core/errors.ts';
 import type { Granularity } from '../../../core/monitoring.ts';
 import { SHARED_NAMESPACE } from '../../../core/scope.ts';
 import type { FeedbackItem, MonitorCursor, MonitorRepo, MonitorWindow } from '../../ports.ts';
@@ -58,13 +60,48 @@ export function monitorRepo(ctx: SqlContext): MonitorRepo {
           : null;
       }),
 
-    commit: (scope, model, windows, cursor) =>
+    commit: (scope, model, windows, cursor, expectedLastKey) =>
       ctx.scoped(scope, async (trx) => {
         for (const w of windows)
           if (w.model !== model)
             throw new Error(`monitor.commit: a window of model ${w.model} in a commit of ${model}`);
         // The cursor is written first: any failing window below then takes the cursor's move back with it.
-        if (cursor !== null)
+        if (expectedLastKey !== undefined && cursor !== null) {
+          // Compare and set, in one statement each, so that it holds between processes on both databases.
+          let moved: boolean;
+          if (expectedLastKey === null) {
+            const inserted = await trx
+              .insertInto('monitor_cursors')
+              .values({
+                tenant_id: scope.tenantId,
+                model,
+                last_key: cursor.lastKey,
+                updated_at: cursor.updatedAt,
+              })
+              .onConflict((oc) =>
+                oc
+                  .columns(['tenant_id', 'model'])
+                  .doUpdateSet({ last_key: cursor.lastKey, updated_at: cursor.updatedAt })
+                  .where('monitor_cursors.last_key', 'is', null),
+              )
+              .executeTakeFirst();
+            moved = Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0;
+          } else {
+            const updated = await trx
+              .updateTable('monitor_cursors')
+              .set({ last_key: cursor.lastKey, updated_at: cursor.updatedAt })
+              .where('tenant_id', '=', scope.tenantId)
+              .where('model', '=', model)
+              .where('last_key', '=', expectedLastKey)
+              .executeTakeFirst();
+            moved = Number(updated.numUpdatedRows) === 0;
+          }
+          if (moved)
+            throw new AppError(
+              'conflict',
+              `the monitoring cursor of ${model} moved: another process folded it`,
+            );
+        } else if (cursor !== null)
           await trx
             .insertInto('monitor_cursors')
             .values({
