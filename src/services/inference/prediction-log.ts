@@ -39,6 +39,8 @@ export interface PredictionLogDeps {
 }
 
 const DEFAULT_MAX_BUFFERED = 50_000;
+/** Most records in one batch file (about 0.5–1 MB of JSON): the unit of work a flush does without a pause. */
+export const MAX_RECORDS_PER_FILE = 2000;
 
 export class PredictionLog {
   // Each record is held as its JSON line: a flat string per prediction instead of the request's object graph
@@ -118,17 +120,26 @@ export class PredictionLog {
       g.lines.push(line);
     }
     const stamp = this.deps.clock.now().toISOString().replace(/[-:.]/g, '');
+    let first = true;
     for (const g of groups.values()) {
-      const name = `${stamp}-${this.deps.random.bytes(4).toString('hex')}.ndjson`;
-      const key = `predictions/${g.model}/${g.day}/${name}`;
-      const body = Buffer.from(`${g.lines.join('\n')}\n`, 'utf8');
-      try {
-        await this.deps.artifacts.put(g.scope, key, body);
-        this.deps.onWritten?.(g.lines.length);
-      } catch (err) {
-        // A tenant deleted meanwhile, a full disk: the batch is lost and counted, serving goes on.
-        this.drop(g.lines.length);
-        this.deps.onError?.(err);
+      for (let i = 0; i < g.lines.length; i += MAX_RECORDS_PER_FILE) {
+        // Joining, encrypting and writing one file runs on the event loop in one piece: a busy tenant's
+        // flush is cut into files of a bounded size with a yield between them, so requests are answered
+        // in between instead of waiting for the whole flush.
+        if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+        first = false;
+        const lines = g.lines.slice(i, i + MAX_RECORDS_PER_FILE);
+        const name = `${stamp}-${this.deps.random.bytes(4).toString('hex')}.ndjson`;
+        const key = `predictions/${g.model}/${g.day}/${name}`;
+        const body = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+        try {
+          await this.deps.artifacts.put(g.scope, key, body);
+          this.deps.onWritten?.(lines.length);
+        } catch (err) {
+          // A tenant deleted meanwhile, a full disk: the batch is lost and counted, serving goes on.
+          this.drop(lines.length);
+          this.deps.onError?.(err);
+        }
       }
     }
   }

@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../../src/core/clock.ts';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
-import { PredictionLog, type PredictionRecord } from '../../../src/services/inference/prediction-log.ts';
+import {
+  MAX_RECORDS_PER_FILE,
+  PredictionLog,
+  type PredictionRecord,
+} from '../../../src/services/inference/prediction-log.ts';
 
 const clock = new ManualClock('2031-03-04T05:06:07Z');
 let seq = 0;
@@ -73,10 +77,10 @@ describe('prediction log', () => {
     assert.equal(log.droppedCount, 1);
   });
 
-  test('a record is taken as it is at append (later changes to its objects do not reach the log); order kept', async () => {
+  test('a record is taken as it is at append (later changes do not reach the log); a big flush is cut into files with pauses between them', async () => {
     const m = memoryArtifacts();
     const log = new PredictionLog({ ...m, clock, random, sampleRate: 1, flushMs: 60_000 });
-    const n = 1000;
+    const n = MAX_RECORDS_PER_FILE * 2 + 5;
     const shared = { x: 1 };
     for (let i = 0; i < n; i++) log.append(a, { ...rec(String(i), 'big'), features: shared });
     shared.x = 2;
@@ -84,14 +88,30 @@ describe('prediction log', () => {
     cyclic.self = cyclic;
     log.append(a, { ...rec('cyclic', 'big'), features: cyclic });
     assert.equal(log.droppedCount, 1, 'a record that is not JSON is dropped and counted, not thrown');
-    await log.flush();
+    // The flush yields between its files: work queued now runs before it ends.
+    let ranDuringFlush = 0;
+    let done = false;
+    const flushed = log.flush().then(() => {
+      done = true;
+    });
+    const tick = (): void => {
+      setImmediate(() => {
+        if (done) return;
+        ranDuringFlush++;
+        tick();
+      });
+    };
+    tick();
+    await flushed;
+    assert.ok(ranDuringFlush >= 2, `other work ran ${ranDuringFlush} times during the flush`);
     const keys = await log.list(a, 'big');
-    assert.equal(keys.length, 1);
-    const read = await log.read(a, keys[0]);
+    assert.equal(keys.length, 3, 'files of at most MAX_RECORDS_PER_FILE records');
+    const read = (await Promise.all(keys.map((k) => log.read(a, k)))).flat();
     assert.deepEqual(
-      read.map((r) => r.id),
+      read.map((r) => r.id).sort((x, y) => Number(x) - Number(y)),
       Array.from({ length: n }, (_, i) => String(i)),
     );
+    assert.ok((await log.read(a, keys[0])).length <= MAX_RECORDS_PER_FILE);
     assert.ok(read.every((r) => (r.features as { x: number }).x === 1));
     await log.close();
   });
