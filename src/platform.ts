@@ -171,12 +171,17 @@ function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLif
       {
         name: 'monitoring',
         everyMs: d.config.monitorIntervalSeconds * 1000,
-        run: () => lifecycle.monitoring.cycle(),
+        run: () => lifecycle.monitoring.cycle(shardOption(d.config)),
       },
       { name: 'webhooks', everyMs: WEBHOOK_POLL_MS, run: () => dispatcher.runOnce() },
     ],
     { warn: d.warn },
   );
+}
+
+/** The worker's share of the monitored models, as cycle() takes it (none: all of them). */
+function shardOption(config: Config): { shard?: { index: number; count: number } } {
+  return config.monitorShard.count > 1 ? { shard: config.monitorShard } : {};
 }
 
 /** How often due webhook deliveries are looked for. */

@@ -64,6 +64,8 @@ export interface Config {
   readonly monitorDriftShare: number;
   /** Monitoring: feedback may name a prediction made up to this many hours before; older is unmatched. */
   readonly feedbackHorizonHours: number;
+  /** This worker's share of the monitored models: index and count of worker replicas (0 of 1: all). */
+  readonly monitorShard: { index: number; count: number };
 }
 
 export class ConfigError extends Error {
@@ -127,6 +129,8 @@ export const CONFIG_VARIABLES = {
     'fewest predictions in a window for drift to be judged (fewer: insufficient_data); default 50',
   TENANTML_MONITOR_DRIFT_SHARE:
     'share of drifted features at which a window counts as dataset drift, in (0, 1]; default 0.5',
+  TENANTML_MONITOR_SHARD:
+    'i/n: this worker replica monitors the i-th of n shares of the models (0/2 and 1/2 on two workers); default 0/1, all',
   TENANTML_FEEDBACK_HORIZON_HOURS:
     'feedback may name a prediction made up to this many hours before (older is unmatched); default 168',
 } as const;
@@ -280,6 +284,13 @@ export function loadConfig(env: Env, cwd: string): Config {
     else monitorDriftShare = v;
   }
   const feedbackHorizonHours = int(env, 'TENANTML_FEEDBACK_HORIZON_HOURS', 168, 1, 24 * 366, problems);
+  const shardRaw = env.TENANTML_MONITOR_SHARD?.trim() || '0/1';
+  const shardMatch = /^(\d{1,4})\/(\d{1,4})$/.exec(shardRaw);
+  const monitorShard = shardMatch
+    ? { index: Number(shardMatch[1]), count: Number(shardMatch[2]) }
+    : { index: 0, count: 1 };
+  if (!shardMatch || monitorShard.count < 1 || monitorShard.index >= monitorShard.count)
+    problems.push(`TENANTML_MONITOR_SHARD must be i/n with 0 <= i < n (got ${JSON.stringify(shardRaw)})`);
 
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
@@ -313,5 +324,6 @@ export function loadConfig(env: Env, cwd: string): Config {
     monitorMinRows,
     monitorDriftShare,
     feedbackHorizonHours,
+    monitorShard,
   });
 }

@@ -61,3 +61,23 @@ test('monitoring settings: defaults, values, and errors naming the variable', ()
     },
   );
 });
+
+test('monitor shard and webhooks-allow-private: defaults, values, and errors naming the variable', () => {
+  const d = loadConfig({}, '/x');
+  assert.deepEqual(d.monitorShard, { index: 0, count: 1 });
+  assert.equal(d.webhooksAllowPrivate, false);
+  const c = loadConfig({ TENANTML_MONITOR_SHARD: '1/3', TENANTML_WEBHOOKS_ALLOW_PRIVATE: 'true' }, '/x');
+  assert.deepEqual(c.monitorShard, { index: 1, count: 3 });
+  assert.equal(c.webhooksAllowPrivate, true);
+  for (const bad of ['3/3', '1/0', 'half', '-1/2']) {
+    assert.throws(
+      () => loadConfig({ TENANTML_MONITOR_SHARD: bad }, '/x'),
+      (e: unknown) => e instanceof ConfigError && /TENANTML_MONITOR_SHARD/.test(e.message),
+      bad,
+    );
+  }
+  assert.throws(
+    () => loadConfig({ TENANTML_WEBHOOKS_ALLOW_PRIVATE: 'yes' }, '/x'),
+    (e: unknown) => e instanceof ConfigError && /TENANTML_WEBHOOKS_ALLOW_PRIVATE/.test(e.message),
+  );
+});
