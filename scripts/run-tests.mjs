@@ -22,7 +22,15 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=2`, '--test-timeout=240000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    `--test-concurrency=2`,
+    '--test-timeout=240000',
+    ...files,
+  ],
   {
     stdio: 'inherit',
     env: { ...process.env, TENANTML_LOG_LEVEL: process.env.TENANTML_LOG_LEVEL ?? 'silent' },
