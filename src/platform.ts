@@ -146,10 +146,15 @@ function modelLifecycle(d: LifecycleDeps) {
     },
     onError: (err, ctx) => warn({ ...ctx, err: String(err) }, 'monitoring: a model was skipped this cycle'),
   });
+  // Each step on its own: one that fails (logged) never keeps the others from running.
+  const steps: ((job: Job) => Promise<unknown>)[] = [
+    (job) => advisor.onJobFinished(mintTenantScope(job.tenantId, SYSTEM), job),
+    (job) => provenance.onJobFinished(job),
+    (job) => monitoring.onJobFinished(job),
+  ];
   const onFinished = async (job: Job): Promise<void> => {
-    await advisor.onJobFinished(mintTenantScope(job.tenantId, SYSTEM), job);
-    await provenance.onJobFinished(job);
-    await monitoring.onJobFinished(job);
+    for (const step of steps)
+      await step(job).catch((err) => warn({ jobId: job.id, err: String(err) }, 'after-job step failed'));
   };
   return { provenance, advisor, webhooks, monitoring, onFinished };
 }
