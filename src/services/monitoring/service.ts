@@ -18,6 +18,7 @@ import {
 import { assessWindow, type WindowReport } from '../../ml/drift/assess.ts';
 import type { ReferenceProfile } from '../../ml/drift/profile.ts';
 import { createRng } from '../../ml/rng.ts';
+import { fnv1a32 } from '../../ml/text.ts';
 import type { FeedbackItem, ModelVersion, MonitorWindow, PolicyRecord, Store } from '../../store/ports.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
 import type { AuditService } from '../audit.ts';
@@ -130,10 +131,7 @@ const noReference = (rows: number): WindowReport => ({
 
 /** Which of `count` shards a tenant model belongs to (FNV-1a of tenant and name): stable across processes. */
 export function shardOf(tenantId: string, model: string, count: number): number {
-  let h = 0x811c9dc5;
-  const s = `${tenantId}/${model}`;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % count;
+  return fnv1a32(`${tenantId}/${model}`) % count;
 }
 
 export class MonitoringService {
