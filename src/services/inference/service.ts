@@ -65,11 +65,9 @@ export interface PredictResult {
 export interface ModelMetadata {
   name: string;
   version: number;
-  mode: string;
   task: string;
   classes?: string[];
   inputs: { name: string; type: string }[];
-  outputs: string[];
 }
 
 /** Training data columns the model left out (target, identifying): accepted in instances and ignored. */
@@ -218,11 +216,9 @@ export class InferenceService {
       return {
         name: resolved.model,
         version: resolved.version,
-        mode: resolved.mode,
         task: s.task,
         classes: s.classes,
         inputs: s.inputSchema.map((f) => ({ name: f.name, type: f.type })),
-        outputs: s.task === 'regression' ? ['value'] : ['label', 'probabilities'],
       };
     } finally {
       lease.release();
