@@ -31,20 +31,24 @@ export class RegistryService {
   /** The version `scope`'s tenant gets for `name`; `not_found` when nothing may serve it. */
   async resolve(scope: TenantScope, name: string): Promise<Resolved> {
     if (nameProblem(name)) throw notFound('model');
-    const own = await this.live(scope, name);
+    const models = this.deps.store.models;
+    const own = await this.live(scope, name, await models.get(scope, name));
     if (own) return own;
     const shared = sharedScope(SYSTEM);
-    const summary = await this.deps.store.models.get(shared, name);
+    const summary = await models.get(shared, name);
     if (summary && publishedTo(summary.audience, scope.tenantId)) {
-      const s = await this.live(shared, name);
+      const s = await this.live(shared, name, summary);
       if (s) return s;
     }
     throw notFound('model');
   }
 
-  private async live(scope: TenantScope, name: string): Promise<Resolved | null> {
+  private async live(
+    scope: TenantScope,
+    name: string,
+    summary: { liveVersion: number | null } | null,
+  ): Promise<Resolved | null> {
     const models = this.deps.store.models;
-    const summary = await models.get(scope, name);
     if (!summary || summary.liveVersion === null) return null;
     const record = await models.version(scope, name, summary.liveVersion);
     if (!record) return null;
