@@ -473,12 +473,17 @@ export class MonitoringService {
     const g = this.deps.settings.granularity;
     for (const w of touched) {
       const r = w.window.report as StoredReport;
-      const prevState = async (): Promise<StoredReport | null> => {
+      // Read at most once per window, and only when an alert might start (drift and a drop may both ask).
+      let prev: Promise<StoredReport | null> | undefined;
+      const prevState = (): Promise<StoredReport | null> => {
+        if (prev) return prev;
         const d = new Date(w.window.start);
         if (g === 'day') d.setUTCDate(d.getUTCDate() - 1);
         else d.setUTCHours(d.getUTCHours() - 1);
-        const prev = await this.deps.store.monitor.window(scope, model, w.window.version, g, d.toISOString());
-        return (prev?.report as StoredReport | null) ?? null;
+        prev = this.deps.store.monitor
+          .window(scope, model, w.window.version, g, d.toISOString())
+          .then((p) => (p?.report as StoredReport | null) ?? null);
+        return prev;
       };
       if (r.datasetDrift) {
         if (w.window.version === liveVersion) out.drift = true;
