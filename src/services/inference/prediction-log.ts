@@ -1,7 +1,7 @@
 // The prediction log: a sample of predictions (id, time, model version, features, output, latency)
 // kept in memory and written in batches, off the request path, as encrypted NDJSON under the requesting
 // tenant's namespace: predictions/<model>/<yyyy-mm-dd>/<batch>.ndjson. The buffer is bounded: when full,
-// entries are dropped and counted, never waited for. The monitoring issue reads it back with `read`.
+// entries are dropped and counted, never waited for. Monitoring reads it back with `list` and `read`.
 import type { Clock, Random } from '../../core/clock.ts';
 import type { TenantScope } from '../../core/scope.ts';
 import type { BlobStore } from '../../store/artifacts/ports.ts';
