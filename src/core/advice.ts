@@ -126,6 +126,7 @@ export function recommend(input: AdviceInput): Omit<AdviceResult, 'promoted'> {
   scored.sort((a, b) => better(a, b) || rank(prefer, a.c.mode) - rank(prefer, b.c.mode));
   const se = (x: number): number =>
     classification ? Math.sqrt(Math.max(x * (1 - x), 0) / n) : x / Math.sqrt(2 * n);
+  const seOfDiff = (a: Scored, b: Scored): number => Math.sqrt(se(a.score) ** 2 + se(b.score) ** 2);
   const show = (x: number): string => (classification ? pct(x) : num(x));
   const gap = (x: number): string => (classification ? pts(x) : num(x));
 
@@ -142,7 +143,7 @@ export function recommend(input: AdviceInput): Omit<AdviceResult, 'promoted'> {
   for (const s of scored.slice(1)) {
     if (rank(prefer, s.c.mode) >= rank(prefer, chosen.c.mode)) continue;
     const lead = Math.abs(leader.score - s.score);
-    const seDiff = Math.sqrt(se(leader.score) ** 2 + se(s.score) ** 2);
+    const seDiff = seOfDiff(leader, s);
     if (lead <= z * seDiff) {
       reasons.push(
         `${leader.c.mode} leads ${s.c.mode} by ${gap(lead)}, within ${z} standard errors ` +
@@ -157,12 +158,12 @@ export function recommend(input: AdviceInput): Omit<AdviceResult, 'promoted'> {
     else {
       const runner = scored[1];
       const lead = Math.abs(leader.score - runner.score);
-      const seDiff = Math.sqrt(se(leader.score) ** 2 + se(runner.score) ** 2);
+      const seDiff = seOfDiff(leader, runner);
       const tie = lead === 0 ? ' (equal accuracy, lower log-loss)' : '';
       reasons.push(
         `${leader.c.mode} has the best ${metric.name}${tie}; its lead over ${runner.c.mode} is ${gap(lead)} ` +
           `(standard error of the difference ${gap(seDiff)} with ${n} rows)` +
-          (lead > NOISE_Z * seDiff
+          (lead > z * seDiff
             ? ', larger than the noise.'
             : ', and no candidate preferred to it is within the noise.'),
       );
