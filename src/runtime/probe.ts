@@ -2,6 +2,7 @@
 // float input of shape [N, F] with F the declared feature count, and produce the declared outputs for a
 // probe batch of zeros. The answer names what is wrong, never the model's bytes.
 import ort from 'onnxruntime-node';
+import type { ImportedIo } from './loaded-model.ts';
 
 export interface ProbeSpec {
   /** Input tensor name; the model's only input when absent. */
@@ -10,13 +11,11 @@ export interface ProbeSpec {
   task: 'binary' | 'multiclass' | 'regression';
   /** Classifiers: the class names, in probability-column order. */
   classes?: string[];
-  outputs: { label?: string; probabilities?: string; value?: string };
+  outputs: ImportedIo['outputs'];
 }
 
-export interface ProbeResult {
-  input: string;
-  outputs: { label?: string; probabilities?: string; value?: string };
-}
+/** The resolved tensor names: what model.json records as `imported`. */
+export type ProbeResult = ImportedIo;
 
 /** Resolves with the resolved names, or rejects with `{field, message}` describing the first problem. */
 export async function probeOnnx(bytes: Uint8Array, spec: ProbeSpec): Promise<ProbeResult> {
