@@ -1,5 +1,5 @@
 // The typed client for the tenantml HTTP API. Each resource group is a small class over one Transport,
-// so new groups (predict, monitoring…) are added beside these without touching the request path.
+// so a new group is added beside these without touching the request path.
 import { AuditApi } from './resources/audit.ts';
 import { DatasetsApi } from './resources/datasets.ts';
 import { V2Api } from './resources/inference.ts';
