@@ -4,11 +4,10 @@
 import type { Clock } from '../../core/clock.ts';
 import { isAppError } from '../../core/errors.ts';
 import { mintTenantScope, SYSTEM } from '../../core/scope.ts';
-import { decryptBuffer } from '../../store/artifacts/envelope.ts';
 import type { WebhookDelivery, WebhookRepo } from '../../store/ports.ts';
 import type { KeyRing } from '../keyring.ts';
 import { httpSend, type Sender } from './sender.ts';
-import { secretPath, type WebhookLog } from './service.ts';
+import { readSecret, type WebhookLog } from './service.ts';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature.ts';
 
 /** Seconds before the 2nd, 3rd, … attempt: 30 s, 2 min, 10 min, 1 h, 6 h. */
@@ -118,10 +117,9 @@ export class WebhookDispatcher {
       // The claimed row names its tenant: the webhook and its key are read in that tenant alone.
       const scope = mintTenantScope(d.tenantId, SYSTEM);
       const webhook = await this.deps.repo.get(scope, d.webhookId);
-      const sealed = webhook ? await this.deps.repo.secret(scope, d.webhookId) : null;
-      if (!webhook || !sealed) return this.finish(d, attempts, 'failed', null, 'the webhook was deleted');
-      const key = await this.deps.keyring.dataKey(d.tenantId);
-      const secret = decryptBuffer(key, d.tenantId, secretPath(d.webhookId), sealed).toString('utf8');
+      const secret = webhook ? await readSecret(this.deps, scope, d.webhookId) : null;
+      if (!webhook || secret === null)
+        return this.finish(d, attempts, 'failed', null, 'the webhook was deleted');
       const body = JSON.stringify(d.payload);
       const t = Math.floor(this.deps.clock.now().getTime() / 1000);
       const result = await this.send({

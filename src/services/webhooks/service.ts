@@ -47,7 +47,19 @@ export interface AlertBody {
 }
 
 /** The AAD-bound path of a webhook's encrypted secret: moving it to another webhook or tenant fails. */
-export const secretPath = (webhookId: string): string => `webhooks/${webhookId}`;
+const secretPath = (webhookId: string): string => `webhooks/${webhookId}`;
+
+/** A webhook's signing secret in clear, or null when the webhook is gone (the service and dispatcher share it). */
+export async function readSecret(
+  deps: { repo: Pick<WebhookRepo, 'secret'>; keyring: Pick<KeyRing, 'dataKey'> },
+  scope: TenantScope,
+  id: string,
+): Promise<string | null> {
+  const sealed = await deps.repo.secret(scope, id);
+  if (!sealed) return null;
+  const key = await deps.keyring.dataKey(scope.tenantId);
+  return decryptBuffer(key, scope.tenantId, secretPath(id), sealed).toString('utf8');
+}
 
 /**
  * Why a webhook URL is refused, or null. Private addresses are refused here only when written literally
@@ -157,12 +169,9 @@ export class WebhookService {
     return this.deps.repo.deliveries(scope, id, Math.min(Math.max(limit, 1), 200));
   }
 
-  /** The signing secret in clear, for the dispatcher. Null when the webhook is gone. */
-  async secret(scope: TenantScope, id: string): Promise<string | null> {
-    const sealed = await this.deps.repo.secret(scope, id);
-    if (!sealed) return null;
-    const key = await this.deps.keyring.dataKey(scope.tenantId);
-    return decryptBuffer(key, scope.tenantId, secretPath(id), sealed).toString('utf8');
+  /** The signing secret in clear. Null when the webhook is gone. */
+  secret(scope: TenantScope, id: string): Promise<string | null> {
+    return readSecret(this.deps, scope, id);
   }
 
   /**
