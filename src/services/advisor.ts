@@ -6,7 +6,7 @@
 
 import { type AdviceInput, type AdviceResult, type Candidate, recommend } from '../core/advice.ts';
 import type { Clock, Random } from '../core/clock.ts';
-import { AppError, notFound } from '../core/errors.ts';
+import { invalid, notFound } from '../core/errors.ts';
 import { nameProblem, newId } from '../core/ids.ts';
 import { type Job, TERMINAL_STATES } from '../core/jobs.ts';
 import { SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
@@ -34,14 +34,9 @@ export class AdvisorService {
   constructor(private readonly deps: AdvisorDeps) {}
 
   async advise(scope: TenantScope, model: string, req: AdviseRequest): Promise<Advice> {
-    if (typeof req !== 'object' || req === null)
-      throw new AppError('validation_failed', 'body: must be an object', {
-        errors: [{ field: 'body', message: 'must be an object' }],
-      });
+    if (typeof req !== 'object' || req === null) throw invalid('body', 'must be an object');
     if (req.autoPromote !== undefined && typeof req.autoPromote !== 'boolean')
-      throw new AppError('validation_failed', 'autoPromote: must be a boolean', {
-        errors: [{ field: 'autoPromote', message: 'must be a boolean' }],
-      });
+      throw invalid('autoPromote', 'must be a boolean');
     const id = newId('adv', this.deps.random);
     const seed = seedOf(id);
     const shared = await this.sharedCandidate(scope, model);
