@@ -12,6 +12,7 @@ import { RegistryService } from '../registry.ts';
 import type { TenantService } from '../tenants.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { InferenceService, type TenantLimits } from './service.ts';
+import { ttlMemo } from './ttl-memo.ts';
 
 /** How long a tenant's quotas and tier are reused before they are read again: a change applies within it. */
 const LIMITS_TTL_MS = 1000;
@@ -96,18 +97,12 @@ function tenantLimits(
   tenants: InferenceWiring['tenants'],
   clock: Clock,
 ): (id: string) => Promise<TenantLimits> {
-  const cache = new Map<string, { at: number; limits: Promise<TenantLimits> }>();
-  return (id) => {
-    const now = clock.now().getTime();
-    const hit = cache.get(id);
-    if (hit && now - hit.at < LIMITS_TTL_MS) return hit.limits;
-    const limits = tenants.get(id).then((t) => ({ quotas: tenants.quotas(t), weight: TIER_WEIGHTS[t.tier] }));
-    // A failed read (tenant deleted) is not kept: the next request asks again.
-    limits.catch(() => cache.delete(id));
-    if (cache.size > 10_000) cache.clear();
-    cache.set(id, { at: now, limits });
-    return limits;
-  };
+  // A failed read (tenant deleted) is not kept: the next request asks again.
+  const memo = ttlMemo<TenantLimits>({ ttlMs: LIMITS_TTL_MS, clock, maxKeys: 10_000 });
+  return (id) =>
+    memo.get(id, () =>
+      tenants.get(id).then((t) => ({ quotas: tenants.quotas(t), weight: TIER_WEIGHTS[t.tier] })),
+    );
 }
 
 export { PredictionLog, type PredictionRecord } from './prediction-log.ts';

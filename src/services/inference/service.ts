@@ -17,6 +17,7 @@ import type { TenantArtifacts } from '../artifacts.ts';
 import type { RegistryService, Resolved } from '../registry.ts';
 import { checkInstances, inputMatrix } from './instances.ts';
 import type { PredictionLog } from './prediction-log.ts';
+import { type TtlMemo, ttlMemo } from './ttl-memo.ts';
 
 /** A tenant's admission inputs: its effective quotas and its tier's share of contended slots. */
 export interface TenantLimits {
@@ -81,6 +82,13 @@ export class InferenceService {
   readonly cache: ModelCache<LoadedModel & { ignored: Set<string> }>;
 
   constructor(private readonly deps: InferenceDeps) {
+    // 404s are kept too, so a flood of unknown names costs no query; a store error is asked again.
+    this.resolutions = ttlMemo<Resolved>({
+      ttlMs: deps.resolveTtlMs ?? 0,
+      clock: deps.clock,
+      maxKeys: 100_000,
+      keepFailure: (err) => isAppError(err) && err.code === 'not_found',
+    });
     this.cache = new ModelCache(deps.cacheBytes, {
       hit: (k) => deps.metrics.cache(tenantOfKey(k), 'hit'),
       miss: (k) => deps.metrics.cache(tenantOfKey(k), 'miss'),
@@ -132,7 +140,7 @@ export class InferenceService {
     return `req_${t}-${this.idPrefix}${(this.idCounter++).toString(36).padStart(4, '0')}`;
   }
 
-  private readonly resolutions = new Map<string, { at: number; resolved: Promise<Resolved> }>();
+  private readonly resolutions: TtlMemo<Resolved>;
 
   /**
    * Drops every reused resolution: the platform calls it when this process changes the registry (a
@@ -142,22 +150,11 @@ export class InferenceService {
     this.resolutions.clear();
   }
 
-  /** The registry's answer, reused for resolveTtlMs (404s too, so a flood of unknown names costs no query). */
+  /** The registry's answer, reused for resolveTtlMs. */
   private resolve(scope: TenantScope, name: string): Promise<Resolved> {
-    const ttl = this.deps.resolveTtlMs ?? 0;
-    if (ttl <= 0) return this.deps.registry.resolve(scope, name);
-    const key = `${scope.tenantId}\u0000${name}`;
-    const now = this.deps.clock.now().getTime();
-    const hit = this.resolutions.get(key);
-    if (hit && now - hit.at < ttl) return hit.resolved;
-    const resolved = this.deps.registry.resolve(scope, name);
-    resolved.catch((err) => {
-      // Only a definite answer is kept: a store error is asked again by the next request.
-      if (!(isAppError(err) && err.code === 'not_found')) this.resolutions.delete(key);
-    });
-    if (this.resolutions.size >= 100_000) this.resolutions.clear();
-    this.resolutions.set(key, { at: now, resolved });
-    return resolved;
+    const load = () => this.deps.registry.resolve(scope, name);
+    if ((this.deps.resolveTtlMs ?? 0) <= 0) return load();
+    return this.resolutions.get(`${scope.tenantId}\u0000${name}`, load);
   }
 
   private async load(
