@@ -3,7 +3,7 @@
 // artifacts or parameters; the operator may download them.
 import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../core/clock.ts';
-import { AppError, type FieldError, notFound } from '../core/errors.ts';
+import { AppError, type FieldError, invalid, notFound } from '../core/errors.ts';
 import { isTenantId, nameProblem, newId } from '../core/ids.ts';
 import type { Audience } from '../core/jobs.ts';
 import { sharedScope, type TenantScope } from '../core/scope.ts';
@@ -47,7 +47,7 @@ export class SharedModelsService {
   /** Publishes the model to every tenant or to the listed ones (replacing the previous audience). */
   async publish(actor: TenantScope, name: string, audience: unknown): Promise<ModelSummary> {
     const problem = audienceProblem(audience);
-    if (problem) throw invalidField('audience', problem);
+    if (problem) throw invalid('audience', problem);
     if (nameProblem(name)) throw notFound('shared model');
     if (Array.isArray(audience)) await this.mustExist(audience as string[], 'audience');
     return this.deps.store.models.setAudience(sharedScope(actor.actor), name, audience as Audience);
@@ -65,7 +65,7 @@ export class SharedModelsService {
     const errors = importErrors(name, req);
     if (errors.length > 0) throw validation(errors);
     const bytes = Buffer.from(req.onnx, 'base64');
-    if (bytes.length === 0) throw invalidField('onnx', 'must be a base64 ONNX model');
+    if (bytes.length === 0) throw invalid('onnx', 'must be a base64 ONNX model');
     if (Array.isArray(req.publish)) await this.mustExist(req.publish, 'publish');
     let probed: Awaited<ReturnType<typeof probeOnnx>>;
     try {
@@ -125,7 +125,7 @@ export class SharedModelsService {
   private async mustExist(ids: string[], field: string): Promise<void> {
     for (const id of ids) {
       if (!(await this.deps.store.tenants.get(id)))
-        throw invalidField(field, `tenant '${id}' does not exist`);
+        throw invalid(field, `tenant '${id}' does not exist`);
     }
   }
 }
@@ -183,8 +183,4 @@ function validation(errors: FieldError[]): AppError {
   return new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
     errors,
   });
-}
-
-function invalidField(field: string, message: string): AppError {
-  return validation([{ field, message }]);
 }
