@@ -124,8 +124,7 @@ export class SharedModelsService {
 
   private async mustExist(ids: string[], field: string): Promise<void> {
     for (const id of ids) {
-      if (!(await this.deps.store.tenants.get(id)))
-        throw invalid(field, `tenant '${id}' does not exist`);
+      if (!(await this.deps.store.tenants.get(id))) throw invalid(field, `tenant '${id}' does not exist`);
     }
   }
 }
