@@ -16,7 +16,7 @@ import {
   type WindowAggregate,
 } from '../../ml/drift/aggregate.ts';
 import { assessWindow, type WindowReport } from '../../ml/drift/assess.ts';
-import type { ReferenceProfile } from '../../ml/drift/profile.ts';
+import { PROFILE_FORMAT, type ReferenceProfile } from '../../ml/drift/profile.ts';
 import { createRng } from '../../ml/rng.ts';
 import { fnv1a32 } from '../../ml/text.ts';
 import type { FeedbackItem, ModelVersion, MonitorWindow, PolicyRecord, Store } from '../../store/ports.ts';
@@ -418,7 +418,7 @@ export class MonitoringService {
     try {
       const raw = await this.deps.artifacts.get(scope, `${record.artifact}/profile.json`);
       const parsed = JSON.parse(raw.toString('utf8')) as ReferenceProfile;
-      profile = parsed.format === 'tenantml.profile/1' ? parsed : null;
+      profile = parsed.format === PROFILE_FORMAT ? parsed : null;
     } catch (err) {
       // Imported models and versions trained before profiles existed have none: 'no_reference'.
       if (
