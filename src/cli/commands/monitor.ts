@@ -1,7 +1,5 @@
 // `tenantml monitor`: a model's monitoring windows as a table, sending feedback (true labels) from the
 // command line or a file, and the model's retraining policy.
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { isTenantmlError } from '../../sdk/errors.ts';
 import type { FeedbackItem, MonitoringView, PolicyView, RetrainPolicy, WindowView } from '../../sdk/index.ts';
@@ -9,8 +7,15 @@ import { MAX_FEEDBACK_ITEMS } from '../../sdk/resources/monitoring.ts';
 import { DEFAULT_COOLDOWN_HOURS, DEFAULT_PROMOTE_MARGIN } from '../../services/monitoring/policy.ts';
 import { emit, record, table, UsageError } from '../output.ts';
 import { formatMetric } from '../progress.ts';
-import { readAll } from './predict.ts';
-import { type CommandContext, clientOf, decimalNumber, wantsJson, wholeNumber } from './shared.ts';
+import {
+  type CommandContext,
+  clientOf,
+  decimalNumber,
+  readAll,
+  readTextFile,
+  wantsJson,
+  wholeNumber,
+} from './shared.ts';
 
 interface WindowOptions {
   granularity?: 'hour' | 'day';
@@ -230,10 +235,7 @@ export function registerMonitor(program: Command, ctx: CommandContext): void {
             if (!ctx.io.stdin) throw new UsageError('no standard input to read');
             text = await readAll(ctx.io.stdin);
           } else {
-            const file = opts.file;
-            text = await readFile(resolve(ctx.io.cwd, file), 'utf8').catch(() => {
-              throw new UsageError(`${file} is not a readable file`);
-            });
+            text = await readTextFile(ctx, opts.file);
           }
           items = parseFeedbackText(text, opts.file === '-' ? 'standard input' : opts.file);
         } else {

@@ -1,13 +1,11 @@
 // `tenantml predict`: rows in (a JSON argument, a JSON or JSON Lines file, or standard input), one line per
 // prediction out: the label with each class's probability, or the value, and the prediction id that
 // feedback refers to.
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { PredictResponse } from '../../api/inference-schemas.ts';
 import { emit, table, UsageError } from '../output.ts';
 import { formatMetric } from '../progress.ts';
-import { type CommandContext, clientOf, wantsJson } from './shared.ts';
+import { type CommandContext, clientOf, readAll, readTextFile, wantsJson } from './shared.ts';
 
 const isRow = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -50,13 +48,6 @@ export function parseInstances(text: string, where: string): Record<string, unkn
     rows.push(row);
   }
   return rows;
-}
-
-/** The whole stream as UTF-8 text. */
-export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The predictions as a table: `#`, then the label and one probability column per class, or the value. */
@@ -104,10 +95,7 @@ export function registerPredict(program: Command, ctx: CommandContext): void {
       if (opts.instances !== undefined) {
         instances = parseInstances(opts.instances, '--instances');
       } else if (opts.file !== undefined) {
-        const text = await readFile(resolve(ctx.io.cwd, opts.file), 'utf8').catch(() => {
-          throw new UsageError(`${opts.file} is not a readable file`);
-        });
-        instances = parseInstances(text, opts.file);
+        instances = parseInstances(await readTextFile(ctx, opts.file), opts.file);
       } else {
         const stdin = ctx.io.stdin;
         // A terminal on standard input means nothing was piped: say so rather than wait for typing.

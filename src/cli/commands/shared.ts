@@ -1,4 +1,6 @@
 // What every command module receives: the I/O, the merged options and a client built from them.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TenantmlClient } from '../../sdk/client.ts';
 import type { FetchLike } from '../../sdk/transport.ts';
@@ -45,4 +47,18 @@ export function decimalNumber(value: string): number {
   const n = value.trim() === '' ? Number.NaN : Number(value.trim());
   if (!Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
   return n;
+}
+
+/** The text of a file named on the command line (relative to the working directory), or a usage error. */
+export function readTextFile(ctx: CommandContext, file: string): Promise<string> {
+  return readFile(resolve(ctx.io.cwd, file), 'utf8').catch(() => {
+    throw new UsageError(`${file} is not a readable file`);
+  });
+}
+
+/** The whole stream as UTF-8 text. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : Buffer.from(c));
+  return Buffer.concat(chunks).toString('utf8');
 }
