@@ -9,8 +9,8 @@ import { emit, table, UsageError } from '../output.ts';
 import { jobText, watchJob } from './jobs.ts';
 import { audienceText, modelText } from './models.ts';
 import { provenanceTable } from './provenance.ts';
-import { type CommandContext, clientOf, wantsJson, wholeNumber } from './shared.ts';
-import { integer, parseParam, positiveNumber } from './train.ts';
+import { type CommandContext, clientOf, integer, positiveNumber, wantsJson, wholeNumber } from './shared.ts';
+import { parseParam } from './train.ts';
 
 const TASKS = ['binary', 'multiclass', 'regression'] as const;
 

@@ -42,6 +42,20 @@ export function wholeNumber(value: string): number {
   return Number(value.trim());
 }
 
+/** Option parser for whole numbers with a sign (priorities go below zero). */
+export function integer(value: string): number {
+  if (!/^[-+]?\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
+  return Number(value.trim());
+}
+
+/** Option parser for numbers above 0. */
+export function positiveNumber(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError('expected a number above 0');
+  return n;
+}
+
 /** Option parser for any finite number (`0.05`, `12`, `-1`); the server checks the range. */
 export function decimalNumber(value: string): number {
   const n = value.trim() === '' ? Number.NaN : Number(value.trim());

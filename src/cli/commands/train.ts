@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { TrainRequest } from '../../api/schemas.ts';
 import { emit } from '../output.ts';
 import { jobText, watchJob } from './jobs.ts';
-import { type CommandContext, clientOf, wantsJson, wholeNumber } from './shared.ts';
+import { type CommandContext, clientOf, integer, positiveNumber, wantsJson, wholeNumber } from './shared.ts';
 
 type Params = Record<string, unknown>;
 
@@ -22,19 +22,6 @@ export function parseParam(value: string, previous: Params = {}): Params {
     // not JSON: a string
   }
   return { ...previous, [key]: parsed };
-}
-
-/** Whole numbers with a sign (priorities go below zero). */
-export function integer(value: string): number {
-  if (!/^[-+]?\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number');
-  return Number(value.trim());
-}
-
-export function positiveNumber(value: string): number {
-  const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new InvalidArgumentError('expected a number above 0');
-  return n;
 }
 
 interface TrainOptions {
