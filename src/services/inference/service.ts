@@ -114,10 +114,6 @@ export class InferenceService {
     return this.deps.log;
   }
 
-  get maxInstances(): number {
-    return this.deps.maxInstances;
-  }
-
   /** The loaded model `scope`'s tenant gets for `name`, held until the lease is released. */
   async lease(
     scope: TenantScope,
