@@ -1,7 +1,7 @@
 // Turns every error into an RFC 9457 problem document with a stable `code` from the registry, so that
 // clients never see a stack trace, an HTML page or a bare 500 for bad input.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERRORS, type ErrorCode, type FieldError } from '../core/errors.ts';
+import { AppError, ERRORS, type ErrorCode, type FieldError, invalidFields } from '../core/errors.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -45,9 +45,7 @@ export function toAppError(err: unknown): AppError {
   const fe = err as FastifyError & { validationContext?: string; type?: string };
   if (fe && Array.isArray(fe.validation)) {
     const errors = fieldErrors(fe.validation as AjvError[], fe.validationContext);
-    return new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-      errors,
-    });
+    return invalidFields(errors);
   }
   if (fe?.code && FASTIFY_CODES[fe.code]) {
     const code = FASTIFY_CODES[fe.code];

@@ -70,7 +70,14 @@ export class AppError extends Error {
 export const notFound = (what: string): AppError => new AppError('not_found', `${what} was not found`);
 
 export function invalid(field: string, message: string): AppError {
-  return new AppError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] });
+  return invalidFields([{ field, message }]);
+}
+
+/** `validation_failed` naming every offending field; the detail joins them. */
+export function invalidFields(errors: FieldError[]): AppError {
+  return new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+    errors,
+  });
 }
 
 export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

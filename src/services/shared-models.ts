@@ -3,7 +3,7 @@
 // artifacts or parameters; the operator may download them.
 import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../core/clock.ts';
-import { AppError, type FieldError, invalid, notFound } from '../core/errors.ts';
+import { AppError, type FieldError, invalid, invalidFields, notFound } from '../core/errors.ts';
 import { isTenantId, nameProblem, newId } from '../core/ids.ts';
 import type { Audience } from '../core/jobs.ts';
 import { sharedScope, type TenantScope } from '../core/scope.ts';
@@ -63,7 +63,7 @@ export class SharedModelsService {
 
   async import(actor: TenantScope, name: string, req: ImportRequest): Promise<ModelVersion> {
     const errors = importErrors(name, req);
-    if (errors.length > 0) throw validation(errors);
+    if (errors.length > 0) throw invalidFields(errors);
     const bytes = Buffer.from(req.onnx, 'base64');
     if (bytes.length === 0) throw invalid('onnx', 'must be a base64 ONNX model');
     if (Array.isArray(req.publish)) await this.mustExist(req.publish, 'publish');
@@ -176,10 +176,4 @@ function importErrors(name: string, r: ImportRequest): FieldError[] {
     if (p) errors.push({ field: 'publish', message: p });
   }
   return errors;
-}
-
-function validation(errors: FieldError[]): AppError {
-  return new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-    errors,
-  });
 }

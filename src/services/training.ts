@@ -3,7 +3,7 @@
 // the tenant's quotas. Workers (src/jobs/) run it; this module only queues, lists and cancels.
 import { createHash } from 'node:crypto';
 import type { Clock, Random } from '../core/clock.ts';
-import { AppError, type FieldError, notFound } from '../core/errors.ts';
+import { AppError, type FieldError, invalidFields, notFound } from '../core/errors.ts';
 import { isTenantId, nameProblem, newId } from '../core/ids.ts';
 import type {
   Audience,
@@ -219,9 +219,7 @@ export class TrainingService {
     if (request?.mode === 'tuned' && request.base === undefined)
       errors.push({ field: 'base', message: "is required for mode 'tuned': <shared model>[@version]" });
     if (errors.length > 0) {
-      throw new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-        errors,
-      });
+      throw invalidFields(errors);
     }
     const base = request.mode === 'tuned' ? await this.tunableBase(scope, request.base as string) : undefined;
     const version = await this.datasetVersion(scope, request.dataset, request.version);
@@ -292,9 +290,7 @@ export class TrainingService {
     const errors = shapeErrors(model, { ...request, mode: 'tenant' } as TrainRequest);
     errors.push(...poolErrors(request));
     if (errors.length > 0) {
-      throw new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-        errors,
-      });
+      throw invalidFields(errors);
     }
     const scope = sharedScope(actorScope.actor);
     for (const id of Array.isArray(request.publish) ? request.publish : []) {

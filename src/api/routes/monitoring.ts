@@ -3,7 +3,7 @@
 // 404 like a missing one.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, type FieldError, notFound } from '../../core/errors.ts';
+import { type FieldError, invalidFields, notFound } from '../../core/errors.ts';
 import { nameProblem } from '../../core/ids.ts';
 import type { Granularity } from '../../core/monitoring.ts';
 import type { TenantScope } from '../../core/scope.ts';
@@ -33,20 +33,16 @@ export type MonitoringRouteDeps = Pick<ApiDeps, 'clock'> & {
   granularity: Granularity;
 };
 
-function invalid(errors: FieldError[]): AppError {
-  return new AppError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
-    errors,
-  });
-}
-
 /** The feedback items of a body, or every problem naming `items[i].field` (or `field` for one item). */
 export function parseFeedback(body: unknown, model: string, receivedAt: string): FeedbackItem[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw invalid([{ field: 'body', message: 'must be an object: {predictionId, label} or {items: [...]}' }]);
+    throw invalidFields([
+      { field: 'body', message: 'must be an object: {predictionId, label} or {items: [...]}' },
+    ]);
   const b = body as Record<string, unknown>;
   const batch = 'items' in b;
   if (batch && (!Array.isArray(b.items) || b.items.length === 0 || b.items.length > MAX_FEEDBACK_ITEMS))
-    throw invalid([{ field: 'items', message: `must be a list of 1 to ${MAX_FEEDBACK_ITEMS} labels` }]);
+    throw invalidFields([{ field: 'items', message: `must be a list of 1 to ${MAX_FEEDBACK_ITEMS} labels` }]);
   const raw = batch ? (b.items as unknown[]) : [b];
   const errors: FieldError[] = [];
   const items: FeedbackItem[] = [];
@@ -78,7 +74,7 @@ export function parseFeedback(body: unknown, model: string, receivedAt: string):
         receivedAt,
       });
   });
-  if (errors.length > 0) throw invalid(errors);
+  if (errors.length > 0) throw invalidFields(errors);
   return items;
 }
 
@@ -180,7 +176,7 @@ export function monitoringRoutes(deps: MonitoringRouteDeps): FastifyPluginAsyncT
           if (q[f] !== undefined && Number.isNaN(Date.parse(q[f] as string)))
             errors.push({ field: f, message: 'must be an ISO date or time' });
         }
-        if (errors.length > 0) throw invalid(errors);
+        if (errors.length > 0) throw invalidFields(errors);
         const iso = (s: string | undefined) => (s === undefined ? undefined : new Date(s).toISOString());
         const windows = await deps.store.monitor.windows(scope, name, {
           granularity: q.granularity ?? deps.granularity,
@@ -231,7 +227,7 @@ export function monitoringRoutes(deps: MonitoringRouteDeps): FastifyPluginAsyncT
         req.auditTarget = name;
         await model(scope, name);
         const checked = checkPolicy(req.body);
-        if (!('policy' in checked)) throw invalid(checked.errors);
+        if (!('policy' in checked)) throw invalidFields(checked.errors);
         return policyView(
           await deps.store.policies.put(scope, name, checked.policy, deps.clock.now().toISOString()),
         );
