@@ -23,7 +23,7 @@ export interface ClientSettings {
 }
 
 /** `<TENANTML_DATA_DIR or ./data>/admin.key`, as the server would place it. */
-export function adminKeyPath(env: CliIo['env'], cwd: string): string {
+function adminKeyPath(env: CliIo['env'], cwd: string): string {
   const dir = env.TENANTML_DATA_DIR?.trim() || './data';
   return join(isAbsolute(dir) ? dir : resolve(cwd, dir), 'admin.key');
 }

@@ -110,7 +110,7 @@ export class MicroBatcher {
 }
 
 /** Rows [start, start + count) of every output of a run over `total` rows. */
-export function sliceRows(out: Outputs, total: number, start: number, count: number): Outputs {
+function sliceRows(out: Outputs, total: number, start: number, count: number): Outputs {
   const res: Outputs = {};
   for (const [name, t] of Object.entries(out)) {
     const width = total === 0 ? 0 : t.data.length / total;

@@ -45,7 +45,7 @@ export class LineSplitter {
 }
 
 /** Builds events from lines; `line` returns an event when a blank line completes one. */
-export class SseDecoder {
+class SseDecoder {
   #data: string[] = [];
   #event = '';
   #id = '';

@@ -99,7 +99,7 @@ function adviceResultText(r: NonNullable<AdviceView['result']>): string {
   return out;
 }
 
-export function adviceText(a: AdviceView): string {
+function adviceText(a: AdviceView): string {
   let out = record([
     ['advice', a.id],
     ['model', a.model],

@@ -44,7 +44,7 @@ function performanceText(w: WindowView): string {
   return s;
 }
 
-export function windowsText(v: MonitoringView, filtered: boolean): string {
+function windowsText(v: MonitoringView, filtered: boolean): string {
   const head = record([
     ['model', v.model],
     ['live version', v.liveVersion ?? 'none'],
@@ -68,7 +68,7 @@ export function windowsText(v: MonitoringView, filtered: boolean): string {
  * A label as typed on the command line: a number (`3.5`, regression values) or `true`/`false` as JSON,
  * anything else as text. Classification compares labels as text, so `1` and `"1"` agree.
  */
-export function parseLabel(text: string): string | number | boolean {
+function parseLabel(text: string): string | number | boolean {
   const t = text.trim();
   if (t === 'true' || t === 'false') return t === 'true';
   if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(t)) return Number(t);
@@ -84,7 +84,7 @@ const isLabel = (v: unknown): v is string | number | boolean =>
  * Feedback items from a JSON array or JSON Lines of `{predictionId, label}`; `where` names the source,
  * and a bad entry is named by its line (JSON Lines) or its index (an array).
  */
-export function parseFeedbackText(text: string, where: string): FeedbackItem[] {
+function parseFeedbackText(text: string, where: string): FeedbackItem[] {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed === '') throw new UsageError(`${where} holds no labels`);
   const entries: { at: string; value: unknown }[] = [];
@@ -134,7 +134,7 @@ interface PolicyOptions {
 }
 
 /** The policy the flags describe, or null when no policy flag was given (then the command shows it). */
-export function policyFromFlags(opts: PolicyOptions): RetrainPolicy | null {
+function policyFromFlags(opts: PolicyOptions): RetrainPolicy | null {
   const p: RetrainPolicy = {};
   if (opts.onDrift) p.onDrift = true;
   if (opts.onPerformanceDrop !== undefined) p.onPerformanceDrop = opts.onPerformanceDrop;
@@ -145,7 +145,7 @@ export function policyFromFlags(opts: PolicyOptions): RetrainPolicy | null {
   return Object.keys(p).length > 0 ? p : null;
 }
 
-export function policyText(v: PolicyView): string {
+function policyText(v: PolicyView): string {
   const p = v.policy;
   const triggers = [p.onDrift, p.onPerformanceDrop, p.onNewRows, p.schedule].some((x) => x !== undefined);
   return (

@@ -14,7 +14,7 @@ const isRow = (v: unknown): v is Record<string, unknown> =>
  * Instances from text: a JSON array of objects, one JSON object, or JSON Lines (one object per line,
  * blank lines skipped). `where` names the source in errors; a bad line is named by its number.
  */
-export function parseInstances(text: string, where: string): Record<string, unknown>[] {
+function parseInstances(text: string, where: string): Record<string, unknown>[] {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (trimmed === '') throw new UsageError(`${where} holds no instances`);
   let whole: unknown;
@@ -51,7 +51,7 @@ export function parseInstances(text: string, where: string): Record<string, unkn
 }
 
 /** The predictions as a table: `#`, then the label and one probability column per class, or the value. */
-export function predictionsText(r: PredictResponse): string {
+function predictionsText(r: PredictResponse): string {
   const classes: string[] = [];
   for (const p of r.predictions)
     for (const c of Object.keys(p.probabilities ?? {})) if (!classes.includes(c)) classes.push(c);

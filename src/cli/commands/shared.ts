@@ -20,7 +20,7 @@ export function globalsOf(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-export function settingsOf(ctx: CommandContext, cmd: Command): ClientSettings {
+function settingsOf(ctx: CommandContext, cmd: Command): ClientSettings {
   return resolveSettings(globalsOf(cmd), ctx.io);
 }
 

@@ -7,7 +7,7 @@ import { type CommandContext, clientOf, wantsJson } from './shared.ts';
 type QuotaOverrides = Partial<Quotas>;
 
 /** `--quota name=value`, repeatable; collects into one overrides object. */
-export function parseQuota(value: string, previous: QuotaOverrides = {}): QuotaOverrides {
+function parseQuota(value: string, previous: QuotaOverrides = {}): QuotaOverrides {
   const m = /^([A-Za-z]+)=(\d+)$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError('expected name=value, e.g. datasets=20');
   const name = m[1] as keyof Quotas;

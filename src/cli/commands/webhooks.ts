@@ -6,7 +6,7 @@ import { emit, record, table } from '../output.ts';
 import { type CommandContext, clientOf, wantsJson, wholeNumber } from './shared.ts';
 
 /** `drift,promotion` → the events, each checked against the list, repeats dropped. */
-export function parseEvents(value: string): AlertEvent[] {
+function parseEvents(value: string): AlertEvent[] {
   const names = value
     .split(',')
     .map((s) => s.trim())

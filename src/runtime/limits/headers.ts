@@ -11,7 +11,7 @@ export interface BudgetState {
 }
 
 /** Whole seconds, rounded up, never 0 for a wait still running: a client must not retry within the window. */
-export const ceilSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+const ceilSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 /**
  * The headers of an admitted request. Two budgets (requests and rows) are in force but the fields hold one,
