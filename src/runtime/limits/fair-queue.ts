@@ -43,18 +43,14 @@ export class FairQueue<T> {
    * so a tenant that just had the server to itself does not jump ahead when the queue forms.
    */
   charge(tenantId: string, cost: number, weight: number): void {
-    const t = this.tenant(tenantId);
-    const start = Math.max(this.virtualTime, t.finish);
-    t.finish = start + cost / positive(weight);
-    this.virtualTime = start;
+    this.virtualTime = this.tag(this.tenant(tenantId), cost, weight);
     this.served++;
     if (this.served % SWEEP_EVERY === 0) this.sweep();
   }
 
   push(tenantId: string, cost: number, weight: number, value: T): QueueEntry<T> {
     const t = this.tenant(tenantId);
-    const start = Math.max(this.virtualTime, t.finish);
-    t.finish = start + cost / positive(weight);
+    const start = this.tag(t, cost, weight);
     const entry: QueueEntry<T> = { tenantId, cost, value, start, seq: this.seq++ };
     t.entries.push(entry);
     this.count++;
@@ -117,6 +113,13 @@ export class FairQueue<T> {
     this.tenants.clear();
     this.count = 0;
     return all;
+  }
+
+  /** A new request's start tag; the tenant's finish tag moves on by its cost / weight. */
+  private tag(t: TenantQueue<T>, cost: number, weight: number): number {
+    const start = Math.max(this.virtualTime, t.finish);
+    t.finish = start + cost / positive(weight);
+    return start;
   }
 
   private tenant(tenantId: string): TenantQueue<T> {
