@@ -3,12 +3,13 @@
 // jobs that each burn a fixed CPU time (test hook) — against the targets of issue 4. Flags: see USAGE.
 
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { appendFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TIER_WEIGHTS } from '../src/core/tiers.ts';
 import { CPU_UNIT_SECONDS, DEFAULT_HALF_LIFE_SECONDS } from '../src/jobs/fair-share.ts';
+import { machineParts, numberOption } from './common.ts';
 import { mean } from './fairness/measure.ts';
 import { modelShares, quantiles } from './fairness/model.ts';
 import { DEFAULT_POSTGRES_URL, Rig } from './fairness/rig.ts';
@@ -44,20 +45,6 @@ const USAGE = `npm run bench -- fairness [flags]
   --trace            print every job's timeline (not recorded)
   --record           append the report to bench/RESULTS.md`;
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number ≥ 0\n${USAGE}`);
-  return v;
-}
-
-function machine(): string {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return `nproc ${cpus().length}, CPU ${model}, node ${process.version}`;
-}
-
 function uptime(): string {
   try {
     return execFileSync('uptime', [], { encoding: 'utf8', timeout: 2000 }).trim();
@@ -77,8 +64,8 @@ export async function main(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const burnMs = option(args, '--burn-ms', 1000);
-  const rows = option(args, '--rows', 200);
+  const burnMs = numberOption(args, '--burn-ms', 1000, USAGE);
+  const rows = numberOption(args, '--rows', 200, USAGE);
   const only = (() => {
     const i = args.indexOf('--only');
     return new Set(i >= 0 ? (args[i + 1] ?? '').split(',') : ['late', 'weighted', 'jain']);
@@ -90,8 +77,8 @@ export async function main(args: string[]): Promise<void> {
       : args[pgIndex + 1]?.startsWith('postgres')
         ? args[pgIndex + 1]
         : DEFAULT_POSTGRES_URL;
-  const halfLife = option(args, '--half-life', DEFAULT_HALF_LIFE_SECONDS);
-  const pollMs = args.includes('--poll-ms') ? option(args, '--poll-ms', 250) : undefined;
+  const halfLife = numberOption(args, '--half-life', DEFAULT_HALF_LIFE_SECONDS, USAGE);
+  const pollMs = args.includes('--poll-ms') ? numberOption(args, '--poll-ms', 250, USAGE) : undefined;
   const timeoutMs = 10 * 60_000;
 
   const lines: string[] = [];
@@ -103,12 +90,12 @@ export async function main(args: string[]): Promise<void> {
   out(`## fairness — ${new Date().toISOString()}`);
   out();
   out(`Command: \`npm run bench -- fairness${args.length ? ` ${args.join(' ')}` : ''}\``);
-  out(`Machine: ${machine()}; at start: ${uptime()}`);
+  out(`Machine: ${machineParts().join(', ')}; at start: ${uptime()}`);
   if (args.includes('--model')) {
     const i = args.indexOf('--model-rate');
     const rates = (i >= 0 ? (args[i + 1] ?? '') : '0.3,1').split(',').map(Number);
-    const warmupCpu = option(args, '--warmup-cpu', 3 * CPU_UNIT_SECONDS);
-    const windowCpu = option(args, '--window-cpu', 60);
+    const warmupCpu = numberOption(args, '--warmup-cpu', 3 * CPU_UNIT_SECONDS, USAGE);
+    const windowCpu = numberOption(args, '--window-cpu', 60, USAGE);
     const jobCpu = 1 + 0.9; // the burn plus the child's start-up and training, as measured
     out();
     out(
@@ -168,25 +155,25 @@ export async function main(args: string[]): Promise<void> {
     await rig.startWorkers();
     if (only.has('late')) {
       late = await lateArrivals(rig, {
-        aJobs: option(args, '--a-jobs', 50),
-        lateJobs: option(args, '--late-jobs', 5),
-        soloJobs: option(args, '--solo-jobs', 6),
-        trials: Math.max(1, option(args, '--late-trials', 1)),
+        aJobs: numberOption(args, '--a-jobs', 50, USAGE),
+        lateJobs: numberOption(args, '--late-jobs', 5, USAGE),
+        soloJobs: numberOption(args, '--solo-jobs', 6, USAGE),
+        trials: Math.max(1, numberOption(args, '--late-trials', 1, USAGE)),
         timeoutMs,
       });
     }
     if (only.has('weighted')) {
       weighted = await weightedShares(rig, {
-        warmupCpu: option(args, '--warmup-cpu', 3 * CPU_UNIT_SECONDS),
-        windowCpu: option(args, '--window-cpu', 60),
+        warmupCpu: numberOption(args, '--warmup-cpu', 3 * CPU_UNIT_SECONDS, USAGE),
+        windowCpu: numberOption(args, '--window-cpu', 60, USAGE),
         backlog: 4,
         timeoutMs,
       });
     }
     if (only.has('jain')) {
-      jain = await equalShares(rig, option(args, '--jain-tenants', 3), {
+      jain = await equalShares(rig, numberOption(args, '--jain-tenants', 3, USAGE), {
         warmupCpu: 0,
-        windowCpu: option(args, '--jain-window-cpu', 40),
+        windowCpu: numberOption(args, '--jain-window-cpu', 40, USAGE),
         backlog: 4,
         timeoutMs,
       });
@@ -246,7 +233,7 @@ export async function main(args: string[]): Promise<void> {
       `- Late arrivals (all tenants standard, weight ${TIER_WEIGHTS.standard}; A's queued-jobs quota raised to hold its queue): ` +
         `job-duration = mean time a job of A held its slot (claim → outcome recorded) = ${f2(late.jobSeconds)} s ` +
         `(${f2(late.jobCpuSeconds)} CPU-s). B and C queued theirs half a job-duration after A's completion ` +
-        `number ${option(args, '--solo-jobs', 6)}, with ${late.arrivals[0]?.aQueued ?? 'n/a'} of A's jobs still queued; "started" = claimed ` +
+        `number ${numberOption(args, '--solo-jobs', 6, USAGE)}, with ${late.arrivals[0]?.aQueued ?? 'n/a'} of A's jobs still queued; "started" = claimed ` +
         `(the job's startedAt). Without preemption a newcomer waits for a slot to free: B for the first, C for the ` +
         `second, so C's delay is the rest of a running job of A and can pass one mean job-duration when that job ` +
         `started just before the arrival and ran long; "A started 0 jobs meanwhile" is the scheduler's part.`,

@@ -1,9 +1,10 @@
 // `npm run bench -- learn [--rss | --all] [--record] [--skip-anchors] [--rss-rows N] [--rss-rounds N] [--rss-threads N]`:
 // our linear model and GBDT against scikit-learn and XGBoost on the same fixed splits (anchors run
 // through /usr/bin/python3, bench/learn/anchors.py), and peak RSS of tree training on 1M × 50.
+
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { appendFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { trainGbdt } from '../src/ml/gbdt/index.ts';
@@ -13,6 +14,7 @@ import { accuracy, auc } from '../src/ml/metrics.ts';
 import { argmaxRows, predictLinear } from '../src/ml/predict.ts';
 import type { DenseMatrix } from '../src/ml/types.ts';
 import { createHistogramPool, type ThreadedHistogramPool } from '../src/runtime/threads/histogram-pool.ts';
+import { machineParts, numberOption } from './common.ts';
 import { readSplit, type Split } from './learn/data.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,10 +35,6 @@ interface AnchorJson {
 
 function flag(args: string[], name: string): boolean {
   return args.includes(name);
-}
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : fallback;
 }
 
 function runAnchors(skipTrain: boolean): AnchorJson {
@@ -146,17 +144,13 @@ function rssRun(rows: number, cols: number, rounds: number, threads: number): Re
   return JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
 }
 
-function machine(): string[] {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return [`nproc ${cpus().length}`, `CPU ${model}`, `node ${process.version}`];
-}
-
 const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(', ');
 const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+
+const OPTIONS_HELP = 'the options are described at the top of bench/learn.ts';
 
 export async function main(args: string[]): Promise<void> {
   const lines: string[] = [];
@@ -166,7 +160,7 @@ export async function main(args: string[]): Promise<void> {
   };
   out(`## learn — ${new Date().toISOString()}`);
   out();
-  out(`Command: \`npm run bench -- learn ${args.join(' ')}\`. Machine: ${machine().join('; ')}.`);
+  out(`Command: \`npm run bench -- learn ${args.join(' ')}\`. Machine: ${machineParts().join('; ')}.`);
   out(`Load average (1/5/15 min) at start: ${load()}.`);
   out();
 
@@ -220,9 +214,9 @@ export async function main(args: string[]): Promise<void> {
     out();
   }
   if (flag(args, '--rss') || flag(args, '--all')) {
-    const rows = option(args, '--rss-rows', 1_000_000);
-    const rounds = option(args, '--rss-rounds', 20);
-    const threads = option(args, '--rss-threads', 2);
+    const rows = numberOption(args, '--rss-rows', 1_000_000, OPTIONS_HELP);
+    const rounds = numberOption(args, '--rss-rounds', 20, OPTIONS_HELP);
+    const threads = numberOption(args, '--rss-threads', 2, OPTIONS_HELP);
     const r = rssRun(rows, 50, rounds, threads);
     out(
       `RSS: GBDT on generated ${rows} × 50 (float64 input, ${rounds} rounds, depth 6, ${threads} histogram thread(s)), measured alone in a child ` +

@@ -2,8 +2,9 @@
 // [--tuned-params JSON] [--record] [--json FILE]`: tenant-specific,
 // shared and tuned models on a generated multitenant problem (bench/modes/data.ts), each tenant judged on
 // its own test rows that neither training nor the advisor sees, and how often the advisor's pick is the best.
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -24,6 +25,7 @@ import { type PoolPart, poolFrames } from '../src/ml/pool.ts';
 import { argmaxRows, predictModel } from '../src/ml/predict.ts';
 import { createRng } from '../src/ml/rng.ts';
 import { type TrainedModel, trainModel, validationSplit } from '../src/ml/train.ts';
+import { machineParts, numberOption } from './common.ts';
 import { COLUMNS, makeRows, makeTenants, type Tenant } from './modes/data.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -71,11 +73,6 @@ interface TenantResult {
   reasons: string[];
 }
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? Number(args[i + 1]) : fallback;
-}
-
 const records = (rows: RawCell[][]): Record<string, RawCell>[] =>
   rows.map((r) => Object.fromEntries(COLUMNS.map((c, k) => [c, r[k]])));
 
@@ -99,11 +96,6 @@ function accuracyOn(m: TrainedModel, frame: Frame): number {
   return ok / y.length;
 }
 
-function machine(): string {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return `nproc ${cpus().length}; CPU ${model}; node ${process.version}`;
-}
 const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -111,11 +103,13 @@ const load = (): string =>
 const p1 = (x: number): string => (Number.isFinite(x) ? (x * 100).toFixed(1) : 'n/a');
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 
+const OPTIONS_HELP = 'the options are described at the top of bench/modes.ts';
+
 export async function main(args: string[]): Promise<void> {
-  const seed = option(args, '--seed', 2);
-  const nTenants = option(args, '--tenants', 30);
-  const testRows = option(args, '--test-rows', 10_000);
-  const cap = option(args, '--cap', 5000);
+  const seed = numberOption(args, '--seed', 2, OPTIONS_HELP);
+  const nTenants = numberOption(args, '--tenants', 30, OPTIONS_HELP);
+  const testRows = numberOption(args, '--test-rows', 10_000, OPTIONS_HELP);
+  const cap = numberOption(args, '--cap', 5000, OPTIONS_HELP);
   const t0 = performance.now();
   const lines: string[] = [];
   const out = (s = ''): void => {
@@ -238,7 +232,7 @@ export async function main(args: string[]): Promise<void> {
   out(`## modes — ${new Date().toISOString()}`);
   out();
   out(
-    `Command: \`npm run bench -- modes ${args.join(' ')}\`. Machine: ${machine()}. Load average at end: ${load()}.`,
+    `Command: \`npm run bench -- modes ${args.join(' ')}\`. Machine: ${machineParts().join('; ')}. Load average at end: ${load()}.`,
   );
   out(
     `${nTenants} tenants, ${data.reduce((s, d) => s + d.t.size, 0)} rows in all (${tenants.at(-1)?.size}–${tenants[0].size} per tenant, ` +

@@ -2,11 +2,13 @@
 // models × 10,000 logged predictions each in under 60 s and 1 GB). The setup writes tenants, live
 // versions with reference profiles, encrypted prediction-log batches and feedback into a fresh data
 // folder; a separate process then runs the cycle, so that its time and peak RSS are the cycle's own.
+
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineParts, numberOption } from './common.ts';
 import { setup } from './monitor/setup.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,20 +25,6 @@ const USAGE = `npm run bench -- monitor [flags]
   --data DIR         reuse a prepared data folder (no setup; kept; its monitoring state is reset)
   --keep             keep the data folder
   --record           append the result to bench/RESULTS.md`;
-
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number ≥ 0\n${USAGE}`);
-  return v;
-}
-
-function machine(): string {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return `nproc ${cpus().length}, CPU ${model}, ${Math.round(totalmem() / 1024 ** 3)} GB RAM, node ${process.version}`;
-}
 
 function runCycle(
   dataDir: string,
@@ -76,14 +64,14 @@ export async function main(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const tenants = option(args, '--tenants', 250);
-  const models = option(args, '--models', 4);
-  const predictions = option(args, '--predictions', 10_000);
-  const batches = option(args, '--batches', 10);
-  const feedback = option(args, '--feedback', 100);
-  const driftShare = option(args, '--drift-share', 0.1);
-  const concurrency = option(args, '--concurrency', 4);
-  const shards = Math.max(1, option(args, '--shards', 1));
+  const tenants = numberOption(args, '--tenants', 250, USAGE);
+  const models = numberOption(args, '--models', 4, USAGE);
+  const predictions = numberOption(args, '--predictions', 10_000, USAGE);
+  const batches = numberOption(args, '--batches', 10, USAGE);
+  const feedback = numberOption(args, '--feedback', 100, USAGE);
+  const driftShare = numberOption(args, '--drift-share', 0.1, USAGE);
+  const concurrency = numberOption(args, '--concurrency', 4, USAGE);
+  const shards = Math.max(1, numberOption(args, '--shards', 1, USAGE));
   const dataArg = args.indexOf('--data');
   const reuse = dataArg >= 0 ? args[dataArg + 1] : null;
   const dataDir = reuse ?? mkdtempSync(join(tmpdir(), 'tenantml-bench-monitor-'));
@@ -170,7 +158,7 @@ export async function main(args: string[]): Promise<void> {
         '',
         `## monitor — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC (commit ${commit})`,
         '',
-        `Command: \`nice ${cmd} --record\`. Machine: ${machine()}; load average ${load} when the cycle started.`,
+        `Command: \`nice ${cmd} --record\`. Machine: ${machineParts({ memory: true }).join(', ')}; load average ${load} when the cycle started.`,
         `Data: ${tenants} tenants × ${models} models, ${predictions} predictions per model (8 features: 5 numeric, 2 categorical, 1 boolean), ${feedback} labels per model, ${Math.round(driftShare * 100)}% of models shifted in their last hour; ${setupNote}. SQLite, filesystem artifacts.`,
         '',
         ...lines.map((l) => `- ${l}`),

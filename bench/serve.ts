@@ -4,12 +4,14 @@
 // micro-batcher on and off; (b) density: thousands of tenant models under Zipf(1.1) traffic and a cache
 // budget — hit ratio, RSS, cold-load p99, OS threads, and the measured bytes per loaded model;
 // (c) noisy neighbour: A floods at 3× capacity while B sends 5% — B's p99 and 429s, A's 429s.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+
+import { appendFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { loadConfig } from '../src/core/config.ts';
+import { machineParts, numberOption } from './common.ts';
 import type { JobResult } from './serve/loadgen.ts';
 import {
   instance,
@@ -37,20 +39,6 @@ const USAGE = `npm run bench -- serve [flags]
   --density-depth N  density: depth of those trees (default 4)
   --capacity N       noisy neighbour: capacity in req/s when (a) is not run (default: measured by a short closed loop)
   --record           append the report to bench/RESULTS.md`;
-
-function flag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} needs a number ≥ 0\n${USAGE}`);
-  return v;
-}
-
-function machine(): string {
-  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown';
-  return `nproc ${cpus().length}, CPU ${model}, node ${process.version}`;
-}
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
@@ -201,10 +189,10 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
 }
 
 async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promise<void> {
-  const n = flag(args, '--models', 2000);
-  const budgetMb = flag(args, '--budget-mb', 256);
-  const trees = flag(args, '--density-trees', 100);
-  const depth = flag(args, '--density-depth', 4);
+  const n = numberOption(args, '--models', 2000, USAGE);
+  const budgetMb = numberOption(args, '--budget-mb', 256, USAGE);
+  const trees = numberOption(args, '--density-trees', 100, USAGE);
+  const depth = numberOption(args, '--density-depth', 4, USAGE);
   const trained = trainBenchModel(trees, depth);
   const s = await serve({ TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024) });
   try {
@@ -373,8 +361,8 @@ export async function main(args: string[]): Promise<void> {
   const only = (args[args.indexOf('--only') + 1] ?? '').split(',');
   const want = (p: string) => !args.includes('--only') || only.includes(p);
   const o: Opts = {
-    durationMs: flag(args, '--duration', 8) * 1000,
-    connections: flag(args, '--connections', 16),
+    durationMs: numberOption(args, '--duration', 8, USAGE) * 1000,
+    connections: numberOption(args, '--connections', 16, USAGE),
   };
   const started = new Date().toISOString();
   const la = loadavg().map((x) => x.toFixed(2));
@@ -385,12 +373,12 @@ export async function main(args: string[]): Promise<void> {
       .map(([k, v]) => `${k}=${v} `)
       .join(
         '',
-      )}npm run bench -- serve ${args.join(' ')}\`. Machine: ${machine()}. Load average (1/5/15 min) at start: ${la.join(', ')}.`,
+      )}npm run bench -- serve ${args.join(' ')}\`. Machine: ${machineParts().join(', ')}. Load average (1/5/15 min) at start: ${la.join(', ')}.`,
     '',
   ];
   const lg = new LoadGen();
   try {
-    let capacity = flag(args, '--capacity', 0);
+    let capacity = numberOption(args, '--capacity', 0, USAGE);
     if (want('a')) capacity = await partA(lg, o, out);
     if (want('b')) await partB(lg, o, args, out);
     if (want('c')) {
