@@ -2,7 +2,7 @@
 // stream (clients reconnect or poll) and closes within moments, even while a job is still queued.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, tenantKey } from '../helpers/server.ts';
 
 test('shutting down ends open event streams instead of waiting for their clients', {
   timeout: 30_000,
@@ -11,21 +11,7 @@ test('shutting down ends open event streams instead of waiting for their clients
   const run = await startTestServer('tenantml-sse-', { TENANTML_WORKER_SLOTS: '0' });
   try {
     const app = run.platform.app;
-    const op = { authorization: `Bearer ${run.platform.adminKey}` };
-    await app.inject({
-      method: 'POST',
-      url: '/v1/tenants',
-      headers: op,
-      payload: { id: 'sse', name: 'SSE' },
-    });
-    const key = (
-      await app.inject({
-        method: 'POST',
-        url: '/v1/tenants/sse/keys',
-        headers: op,
-        payload: { role: 'admin' },
-      })
-    ).json().key;
+    const key = await tenantKey(run, 'sse');
     const auth = { authorization: `Bearer ${key}` };
     let csv = 'a,b\n';
     for (let i = 0; i < 50; i++) csv += `${i},${i % 2 ? 'x' : 'y'}\n`;

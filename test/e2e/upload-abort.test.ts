@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, tenantKey } from '../helpers/server.ts';
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -22,21 +22,7 @@ test('an upload cut off mid-body leaves no trace and the server keeps serving', 
   const dir = run.dataDir;
   try {
     const app = run.platform.app;
-    const op = { authorization: `Bearer ${run.platform.adminKey}` };
-    await app.inject({
-      method: 'POST',
-      url: '/v1/tenants',
-      headers: op,
-      payload: { id: 'cut', name: 'Cut' },
-    });
-    const key = (
-      await app.inject({
-        method: 'POST',
-        url: '/v1/tenants/cut/keys',
-        headers: op,
-        payload: { role: 'admin' },
-      })
-    ).json().key;
+    const key = await tenantKey(run, 'cut');
 
     // Announce 50 MB, send ~2 MB of well-formed rows, then drop the connection.
     const { port } = new URL(run.url);

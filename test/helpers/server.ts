@@ -30,3 +30,21 @@ export async function startTestServer(prefix: string, env: Record<string, string
     },
   };
 }
+
+/** Creates a tenant on the running server (through the real routes) and returns a new key of `role` for it. */
+export async function tenantKey(
+  server: TestServer,
+  id: string,
+  role: 'admin' | 'predict' = 'admin',
+): Promise<string> {
+  const app = server.platform.app;
+  const op = { authorization: `Bearer ${server.platform.adminKey}` };
+  await app.inject({ method: 'POST', url: '/v1/tenants', headers: op, payload: { id, name: id } });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/tenants/${id}/keys`,
+    headers: op,
+    payload: { role },
+  });
+  return res.json().key;
+}
