@@ -1,5 +1,6 @@
 // Every CLI command run in-process (fast) against the real platform on a socket, plus a tiny stand-in
 // server for answers the platform does not give on demand (a broken audit chain, a proxy error page).
+
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,9 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { serverEnv } from '../../src/cli/commands/serve.ts';
 import { resolveSettings } from '../../src/cli/context.ts';
 import { table } from '../../src/cli/output.ts';
-import { runCli } from '../../src/cli/program.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { cliInProcess } from './cli-helpers.ts';
 
 interface Out {
   code: number;
@@ -26,21 +27,9 @@ async function run(
   env: Record<string, string | undefined>,
   opts: { cwd?: string; stdin?: NodeJS.ReadableStream } = {},
 ): Promise<Out> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: opts.cwd ?? process.cwd(),
-    stdin: opts.stdin,
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
+  const r = await cliInProcess(argv, env, { cwd: opts.cwd, stdin: opts.stdin });
   assert.equal(r.keepRunning, false);
-  return { code: r.exitCode, stdout, stderr };
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 let dataDir: string;

@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runCli } from '../../src/cli/program.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 // Children run in temp folders, where a bare `--import tsx` would not resolve.
@@ -33,6 +34,28 @@ export function cli(args: string[], env: Record<string, string>, cwd: string): P
       },
     );
   });
+}
+
+/** The CLI in this process (fast, for output that needs no separate process): its exit code and output. */
+export async function cliInProcess(
+  argv: string[],
+  env: Readonly<Record<string, string | undefined>>,
+  opts: { cwd?: string; stdin?: NodeJS.ReadableStream } = {},
+): Promise<Run & { keepRunning: boolean }> {
+  let stdout = '';
+  let stderr = '';
+  const r = await runCli(argv, {
+    env,
+    cwd: opts.cwd ?? process.cwd(),
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code: r.exitCode, stdout, stderr, keepRunning: r.keepRunning };
 }
 
 /** Two numbers and a colour decide a yes/no label. */

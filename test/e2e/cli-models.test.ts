@@ -1,28 +1,18 @@
 // `tenantml models promote` and `models rollback`, in-process against the real platform on a socket: the
 // live version moves, `show` prints the history, a refusal sets the exit code. Versions are registered
 // straight into the store, so no training runs.
+
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/program.ts';
 import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { modelVersionInput } from '../integration/store/fixtures.ts';
+import { cliInProcess } from './cli-helpers.ts';
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: process.cwd(),
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code: r.exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await cliInProcess(argv, env);
+  return { code, stdout, stderr };
 }
 
 let dataDir: string;

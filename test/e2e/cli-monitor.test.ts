@@ -6,13 +6,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/program.ts';
 import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
 import type { MonitorWindow } from '../../src/store/ports.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { modelVersionInput } from '../integration/store/fixtures.ts';
-import type { Run } from './cli-helpers.ts';
+import { cliInProcess, type Run } from './cli-helpers.ts';
 
 const TENANT = 'cli-monitor';
 let running: TestServer;
@@ -20,20 +19,8 @@ let operatorEnv: Record<string, string>;
 let predictEnv: Record<string, string>;
 
 async function run(argv: string[], env = operatorEnv, stdin?: Readable): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: running.dataDir,
-    stdin,
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code: r.exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await cliInProcess(argv, env, { cwd: running.dataDir, stdin });
+  return { code, stdout, stderr };
 }
 
 const feature = (name: string, drifted: boolean) => ({

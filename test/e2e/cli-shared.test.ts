@@ -6,14 +6,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/program.ts';
 import { SYSTEM, sharedScope } from '../../src/core/scope.ts';
 import type { ColumnSchema } from '../../src/core/types.ts';
 import { trainModel } from '../../src/ml/train.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { modelVersionInput } from '../integration/store/fixtures.ts';
-import { leadsCsv, type Run } from './cli-helpers.ts';
+import { cliInProcess, leadsCsv, type Run } from './cli-helpers.ts';
 
 let running: TestServer;
 let operatorEnv: Record<string, string>;
@@ -23,20 +22,8 @@ let onnxFile: string;
 let onnxBytes: Uint8Array;
 
 async function run(argv: string[], env: Record<string, string>, stdin?: Readable): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: running.dataDir,
-    stdin,
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code: r.exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await cliInProcess(argv, env, { cwd: running.dataDir, stdin });
+  return { code, stdout, stderr };
 }
 
 const numeric = (name: string): ColumnSchema => ({

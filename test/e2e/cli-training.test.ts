@@ -5,27 +5,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { JobView } from '../../src/api/schemas.ts';
 import { parseParam } from '../../src/cli/commands/train.ts';
-import { CLI_VERSION, runCli } from '../../src/cli/program.ts';
+import { CLI_VERSION } from '../../src/cli/program.ts';
 import { formatEta, formatMetric, ProgressPrinter, progressLine } from '../../src/cli/progress.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { cli, leadsCsv, type Run } from './cli-helpers.ts';
+import { cli, cliInProcess, leadsCsv, type Run } from './cli-helpers.ts';
 
 /** The CLI in this process (fast), for output that needs no separate process. */
 async function inProcess(argv: string[], env: Record<string, string>): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: process.cwd(),
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code: r.exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await cliInProcess(argv, env);
+  return { code, stdout, stderr };
 }
 
 let dataDir: string;

@@ -4,29 +4,17 @@
 // provenance showing it all, and `predict` answering with the live version. Small data keeps it quick.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/program.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { leadsCsv, type Run } from './cli-helpers.ts';
+import { cliInProcess, leadsCsv, type Run } from './cli-helpers.ts';
 
 let running: TestServer;
 let operatorEnv: Record<string, string>;
 let acmeEnv: Record<string, string>;
 
 async function run(argv: string[], env: Record<string, string>): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: running.dataDir,
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code: r.exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await cliInProcess(argv, env, { cwd: running.dataDir });
+  return { code, stdout, stderr };
 }
 
 before(async () => {

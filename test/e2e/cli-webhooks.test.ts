@@ -3,10 +3,9 @@
 // is not_found, a predict key is forbidden, bad events and private URLs are refused.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runCli } from '../../src/cli/program.ts';
 import { TenantmlClient } from '../../src/sdk/index.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import type { Run } from './cli-helpers.ts';
+import { cliInProcess, type Run } from './cli-helpers.ts';
 
 let running: TestServer;
 let acmeEnv: Record<string, string>;
@@ -14,19 +13,8 @@ let globexEnv: Record<string, string>;
 let predictEnv: Record<string, string>;
 
 async function run(argv: string[], env = acmeEnv): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const r = await runCli(argv, {
-    env,
-    cwd: running.dataDir,
-    stdout: (s) => {
-      stdout += s;
-    },
-    stderr: (s) => {
-      stderr += s;
-    },
-  });
-  return { code: r.exitCode, stdout, stderr };
+  const { code, stdout, stderr } = await cliInProcess(argv, env, { cwd: running.dataDir });
+  return { code, stdout, stderr };
 }
 
 before(async () => {
