@@ -720,6 +720,11 @@ export class Supervisor {
       const r = await this.deps.store.jobs.requeueExpired(this.clock.now().toISOString());
       if (r.requeued.length || r.failed.length || r.cancelled.length)
         this.log.info(r, 'worker: expired leases returned to the queue');
+      // A job its dead worker can no longer finish ends here: it gets its after-job hook all the same.
+      for (const id of [...r.failed, ...r.cancelled]) {
+        const job = await this.deps.store.jobs.getById(id);
+        if (job) this.notifyFinished(job);
+      }
     } catch (err) {
       this.log.warn({ err: String(err) }, 'worker: requeueExpired failed');
     }

@@ -76,20 +76,10 @@ export class AdvisorService {
     });
   }
 
-  /**
-   * Newest first. A running advice whose jobs have all ended is completed here too: the after-job hook
-   * completes it normally, but a job ended by an expired lease (its worker died) never reaches the hook.
-   */
-  async list(scope: TenantScope, model: string): Promise<Advice[]> {
+  /** Newest first. */
+  list(scope: TenantScope, model: string): Promise<Advice[]> {
     if (nameProblem(model)) throw notFound('model');
-    const all = await this.deps.store.advice.list(scope, model);
-    return Promise.all(
-      all.map(async (a) => {
-        if (a.state !== 'running') return a;
-        const job = await this.deps.store.jobs.get(scope, a.jobs.tenant);
-        return (job && (await this.onJobFinished(scope, job))) ?? a;
-      }),
-    );
+    return this.deps.store.advice.list(scope, model);
   }
 
   /** Called for every job that ends: completes its advice once all of the advice's jobs have ended. */

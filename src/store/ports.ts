@@ -205,6 +205,8 @@ export interface JobRepo {
    * a cancel was requested).
    */
   requeueExpired(now: string): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }>;
+  /** System: one job by id, whatever its tenant (the worker reading back a job that requeueExpired ended). */
+  getById(jobId: string): Promise<Job | null>;
   /** Queued and running jobs per tenant (metrics, benchmarks). */
   counts(): Promise<{ tenantId: string; queued: number; running: number }[]>;
 }

@@ -63,6 +63,15 @@ describeStores('store: jobs', ({ store, t }) => {
     return out;
   };
 
+  test('getById (system) reads a job whatever its tenant; an unknown id is null', async () => {
+    const a = await tenant();
+    const [job] = await queue(a, 1);
+    const read = await store().jobs.getById(job.id);
+    assert.equal(read?.tenantId, a);
+    assert.deepEqual(read, await store().jobs.get(scopeOf(a), job.id));
+    assert.equal(await store().jobs.getById('job_nobody'), null);
+  });
+
   beforeEach(async () => {
     await t().query('delete from jobs');
     await t().query('delete from fair_share_usage');

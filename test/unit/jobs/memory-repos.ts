@@ -125,6 +125,11 @@ export class MemoryJobs implements JobRepo {
     return structuredClone(j);
   }
 
+  async getById(jobId: string): Promise<Job | null> {
+    const j = this.jobs.get(jobId);
+    return j ? structuredClone(j) : null;
+  }
+
   async requeueExpired(now: string): Promise<{ requeued: string[]; failed: string[]; cancelled: string[] }> {
     const out = { requeued: [] as string[], failed: [] as string[], cancelled: [] as string[] };
     for (const j of this.jobs.values()) {

@@ -99,6 +99,36 @@ describe('supervisor', () => {
     assert.ok(state('job_a').wallSeconds > 0);
   });
 
+  test('a job its dead worker left running, with no attempt left, ends by lease expiry and gets its hook', {
+    timeout: 30_000,
+  }, async () => {
+    await enqueue('job_orphan', {}, 1);
+    // Claimed by a worker that then died: running, its one attempt used, its lease long expired.
+    const j = state('job_orphan');
+    Object.assign(j, {
+      state: 'running',
+      attempts: 1,
+      leaseOwner: 'dead-worker',
+      leaseExpiresAt: '2000-01-01T00:00:00.000Z',
+    });
+    const seen: Job[] = [];
+    const s = f.supervisor(
+      { slots: 0, requeueEveryMs: 50 },
+      {
+        onFinished: async (job) => {
+          seen.push(job);
+        },
+      },
+    );
+    s.start();
+    await waitFor('the hook', () => seen.length > 0);
+    await s.stop(0);
+    assert.deepEqual(
+      seen.map((x) => [x.id, x.state]),
+      [['job_orphan', 'failed']],
+    );
+  });
+
   test('a refusal inside the child is a failed attempt with its reason', { timeout: 30_000 }, async () => {
     // Three attempts allowed, one used: a refusal by the training is the same every time.
     await enqueue('job_refused', { target: 'colour', task: 'binary' }, 3);

@@ -266,6 +266,12 @@ export function jobRepo(ctx: SqlContext): JobRepo {
 
     get: (scope, id) => ctx.scoped(scope, (trx) => oneJob(trx, scope.tenantId, id)),
 
+    getById: (jobId) =>
+      ctx.system(async (trx) => {
+        const row = await trx.selectFrom('jobs').select('tenant_id').where('id', '=', jobId).executeTakeFirst();
+        return row ? oneJob(trx, row.tenant_id, jobId) : null;
+      }),
+
     list: (scope, filter = {}) =>
       ctx.scoped(scope, async (trx) => {
         let q = trx.selectFrom('jobs').selectAll().where('tenant_id', '=', scope.tenantId);
