@@ -268,7 +268,11 @@ export function jobRepo(ctx: SqlContext): JobRepo {
 
     getById: (jobId) =>
       ctx.system(async (trx) => {
-        const row = await trx.selectFrom('jobs').select('tenant_id').where('id', '=', jobId).executeTakeFirst();
+        const row = await trx
+          .selectFrom('jobs')
+          .select('tenant_id')
+          .where('id', '=', jobId)
+          .executeTakeFirst();
         return row ? oneJob(trx, row.tenant_id, jobId) : null;
       }),
 
