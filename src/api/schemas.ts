@@ -57,6 +57,7 @@ export const QuotasSchema = Type.Object(
     cpuSecondsPerJob: quotaNumber('CPU-seconds one training job may use'),
     jobTimeoutSeconds: quotaNumber('wall-clock seconds one training job may run'),
     jobHeapMb: quotaNumber('heap limit of a training job, MiB'),
+    cpuSecondsPerMonth: quotaNumber('training CPU-seconds per calendar month (UTC), all jobs together'),
   },
   { $id: 'Quotas', additionalProperties: false },
 );

@@ -5,6 +5,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+import { DEFAULT_PRICES, type PriceTable, type SharedCostPolicy } from './metering.ts';
+
 export interface Config {
   /** Folder for the SQLite file, the artifacts and generated keys (embedded profile). */
   readonly dataDir: string;
@@ -66,6 +68,16 @@ export interface Config {
   readonly feedbackHorizonHours: number;
   /** This worker's share of the monitored models: index and count of worker replicas (0 of 1: all). */
   readonly monitorShard: { index: number; count: number };
+  /** Metering: on (default) records usage events; off records none (benchmarks compare the two). */
+  readonly metering: boolean;
+  /** Metering: how often buffered usage (predictions) is written to the store, ms. */
+  readonly meteringFlushMs: number;
+  /** Pricing: the price table (TENANTML_PRICES, JSON, merged over DEFAULT_PRICES). */
+  readonly prices: PriceTable;
+  /** Who pays for training shared models: the contributing tenants by rows, or the operator. */
+  readonly sharedCost: SharedCostPolicy;
+  /** Tracing: the OTLP/HTTP traces endpoint (…/v1/traces), or null for no tracing. */
+  readonly otlpTracesEndpoint: string | null;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +118,14 @@ export const CONFIG_VARIABLES = {
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
   TENANTML_TAINTED_SERVING:
     'until-successor|block: keep serving a tainted model version until its retrained successor exists, or stop at once; default until-successor',
+  TENANTML_METERING: 'on|off: record usage events (metering, budgets); default on',
+  TENANTML_METERING_FLUSH_MS: 'how often buffered usage is written to the store, ms; default 5000',
+  TENANTML_PRICES:
+    'price table as JSON: currency, cpuSecond, per1000Predictions, gbMonth, monitoringRun; default {"currency":"USD","cpuSecond":0.00005,"per1000Predictions":0.01,"gbMonth":0.1,"monitoringRun":0.0001}',
+  TENANTML_SHARED_COST:
+    'contributors|operator: who pays for training shared models (contributors by rows, or the operator); default contributors',
+  TENANTML_OTLP_TRACES_ENDPOINT:
+    'OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); also read: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT; default: no tracing',
   TENANTML_INFERENCE_CACHE_BYTES:
     'memory budget of the model cache (loaded ONNX sessions and featurizers), bytes; default 268435456 (256 MiB)',
   TENANTML_INFERENCE_BATCH_WINDOW_MS:
@@ -292,6 +312,19 @@ export function loadConfig(env: Env, cwd: string): Config {
   if (!shardMatch || monitorShard.count < 1 || monitorShard.index >= monitorShard.count)
     problems.push(`TENANTML_MONITOR_SHARD must be i/n with 0 <= i < n (got ${JSON.stringify(shardRaw)})`);
 
+  const meteringRaw = env.TENANTML_METERING?.trim().toLowerCase() || 'on';
+  if (meteringRaw !== 'on' && meteringRaw !== 'off')
+    problems.push(`TENANTML_METERING must be on or off (got ${JSON.stringify(meteringRaw)})`);
+  const metering = meteringRaw !== 'off';
+  const meteringFlushMs = int(env, 'TENANTML_METERING_FLUSH_MS', 5000, 10, 3_600_000, problems);
+  const prices = parsePrices(env.TENANTML_PRICES, problems);
+  const sharedCost = (env.TENANTML_SHARED_COST?.trim() || 'contributors') as SharedCostPolicy;
+  if (sharedCost !== 'contributors' && sharedCost !== 'operator')
+    problems.push(
+      `TENANTML_SHARED_COST must be contributors or operator (got ${JSON.stringify(sharedCost)})`,
+    );
+  const otlpTracesEndpoint = otlpEndpoint(env, problems);
+
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({
     dataDir,
@@ -325,5 +358,57 @@ export function loadConfig(env: Env, cwd: string): Config {
     monitorDriftShare,
     feedbackHorizonHours,
     monitorShard,
+    metering,
+    meteringFlushMs,
+    prices,
+    sharedCost,
+    otlpTracesEndpoint,
   });
+}
+
+/** TENANTML_PRICES: a JSON object of PriceTable members (each a number ≥ 0; currency a 3-letter code). */
+function parsePrices(raw: string | undefined, problems: string[]): PriceTable {
+  const text = raw?.trim();
+  if (!text) return { ...DEFAULT_PRICES };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    problems.push('TENANTML_PRICES must be a JSON object, e.g. {"cpuSecond":0.00005}');
+    return { ...DEFAULT_PRICES };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    problems.push('TENANTML_PRICES must be a JSON object, e.g. {"cpuSecond":0.00005}');
+    return { ...DEFAULT_PRICES };
+  }
+  const out: PriceTable = { ...DEFAULT_PRICES };
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (k === 'currency') {
+      if (typeof x === 'string' && /^[A-Z]{3}$/.test(x)) out.currency = x;
+      else problems.push(`TENANTML_PRICES.currency must be a 3-letter code (got ${JSON.stringify(x)})`);
+    } else if (k in DEFAULT_PRICES) {
+      if (typeof x === 'number' && Number.isFinite(x) && x >= 0)
+        (out as unknown as Record<string, number>)[k] = x;
+      else problems.push(`TENANTML_PRICES.${k} must be a number ≥ 0 (got ${JSON.stringify(x)})`);
+    } else {
+      problems.push(`TENANTML_PRICES.${k} is not a price; known: ${Object.keys(DEFAULT_PRICES).join(', ')}`);
+    }
+  }
+  return out;
+}
+
+/** TENANTML_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+function otlpEndpoint(env: Env, problems: string[]): string | null {
+  const own = env.TENANTML_OTLP_TRACES_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  const url = own || (base ? `${base.replace(/\/+$/, '')}/v1/traces` : '');
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+    return u.toString();
+  } catch {
+    problems.push(`the OTLP traces endpoint must be an http(s) URL (got ${JSON.stringify(url)})`);
+    return null;
+  }
 }

@@ -49,6 +49,7 @@ export const ALERT_EVENTS = [
   'job_failed',
   'promotion',
   'challenger_rejected',
+  'budget',
 ] as const;
 export type AlertEvent = (typeof ALERT_EVENTS)[number];
 

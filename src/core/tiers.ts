@@ -30,6 +30,8 @@ export interface Quotas {
   jobTimeoutSeconds: number;
   /** Heap limit of a training job's child process, MiB. */
   jobHeapMb: number;
+  /** Training CPU-seconds per calendar month (UTC), all jobs together; beyond it new jobs are refused. */
+  cpuSecondsPerMonth: number;
 }
 
 export const QUOTA_NAMES = [
@@ -46,6 +48,7 @@ export const QUOTA_NAMES = [
   'cpuSecondsPerJob',
   'jobTimeoutSeconds',
   'jobHeapMb',
+  'cpuSecondsPerMonth',
 ] as const satisfies readonly (keyof Quotas)[];
 
 const MB = 1024 * 1024;
@@ -65,6 +68,7 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     cpuSecondsPerJob: 300,
     jobTimeoutSeconds: 600,
     jobHeapMb: 512,
+    cpuSecondsPerMonth: 3_600,
   }),
   standard: Object.freeze({
     datasets: 50,
@@ -80,6 +84,7 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     cpuSecondsPerJob: 3_600,
     jobTimeoutSeconds: 3_600,
     jobHeapMb: 2_048,
+    cpuSecondsPerMonth: 100_000,
   }),
   premium: Object.freeze({
     datasets: 500,
@@ -95,12 +100,23 @@ export const TIER_QUOTAS: Readonly<Record<Tier, Readonly<Quotas>>> = Object.free
     cpuSecondsPerJob: 14_400,
     jobTimeoutSeconds: 14_400,
     jobHeapMb: 6_144,
+    cpuSecondsPerMonth: 1_000_000,
   }),
 });
 
-/** The quotas in force: the tier's defaults with the tenant's overrides on top. */
-export function effectiveQuotas(tier: Tier, overrides: Partial<Quotas> = {}): Quotas {
-  return { ...TIER_QUOTAS[tier], ...overrides };
+/** The operator's run-time edits of tier defaults (store: TierQuotaRepo), layered over TIER_QUOTAS. */
+export type TierEdits = Partial<Record<Tier, Partial<Quotas>>>;
+
+/**
+ * The quotas in force: the tier's built-in defaults, the operator's edits of that tier on top, the
+ * tenant's own overrides on top of both.
+ */
+export function effectiveQuotas(
+  tier: Tier,
+  overrides: Partial<Quotas> = {},
+  tierEdits: TierEdits = {},
+): Quotas {
+  return { ...TIER_QUOTAS[tier], ...tierEdits[tier], ...overrides };
 }
 
 /**

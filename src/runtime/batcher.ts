@@ -10,13 +10,22 @@ export interface OutputTensor {
 
 export type Outputs = Record<string, OutputTensor>;
 
+/**
+ * One request's share of a run: its rows of the outputs, and the run's compute time split by rows (what
+ * metering attributes to the request's tenant; a run's time is measured from its call to its answer).
+ */
+export interface BatchResult {
+  outputs: Outputs;
+  computeMs: number;
+}
+
 /** Runs the model on `rows` rows of `cols` float32 features. */
 export type Runner = (input: Float32Array, rows: number) => Promise<Outputs>;
 
 interface Pending {
   input: Float32Array;
   rows: number;
-  resolve(o: Outputs): void;
+  resolve(o: BatchResult): void;
   reject(e: unknown): void;
 }
 
@@ -47,15 +56,15 @@ export class MicroBatcher {
     private readonly maxRows = 512,
   ) {}
 
-  submit(input: Float32Array, rows: number): Promise<Outputs> {
+  submit(input: Float32Array, rows: number): Promise<BatchResult> {
     if (input.length !== rows * this.cols) throw new Error('input length does not match rows × cols');
     if (rows >= this.maxRows) {
       this.stats.calls++;
       this.stats.requests++;
       this.stats.rows += rows;
-      return this.run(input, rows);
+      return this.timed(input, rows).then(([outputs, computeMs]) => ({ outputs, computeMs }));
     }
-    return new Promise<Outputs>((resolve, reject) => {
+    return new Promise<BatchResult>((resolve, reject) => {
       this.queue.push({ input, rows, resolve, reject });
       this.queuedRows += rows;
       if (this.queuedRows >= this.maxRows) this.flush();
@@ -63,6 +72,13 @@ export class MicroBatcher {
         if (!this.immediate) this.immediate = setImmediate(() => this.flush());
       } else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.windowMs);
     });
+  }
+
+  /** One run and how long it took, ms. */
+  private async timed(input: Float32Array, rows: number): Promise<[Outputs, number]> {
+    const t0 = performance.now();
+    const out = await this.run(input, rows);
+    return [out, performance.now() - t0];
   }
 
   /** Runs whatever is queued now. */
@@ -85,7 +101,7 @@ export class MicroBatcher {
     this.stats.rows += total;
     if (batch.length === 1) {
       const p = batch[0];
-      this.run(p.input, p.rows).then(p.resolve, p.reject);
+      this.timed(p.input, p.rows).then(([outputs, computeMs]) => p.resolve({ outputs, computeMs }), p.reject);
       return;
     }
     const input = new Float32Array(total * this.cols);
@@ -94,11 +110,11 @@ export class MicroBatcher {
       input.set(p.input, off * this.cols);
       off += p.rows;
     }
-    this.run(input, total).then(
-      (out) => {
+    this.timed(input, total).then(
+      ([out, ms]) => {
         let start = 0;
         for (const p of batch) {
-          p.resolve(sliceRows(out, total, start, p.rows));
+          p.resolve({ outputs: sliceRows(out, total, start, p.rows), computeMs: (ms * p.rows) / total });
           start += p.rows;
         }
       },

@@ -14,6 +14,13 @@ import type {
   TrainSpec,
 } from '../core/jobs.ts';
 import type {
+  Budget,
+  UsageEvent,
+  Granularity as UsageGranularity,
+  UsageKind,
+  UsageOrigin,
+} from '../core/metering.ts';
+import type {
   AlertEvent,
   AlertPayload,
   Granularity,
@@ -532,6 +539,57 @@ export interface WebhookRepo {
   deliveries(scope: TenantScope, webhookId: string, limit: number): Promise<WebhookDelivery[]>;
 }
 
+/** One sum of usage: a tenant, a period (its start, ISO), a kind and an origin. */
+export interface UsageSum {
+  tenantId: string;
+  period: string;
+  kind: UsageKind;
+  origin: UsageOrigin;
+  quantity: number;
+}
+
+export interface UsageQuery {
+  /** [from, to), ISO instants; events are bucketed by their `at`. */
+  from: string;
+  to: string;
+  granularity: UsageGranularity;
+}
+
+/** Metered usage (docs/metering.md). Events are immutable; sums are read per period. */
+export interface UsageRepo {
+  /**
+   * System: stores events (any tenants); an event whose id is already stored is skipped, so a replayed
+   * batch counts once. Events of a tenant that no longer exists are dropped. Returns how many were new.
+   */
+  record(events: UsageEvent[]): Promise<number>;
+  /** The tenant's sums per period, kind and origin over the range. */
+  sums(scope: TenantScope, q: UsageQuery): Promise<UsageSum[]>;
+  /** System/operator: every tenant's sums (the shared namespace included). */
+  sumsAll(q: UsageQuery): Promise<UsageSum[]>;
+}
+
+/** Budgets and the thresholds already alerted (each alerts once a month). */
+export interface BudgetRepo {
+  get(scope: TenantScope): Promise<Budget | null>;
+  put(scope: TenantScope, b: Budget, at: string): Promise<Budget>;
+  /** Removes the budget; false if there was none. */
+  delete(scope: TenantScope): Promise<boolean>;
+  /** System: every tenant's budget (the alert evaluator). */
+  listAll(): Promise<{ tenantId: string; budget: Budget }[]>;
+  /** Thresholds alerted in `month` (`YYYY-MM`). */
+  alerted(scope: TenantScope, month: string): Promise<number[]>;
+  /** Records that `threshold` alerted in `month`; false when it already had (exactly one caller wins). */
+  markAlerted(scope: TenantScope, month: string, threshold: number, at: string): Promise<boolean>;
+}
+
+/** Operator: tier defaults edited at run time, layered over the built-in TIER_QUOTAS. */
+export interface TierQuotaRepo {
+  /** The edited quotas of every tier (absent: the built-in defaults hold). */
+  all(): Promise<Partial<Record<Tier, Partial<Quotas>>>>;
+  /** Replaces a tier's edits: `quotas` holds every edited quota of that tier ({} restores the defaults). */
+  set(tier: Tier, quotas: Partial<Quotas>, at: string): Promise<void>;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly capabilities: StoreCapabilities;
@@ -545,6 +603,9 @@ export interface Store {
   readonly monitor: MonitorRepo;
   readonly policies: PolicyRepo;
   readonly webhooks: WebhookRepo;
+  readonly usage: UsageRepo;
+  readonly budgets: BudgetRepo;
+  readonly tierQuotas: TierQuotaRepo;
   /** True when the database answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -254,7 +254,7 @@ export class InferenceService {
           const m = lease.value;
           checkInstances(m.spec, instances, m.ignored);
           const X = inputMatrix(m.spec, instances);
-          const out = await m.batcher.submit(X, instances.length);
+          const { outputs: out } = await m.batcher.submit(X, instances.length);
           const requestId = this.nextRequestId();
           const predictions = format(m.spec, out, instances.length, requestId);
           const ms = performance.now() - started;

@@ -18,11 +18,12 @@ describe('micro-batcher', () => {
   test('requests within the window run as one call and split back by row', async () => {
     const calls: number[] = [];
     const b = new MicroBatcher(fakeRun(calls), 2, 20);
-    const [r1, r2, r3] = await Promise.all([
+    const results = await Promise.all([
       b.submit(Float32Array.from([1, 2]), 1),
       b.submit(Float32Array.from([3, 4, 5, 6]), 2),
       b.submit(Float32Array.from([7, 8]), 1),
     ]);
+    const [r1, r2, r3] = results.map((r) => r.outputs);
     assert.deepEqual(calls, [4]);
     assert.deepEqual(Array.from(r1.sum.data), [21]);
     assert.deepEqual(Array.from(r2.sum.data), [43, 65]);
@@ -30,6 +31,20 @@ describe('micro-batcher', () => {
     assert.deepEqual(Array.from(r2.echo.data), [3, 4, 5, 6]);
     assert.deepEqual(r2.echo.dims, [2, 2]);
     assert.deepEqual(b.stats, { calls: 1, requests: 3, rows: 4 });
+    // The run's time is split by rows: the two-row request carries twice a one-row request's share.
+    const ms = results.map((r) => r.computeMs);
+    assert.ok(ms[0] >= 0 && Math.abs(ms[1] - 2 * ms[0]) < 1e-9 && Math.abs(ms[2] - ms[0]) < 1e-9);
+  });
+
+  test('compute time of a run is measured and split by rows', async () => {
+    const slow = async (input: Float32Array, rows: number) => {
+      await new Promise((r) => setTimeout(r, 30));
+      return { sum: { data: new Float32Array(rows), dims: [rows] } };
+    };
+    const b = new MicroBatcher(slow, 1, 0);
+    const [a, c] = await Promise.all([b.submit(new Float32Array(3), 3), b.submit(new Float32Array(1), 1)]);
+    assert.ok(a.computeMs + c.computeMs >= 25, `total ${a.computeMs + c.computeMs}`);
+    assert.ok(Math.abs(a.computeMs - 3 * c.computeMs) < 1e-9);
   });
 
   test('window 0: requests of the same event-loop turn share one run, later ones the next, nothing waits for a timer', async () => {
@@ -37,7 +52,7 @@ describe('micro-batcher', () => {
     const b = new MicroBatcher(fakeRun(calls), 2, 0);
     const p1 = b.submit(Float32Array.from([1, 2]), 1);
     const p2 = b.submit(Float32Array.from([3, 4]), 1);
-    const [r1, r2] = await Promise.all([p1, p2]);
+    const [r1, r2] = (await Promise.all([p1, p2])).map((r) => r.outputs);
     assert.deepEqual(calls, [2]);
     assert.deepEqual(Array.from(r1.sum.data), [21]);
     assert.deepEqual(Array.from(r2.sum.data), [43]);

@@ -60,7 +60,7 @@ test('the memory-lean session options predict exactly what fully optimised sessi
     },
     { batchWindowMs: 0, featurizerBytes: 1000 },
   );
-  const lean = await m.batcher.submit(input, n);
+  const { outputs: lean } = await m.batcher.submit(input, n);
 
   const full = await ort.InferenceSession.create(onnx, {
     ...SESSION_OPTIONS,
