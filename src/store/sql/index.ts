@@ -9,6 +9,7 @@ import type { SqlContext } from './context.ts';
 import { openPostgres } from './postgres.ts';
 import { adviceRepo } from './repos/advice.ts';
 import { auditRepo } from './repos/audit.ts';
+import { budgetRepo } from './repos/budgets.ts';
 import { datasetRepo } from './repos/datasets.ts';
 import { jobRepo } from './repos/jobs.ts';
 import { keyRepo } from './repos/keys.ts';
@@ -16,6 +17,8 @@ import { modelRepo } from './repos/models.ts';
 import { monitorRepo } from './repos/monitor.ts';
 import { policyRepo } from './repos/policies.ts';
 import { tenantRepo } from './repos/tenants.ts';
+import { tierQuotaRepo } from './repos/tier-quotas.ts';
+import { usageRepo } from './repos/usage.ts';
 import { webhookRepo } from './repos/webhooks.ts';
 import { openSqlite } from './sqlite.ts';
 
@@ -61,6 +64,9 @@ function storeOf(ctx: SqlContext, close: () => Promise<void>): Store {
     monitor: monitorRepo(ctx),
     policies: policyRepo(ctx),
     webhooks: webhookRepo(ctx),
+    usage: usageRepo(ctx),
+    budgets: budgetRepo(ctx),
+    tierQuotas: tierQuotaRepo(ctx),
     ping: async () => {
       try {
         await sql`select 1`.execute(ctx.db);

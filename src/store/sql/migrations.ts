@@ -404,6 +404,57 @@ export const MIGRATIONS: readonly Migration[] = [
       { table: 'webhook_deliveries', column: 'tenant_id' },
     ],
   },
+  {
+    id: 6,
+    name: 'metering: usage events, budgets and their alerts, tier quota edits',
+    up: (t) => [
+      // One row per usage event; the id makes a replay a no-op (insert … on conflict do nothing). A
+      // deleted tenant's usage goes with it (the cascade), like every other row of the tenant: the
+      // operator's report of past months no longer shows it. `hour` is the start of the hour holding `at`
+      // (ISO), from which the day and month of an event are read without date functions.
+      `create table usage_events (
+        id text primary key,
+        tenant_id text not null references tenants(id) on delete cascade,
+        kind text not null,
+        quantity ${t.float} not null,
+        at text not null,
+        hour text not null,
+        subject text,
+        origin text not null check (origin in ('own', 'shared'))
+      )`,
+      'create index usage_events_range on usage_events (tenant_id, hour)',
+      // alert_at: JSON array of fractions of monthly.
+      `create table budgets (
+        tenant_id text primary key references tenants(id) on delete cascade,
+        monthly ${t.float} not null,
+        alert_at text not null,
+        hard_limit ${t.bool} not null,
+        block_predictions ${t.bool} not null,
+        override_month text,
+        updated_at text not null
+      )`,
+      // Not tied to the budget row: deleting and re-creating a budget does not alert the month again.
+      `create table budget_alerts (
+        tenant_id text not null references tenants(id) on delete cascade,
+        month text not null,
+        threshold ${t.float} not null,
+        at text not null,
+        primary key (tenant_id, month, threshold)
+      )`,
+      // Operator-level: the edited quotas of a tier (JSON object), layered over the built-in defaults.
+      `create table tier_quotas (
+        tier text primary key,
+        quotas text not null,
+        updated_at text not null
+      )`,
+    ],
+    tenantTables: [
+      { table: 'usage_events', column: 'tenant_id' },
+      { table: 'budgets', column: 'tenant_id' },
+      { table: 'budget_alerts', column: 'tenant_id' },
+    ],
+    appTables: ['tier_quotas'],
+  },
 ];
 
 /** Fills base_model/base_version of tuned versions registered before migration 4. */

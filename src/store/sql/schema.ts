@@ -300,6 +300,50 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+/** One metered event (migration 6). Immutable; the id makes a replay count once. */
+export interface UsageEventsTable {
+  id: string;
+  tenant_id: string;
+  /** A UsageKind. */
+  kind: string;
+  quantity: number;
+  at: string;
+  /** The start of the hour holding `at` (ISO): the day and month are its prefixes. */
+  hour: string;
+  subject: string | null;
+  /** 'own' | 'shared' */
+  origin: string;
+}
+
+export interface BudgetsTable {
+  tenant_id: string;
+  monthly: number;
+  /** JSON array of fractions of monthly. */
+  alert_at: string;
+  hard_limit: BoolColumn;
+  block_predictions: BoolColumn;
+  /** `YYYY-MM` the operator lifted the hard limit for, or null. */
+  override_month: string | null;
+  updated_at: string;
+}
+
+/** A threshold that alerted in a month: the primary key makes each alert once. */
+export interface BudgetAlertsTable {
+  tenant_id: string;
+  /** `YYYY-MM` */
+  month: string;
+  threshold: number;
+  at: string;
+}
+
+/** The operator's edits of a tier's default quotas (not tenant-owned). */
+export interface TierQuotasTable {
+  tier: string;
+  /** JSON object: Partial<Quotas>. */
+  quotas: string;
+  updated_at: string;
+}
+
 export interface SchemaMigrationsTable {
   id: number;
   name: string;
@@ -328,6 +372,10 @@ export interface DB {
   retrain_policies: RetrainPoliciesTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  usage_events: UsageEventsTable;
+  budgets: BudgetsTable;
+  budget_alerts: BudgetAlertsTable;
+  tier_quotas: TierQuotasTable;
   schema_migrations: SchemaMigrationsTable;
 }
 

@@ -194,6 +194,24 @@ export async function seedTenant(store: Store, id: string): Promise<void> {
   await store.policies.put(scope, 'churn', { onDrift: true }, at(8));
   await store.webhooks.create(scope, webhookInput(`wh_${id}_1`, id), Buffer.from(`secret-of-${id}`));
   await store.webhooks.enqueue(scope, [deliveryInput(`dl_${id}_1`, id, `wh_${id}_1`, { createdAt: at(9) })]);
+  // Metering: a usage event, a budget and an alerted threshold.
+  await store.usage.record([
+    {
+      id: `ue_${id}_1`,
+      tenantId: id,
+      kind: 'training_cpu_seconds',
+      quantity: 2,
+      at: at(4),
+      subject: job.id,
+      origin: 'own',
+    },
+  ]);
+  await store.budgets.put(
+    scope,
+    { monthly: 10, alertAt: [0.5, 1], hardLimit: false, blockPredictions: false, overrideMonth: null },
+    at(10),
+  );
+  await store.budgets.markAlerted(scope, '2026-01', 0.5, at(10));
 }
 
 export function windowInput(

@@ -1,0 +1,31 @@
+// The operator's run-time edits of tier defaults: one row per edited tier, its quotas as JSON. Setting a
+// tier's edits to {} removes its row, so the built-in defaults hold again.
+import type { Quotas, Tier } from '../../../core/tiers.ts';
+import type { TierQuotaRepo } from '../../ports.ts';
+import type { SqlContext } from '../context.ts';
+
+export function tierQuotaRepo(ctx: SqlContext): TierQuotaRepo {
+  return {
+    all: () =>
+      ctx.system(async (trx) => {
+        const rows = await trx.selectFrom('tier_quotas').select(['tier', 'quotas']).orderBy('tier').execute();
+        const out: Partial<Record<Tier, Partial<Quotas>>> = {};
+        for (const r of rows) out[r.tier as Tier] = JSON.parse(r.quotas) as Partial<Quotas>;
+        return out;
+      }),
+
+    set: (tier, quotas, at) =>
+      ctx.system(async (trx) => {
+        if (Object.keys(quotas).length === 0) {
+          await trx.deleteFrom('tier_quotas').where('tier', '=', tier).execute();
+          return;
+        }
+        const text = JSON.stringify(quotas);
+        await trx
+          .insertInto('tier_quotas')
+          .values({ tier, quotas: text, updated_at: at })
+          .onConflict((oc) => oc.column('tier').doUpdateSet({ quotas: text, updated_at: at }))
+          .execute();
+      }),
+  };
+}
