@@ -19,6 +19,9 @@ import { DatasetService } from './services/datasets/service.ts';
 import { createInference } from './services/inference/index.ts';
 import { PredictionLog } from './services/inference/prediction-log.ts';
 import { KeyRing } from './services/keyring.ts';
+import { createMeter, type Meter } from './services/metering/meter.ts';
+import { monitoringRunEvent, trainingUsage } from './services/metering/sources.ts';
+import { StorageSampler } from './services/metering/storage.ts';
 import { dailyLogReader, MonitoringService } from './services/monitoring/index.ts';
 import { ProvenanceService, type Withdrawal } from './services/provenance.ts';
 import { SharedModelsService } from './services/shared-models.ts';
@@ -105,6 +108,8 @@ interface LifecycleDeps {
   clock: Clock;
   random: Random;
   warn: (o: object, m: string) => void;
+  /** Metering (issue 8): training jobs, monitoring runs and storage samples record usage through it. */
+  meter: Meter;
 }
 
 /**
@@ -145,12 +150,25 @@ function modelLifecycle(d: LifecycleDeps) {
       feedbackHorizonHours: config.feedbackHorizonHours,
     },
     onError: (err, ctx) => warn({ ...ctx, err: String(err) }, 'monitoring: a model was skipped this cycle'),
+    onJudged: (tenantId, model, g, start) =>
+      d.meter.record([monitoringRunEvent(tenantId, model, g, start, clock.now().toISOString())]),
   });
   // Each step on its own: one that fails (logged) never keeps the others from running.
   const steps: ((job: Job) => Promise<unknown>)[] = [
     (job) => advisor.onJobFinished(mintTenantScope(job.tenantId, SYSTEM), job),
     (job) => provenance.onJobFinished(job),
     (job) => monitoring.onJobFinished(job),
+    // Metering: the job's CPU, wall time and rows, with ids from the job id (a second call counts once).
+    async (job) => {
+      d.meter.record(
+        await trainingUsage(
+          { store, sharedCost: config.sharedCost },
+          mintTenantScope(job.tenantId, SYSTEM),
+          job,
+        ),
+      );
+      await d.meter.flush();
+    },
   ];
   const onFinished = async (job: Job): Promise<void> => {
     for (const step of steps)
@@ -171,8 +189,24 @@ function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLif
     },
     { allowPrivate: d.config.webhooksAllowPrivate },
   );
-  return startPeriodic(
+  // Metering: storage byte-hours of every tenant, once at start and then every hour.
+  const storage = new StorageSampler({
+    store: d.store,
+    blobs: d.blobs,
+    clock: d.clock,
+    scopeOf: (tenantId) => mintTenantScope(tenantId, SYSTEM),
+    record: async (events) => {
+      d.meter.record(events);
+      await d.meter.flush();
+    },
+    warn: d.warn,
+  });
+  const first = storage
+    .sample()
+    .catch((err) => d.warn({ err: String(err) }, 'metering: storage sample failed'));
+  const periodic = startPeriodic(
     [
+      { name: 'storage', everyMs: STORAGE_SAMPLE_MS, run: () => storage.sample() },
       {
         name: 'monitoring',
         everyMs: d.config.monitorIntervalSeconds * 1000,
@@ -182,7 +216,16 @@ function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLif
     ],
     { warn: d.warn },
   );
+  return {
+    async stop() {
+      await first;
+      await periodic.stop();
+    },
+  };
 }
+
+/** How often storage is sampled for storage_byte_hours (each sample covers at most this hour). */
+const STORAGE_SAMPLE_MS = 3_600_000;
 
 /** The worker's share of the monitored models, as cycle() takes it (none: all of them). */
 function shardOption(config: Config): { shard?: { index: number; count: number } } {
@@ -221,6 +264,12 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   await ensureSharedNamespace(store, keyring, clock.now().toISOString());
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
+  const meter = createMeter(config, {
+    repo: store.usage,
+    clock,
+    random,
+    warn: (o, m) => app.log.warn(o, m),
+  });
   const auth = new AuthService(adminKey, store.keys, clock, random);
   // A withdrawal (consent off, dataset or tenant deleted) reaches provenance, built just below.
   const withdraw = (w: Withdrawal) => lifecycle.provenance.withdraw(w);
@@ -238,6 +287,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     clock,
     random,
     warn: (o, m) => app.log.warn(o, m),
+    meter,
   };
   const lifecycle = modelLifecycle(lifecycleDeps);
   const sharedModels = new SharedModelsService({ store, artifacts, clock, random });
@@ -250,6 +300,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     random,
     tenants,
     warn: (o, m) => app.log.warn(o, m),
+    meter,
   });
   modelsChanged = () => inference.forgetResolutions();
   const webhooks = lifecycle.webhooks;
@@ -299,6 +350,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       await inference.close(); // writes the prediction log's last batch, releases sessions
       await background?.stop();
       await workers?.stop();
+      await meter.close(); // writes the usage summed since the last flush
       if (!opts.store) await store.close();
     },
   };
@@ -344,6 +396,12 @@ export async function startWorkerProcess(
   const blobs = new FsBlobStore(config.artifactsDir);
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
+  const meter = createMeter(config, {
+    repo: store.usage,
+    clock,
+    random,
+    warn: (o, m) => opts.log?.warn(o, m),
+  });
   const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
   const training = new TrainingService({ store, tenants, clock, random });
   const lifecycleDeps: LifecycleDeps = {
@@ -357,6 +415,7 @@ export async function startWorkerProcess(
     clock,
     random,
     warn: (o, m) => opts.log?.warn(o, m),
+    meter,
   };
   const lifecycle = modelLifecycle(lifecycleDeps);
   const workers = await startConfiguredWorkers(
@@ -370,6 +429,7 @@ export async function startWorkerProcess(
     async close() {
       await background.stop();
       await workers.stop();
+      await meter.close();
       if (!opts.store) await store.close();
     },
   };

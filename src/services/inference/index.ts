@@ -11,7 +11,7 @@ import type { TenantArtifacts } from '../artifacts.ts';
 import { RegistryService } from '../registry.ts';
 import type { TenantService } from '../tenants.ts';
 import { PredictionLog } from './prediction-log.ts';
-import { InferenceService, type TenantLimits } from './service.ts';
+import { type InferenceDeps, InferenceService, type TenantLimits } from './service.ts';
 import { ttlMemo } from './ttl-memo.ts';
 
 /** How long a tenant's quotas and tier are reused before they are read again: a change applies within it. */
@@ -41,6 +41,8 @@ export interface InferenceWiring {
   /** Admission to use instead of the default one (tests, benchmarks); `false`: none. */
   admission?: Admission | false;
   warn?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Metering of successful predictions (src/services/metering/meter.ts). */
+  meter?: InferenceDeps['meter'];
 }
 
 export function createInference(w: InferenceWiring): {
@@ -88,6 +90,7 @@ export function createInference(w: InferenceWiring): {
     admission,
     limitsOf: tenantLimits(w.tenants, w.clock),
     warn: w.warn,
+    meter: w.meter,
   });
   return { inference, metrics };
 }

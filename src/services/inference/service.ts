@@ -14,6 +14,7 @@ import { type ImportedIo, type LoadedModel, loadModel, type ModelSpec } from '..
 import type { InferenceMetrics } from '../../runtime/metrics.ts';
 import { type Lease, ModelCache } from '../../runtime/model-cache.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
+import type { Meter } from '../metering/meter.ts';
 import type { RegistryService, Resolved } from '../registry.ts';
 import { checkInstances, inputMatrix } from './instances.ts';
 import type { PredictionLog } from './prediction-log.ts';
@@ -46,6 +47,8 @@ export interface InferenceDeps {
   limitsOf?: (tenantId: string) => Promise<TenantLimits>;
   /** Where load failures are reported (ids only). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Metering (issue 8): each successful predict adds its requests, rows and compute share (O(1)). */
+  meter?: Pick<Meter, 'add'>;
 }
 
 export interface Prediction {
@@ -254,12 +257,18 @@ export class InferenceService {
           const m = lease.value;
           checkInstances(m.spec, instances, m.ignored);
           const X = inputMatrix(m.spec, instances);
-          const { outputs: out } = await m.batcher.submit(X, instances.length);
+          const { outputs: out, computeMs } = await m.batcher.submit(X, instances.length);
           const requestId = this.nextRequestId();
           const predictions = format(m.spec, out, instances.length, requestId);
           const ms = performance.now() - started;
           this.record(scope, resolved, requestId, instances, predictions, ms);
           this.deps.metrics.request(tenant, modelLabel, 'ok', instances.length, ms / 1000);
+          const meter = this.deps.meter;
+          if (meter) {
+            meter.add(tenant, 'predict_requests', 1, modelLabel);
+            meter.add(tenant, 'predicted_rows', instances.length, modelLabel);
+            meter.add(tenant, 'inference_cpu_seconds', computeMs / 1000, modelLabel);
+          }
           return {
             id: requestId,
             model: { name: resolved.model, version: resolved.version, mode: resolved.mode },

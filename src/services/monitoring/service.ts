@@ -71,6 +71,11 @@ export interface MonitoringDeps {
   /** Most log batches folded per model in one cycle; the rest wait for the next. */
   maxBatchesPerModel?: number;
   onError?(err: unknown, context: { tenantId?: string; model?: string; jobId?: string }): void;
+  /**
+   * Metering (issue 8): called once per model judged in a cycle (windows assessed and committed) with the
+   * newest window judged; the meter records one monitoring run per model and window.
+   */
+  onJudged?(tenantId: string, model: string, granularity: Granularity, windowStart: string): void;
 }
 
 export interface CycleStats {
@@ -392,6 +397,10 @@ export class MonitoringService {
         throw err;
       }
       stats.windows += out.length;
+      if (touched.length > 0 && this.deps.onJudged) {
+        const newest = touched.map((w) => w.window.start).sort()[touched.length - 1];
+        this.deps.onJudged(tenantId, model, settings.granularity, newest);
+      }
     }
     // Settled after the commit: a crash in between folds that feedback again next cycle (counted twice
     // in one window) rather than losing it.
