@@ -185,8 +185,8 @@ export class BufferedMeter implements Meter {
 /** The meter when metering is off: everything is dropped. */
 export class NoopMeter implements Meter {
   readonly pending = 0;
-  add(): void {}
-  record(): void {}
+  add(_tenantId: string, _kind: UsageKind, _quantity: number, _subject?: string | null): void {}
+  record(_events: UsageEvent[]): void {}
   flush(): Promise<number> {
     return Promise.resolve(0);
   }
