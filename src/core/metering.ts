@@ -138,8 +138,9 @@ export function addTotals(a: UsageTotals, b: UsageTotals): UsageTotals {
 export type SharedCostPolicy = 'contributors' | 'operator';
 
 /**
- * Splits `quantity` over contributors in proportion to their rows; the shares sum to `quantity` exactly
- * (the last takes the rounding remainder). No rows: nothing to split.
+ * Splits `quantity` over contributors in proportion to their rows; the shares sum to `quantity` exactly,
+ * in any order (the last takes the remainder; the others are rounded to a grid 2^40 times finer than
+ * `quantity`, so that every partial sum is a representable double). No rows: nothing to split.
  */
 export function apportion(
   quantity: number,
@@ -148,9 +149,14 @@ export function apportion(
   const rows = contributors.reduce((s, c) => s + Math.max(0, c.rows), 0);
   if (rows <= 0) return [];
   const out: { tenantId: string; quantity: number }[] = [];
+  // The remainder `quantity - given` alone would not do: given + (quantity - given) may round away
+  // from quantity. On the grid every share, every partial sum and the remainder are exact.
+  const grid = quantity > 0 ? 2 ** (Math.floor(Math.log2(quantity)) - 40) : 0;
+  const onGrid = (x: number): number => (grid > 0 ? Math.round(x / grid) * grid : x);
   let given = 0;
   contributors.forEach((c, i) => {
-    const q = i === contributors.length - 1 ? quantity - given : (quantity * Math.max(0, c.rows)) / rows;
+    const q =
+      i === contributors.length - 1 ? quantity - given : onGrid((quantity * Math.max(0, c.rows)) / rows);
     given += q;
     out.push({ tenantId: c.tenantId, quantity: q });
   });
