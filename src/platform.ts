@@ -20,8 +20,9 @@ import { createInference } from './services/inference/index.ts';
 import { PredictionLog } from './services/inference/prediction-log.ts';
 import { KeyRing } from './services/keyring.ts';
 import { createMeter, type Meter } from './services/metering/meter.ts';
-import { monitoringRunEvent, trainingUsage } from './services/metering/sources.ts';
+import { meterFinishedJob, monitoringRunEvent } from './services/metering/sources.ts';
 import { StorageSampler } from './services/metering/storage.ts';
+import { UsageService } from './services/metering/usage.ts';
 import { dailyLogReader, MonitoringService } from './services/monitoring/index.ts';
 import { ProvenanceService, type Withdrawal } from './services/provenance.ts';
 import { SharedModelsService } from './services/shared-models.ts';
@@ -47,6 +48,8 @@ export interface Platform {
   };
   /** The training supervisor of this process, when it runs workers. */
   readonly workers: Awaited<ReturnType<typeof startWorkers>> | null;
+  /** Usage metering of this process (flush() writes what is buffered; tests and benchmarks call it). */
+  readonly meter: Meter;
   /** The operator key in force (from the environment or the generated file). */
   readonly adminKey: string;
   /** Set when the operator key was generated into (or read from) the data folder. */
@@ -159,16 +162,12 @@ function modelLifecycle(d: LifecycleDeps) {
     (job) => provenance.onJobFinished(job),
     (job) => monitoring.onJobFinished(job),
     // Metering: the job's CPU, wall time and rows, with ids from the job id (a second call counts once).
-    async (job) => {
-      d.meter.record(
-        await trainingUsage(
-          { store, sharedCost: config.sharedCost },
-          mintTenantScope(job.tenantId, SYSTEM),
-          job,
-        ),
-      );
-      await d.meter.flush();
-    },
+    (job) =>
+      meterFinishedJob(
+        { store, sharedCost: config.sharedCost, meter: d.meter },
+        mintTenantScope(job.tenantId, SYSTEM),
+        job,
+      ),
   ];
   const onFinished = async (job: Job): Promise<void> => {
     for (const step of steps)
@@ -270,6 +269,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     random,
     warn: (o, m) => app.log.warn(o, m),
   });
+  // Reading usage and cost (GET /v1/usage, the operator's report, budgets).
+  const usage = new UsageService({ store, prices: config.prices, clock, sharedCost: config.sharedCost });
   const auth = new AuthService(adminKey, store.keys, clock, random);
   // A withdrawal (consent off, dataset or tenant deleted) reaches provenance, built just below.
   const withdraw = (w: Withdrawal) => lifecycle.provenance.withdraw(w);
@@ -318,6 +319,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     sharedModels,
     provenance: lifecycle.provenance,
     advisor: lifecycle.advisor,
+    usage,
   };
   const app = await buildServer({ config, store, clock, ...services }, { logStream: opts.logStream });
   // Training runs in child processes under this supervisor, never on the API's event loop.
@@ -340,6 +342,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     blobs,
     services,
     workers,
+    meter,
     adminKey,
     adminKeyFile,
     async close() {

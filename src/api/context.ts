@@ -8,6 +8,7 @@ import type { AuditService } from '../services/audit.ts';
 import type { AuthService, Principal } from '../services/auth.ts';
 import type { DatasetService } from '../services/datasets/service.ts';
 import type { InferenceService } from '../services/inference/service.ts';
+import type { UsageService } from '../services/metering/usage.ts';
 import type { ProvenanceService } from '../services/provenance.ts';
 import type { SharedModelsService } from '../services/shared-models.ts';
 import type { TenantService } from '../services/tenants.ts';
@@ -37,6 +38,8 @@ export interface ApiDeps {
   webhooks: WebhookService;
   /** The platform's clock: every time a route records comes from it. */
   clock: Clock;
+  /** Metered usage and cost: GET /v1/usage (served when present). */
+  usage?: UsageService;
 }
 
 /**

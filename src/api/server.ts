@@ -22,6 +22,7 @@ import { predictRoutes } from './routes/predict.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
 import { sharedRoutes } from './routes/shared.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { usageRoutes } from './routes/usage.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { FieldErrorSchema, ProblemSchema } from './schemas.ts';
 
@@ -115,6 +116,7 @@ export async function buildServer(
   await app.register(metricsRoutes(deps.metrics));
   await app.register(monitoringRoutes({ ...deps, granularity: deps.config.monitorGranularity }));
   await app.register(webhookRoutes(deps));
+  if (deps.usage) await app.register(usageRoutes({ usage: deps.usage }));
 
   return Object.assign(app, { state });
 }

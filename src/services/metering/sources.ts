@@ -6,6 +6,7 @@ import { apportion, type SharedCostPolicy, type UsageEvent, type UsageKind } fro
 import type { Granularity } from '../../core/monitoring.ts';
 import { SHARED_NAMESPACE, type TenantScope } from '../../core/scope.ts';
 import type { Store } from '../../store/ports.ts';
+import type { Meter } from './meter.ts';
 
 export interface TrainingUsageDeps {
   store: Pick<Store, 'models'>;
@@ -103,4 +104,17 @@ export function monitoringRunEvent(
     subject: model,
     origin: 'own',
   };
+}
+
+/**
+ * The after-job step (platform.ts): records the finished job's usage and writes it at once. `scope` is the
+ * job's own namespace. Called again for the same job (a replay, a second hook), it adds nothing.
+ */
+export async function meterFinishedJob(
+  deps: TrainingUsageDeps & { meter: Pick<Meter, 'record' | 'flush'> },
+  scope: TenantScope,
+  job: Job,
+): Promise<void> {
+  deps.meter.record(await trainingUsage(deps, scope, job));
+  await deps.meter.flush();
 }
