@@ -100,7 +100,10 @@ export function usageRepo(ctx: SqlContext): UsageRepo {
     record: async (events) => {
       if (events.length === 0) return 0;
       // The same id twice in one batch is one event (the insert would skip it too; this keeps chunks small).
-      const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+      // Sorted by id: concurrent batches that share ids wait on each other in one order, never deadlock.
+      const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) =>
+        a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+      );
       try {
         return await insertAll(unique);
       } catch (e) {
