@@ -67,20 +67,26 @@ export interface StorageSamplerDeps extends StorageDeps {
 /**
  * Samples every tenant's storage (the shared namespace included) and records bytes × hours held since the
  * previous sample of this process, capped at one hour per event (the first sample after a start counts a
- * full hour, the hourly sampler's period). Events are dated at the start of the hour they are taken in.
+ * full hour, the hourly sampler's period; a sampler that missed hours counts one). At most one sample per
+ * clock hour: its ids name the hour, so a restarted process sampling again in that hour adds nothing.
  */
 export class StorageSampler {
   private last: number | null = null;
+  private lastHour: number | null = null;
 
   constructor(private readonly deps: StorageSamplerDeps) {}
 
   /** One sample of every tenant; returns the events recorded. A tenant that fails is skipped (logged). */
   async sample(): Promise<UsageEvent[]> {
     const nowMs = this.deps.clock.now().getTime();
+    const hourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+    // One sample per hour: a second one in the same hour would carry the same ids and count nothing.
+    if (hourMs === this.lastHour) return [];
     const hours = this.last === null ? 1 : Math.min(1, Math.max(0, (nowMs - this.last) / HOUR_MS));
     this.last = nowMs;
+    this.lastHour = hourMs;
     if (hours <= 0) return [];
-    const hourStart = new Date(Math.floor(nowMs / HOUR_MS) * HOUR_MS).toISOString();
+    const hourStart = new Date(hourMs).toISOString();
     const at = new Date(nowMs).toISOString();
     const events: UsageEvent[] = [];
     const tenantIds = [SHARED_NAMESPACE, ...(await this.deps.store.tenants.list()).map((t) => t.id)];
