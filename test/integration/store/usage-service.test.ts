@@ -8,7 +8,7 @@ import { AppError } from '../../../src/core/errors.ts';
 import type { PriceTable, UsageEvent, UsageKind, UsageOrigin } from '../../../src/core/metering.ts';
 import { SHARED_NAMESPACE } from '../../../src/core/scope.ts';
 import { parseInstant, parseUsageQuery, UsageService } from '../../../src/services/metering/usage.ts';
-import { describeStores, newTenant, scopeOf, T0 } from '../store/fixtures.ts';
+import { describeStores, newTenant, scopeOf, T0 } from './fixtures.ts';
 
 const PRICES: PriceTable = {
   currency: 'EUR',
