@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/core/clock.ts';
 import { loadConfig } from '../../src/core/config.ts';
+import type { WorkerOptions } from '../../src/jobs/supervisor.ts';
 import { createPlatform, type Platform } from '../../src/platform.ts';
 import { createTestStore, type StoreKind, type TestStore } from './stores.ts';
 
@@ -36,7 +37,13 @@ export interface TestPlatform {
 
 export async function createTestPlatform(
   kind: StoreKind,
-  opts: { env?: Record<string, string>; clock?: Clock; logStream?: { write(line: string): void } } = {},
+  opts: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    logStream?: { write(line: string): void };
+    /** Options of the platform's own workers (with TENANTML_WORKER_SLOTS > 0), e.g. test hooks. */
+    workers?: WorkerOptions;
+  } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tenantml-platform-'));
   const ts = await createTestStore(kind);
@@ -48,6 +55,7 @@ export async function createTestPlatform(
     store: ts.store,
     clock: opts.clock,
     logStream: opts.logStream,
+    ...(opts.workers ? { workers: opts.workers } : {}),
   });
   const adminKey = platform.adminKey;
 

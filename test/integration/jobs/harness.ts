@@ -2,6 +2,7 @@
 // for the training integration tests. Jobs that need test hooks (slow, crash, heap, CPU) are queued
 // straight into the job table: the API refuses their `__test` params.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { cryptoRandom, systemClock } from '../../../src/core/clock.ts';
 import type { Job, TrainSpec } from '../../../src/core/jobs.ts';
@@ -13,12 +14,23 @@ import {
   type WorkerEvent,
   type WorkerOptions,
 } from '../../../src/jobs/supervisor.ts';
+import { clockTicksPerSecond } from '../../../src/jobs/usage.ts';
 import { TrainingService } from '../../../src/services/training.ts';
 import type { NewJob } from '../../../src/store/ports.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
 import type { StoreKind } from '../../helpers/stores.ts';
 
 export const TENANT = 'acme';
+
+/** CPU seconds of this process's children that have exited and been reaped (cutime + cstime). */
+export function reapedChildrenCpuSeconds(): number {
+  const text = readFileSync('/proc/self/stat', 'utf8');
+  const f = text
+    .slice(text.lastIndexOf(')') + 1)
+    .trim()
+    .split(/\s+/);
+  return (Number(f[13]) + Number(f[14])) / clockTicksPerSecond(); // fields 16 and 17
+}
 
 /** 300 rows of a learnable binary problem, with a text column and an identifying one. */
 export function csv(n = 300): string {

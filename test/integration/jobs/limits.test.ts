@@ -2,20 +2,8 @@
 // wall-clock limit times it out, a heap limit ends it as out of memory, a CPU-time limit stops it, a
 // crash becomes a readable failed attempt, and the CPU-seconds recorded match the child's real CPU time.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { clockTicksPerSecond } from '../../../src/jobs/usage.ts';
-import { createHarness, type Harness } from './harness.ts';
-
-/** CPU seconds of this process's children that have exited and been reaped (cutime + cstime). */
-function reapedChildrenCpuSeconds(): number {
-  const text = readFileSync('/proc/self/stat', 'utf8');
-  const f = text
-    .slice(text.lastIndexOf(')') + 1)
-    .trim()
-    .split(/\s+/);
-  return (Number(f[13]) + Number(f[14])) / clockTicksPerSecond(); // fields 16 and 17
-}
+import { createHarness, type Harness, reapedChildrenCpuSeconds } from './harness.ts';
 
 describe('job limits (sqlite)', () => {
   let h: Harness;
