@@ -10,7 +10,14 @@ import { type Config, ConfigError, parseMasterKey } from './core/config.ts';
 import type { Job } from './core/jobs.ts';
 import { mintTenantScope, SYSTEM } from './core/scope.ts';
 import { type Periodic, startPeriodic } from './jobs/periodic.ts';
-import { startWorkers, type WorkerDeps, type WorkerLog, type WorkerOptions } from './jobs/supervisor.ts';
+import {
+  startWorkers,
+  type WorkerDeps,
+  type WorkerEvent,
+  type WorkerLog,
+  type WorkerOptions,
+} from './jobs/supervisor.ts';
+import { createObservability, type Observability } from './observability/observability.ts';
 import { AdvisorService } from './services/advisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
@@ -234,15 +241,24 @@ function shardOption(config: Config): { shard?: { index: number; count: number }
 /** How often due webhook deliveries are looked for. */
 const WEBHOOK_POLL_MS = 2000;
 
-/** The training supervisor as the configuration asks for it (slots, global cap, artifact folder). */
+/**
+ * The training supervisor as the configuration asks for it (slots, global cap, artifact folder); its
+ * events feed the job metrics and spans, then the caller's own observer if it gave one.
+ */
 function startConfiguredWorkers(
   config: Config,
   deps: Omit<WorkerDeps, 'blobs'>,
   opts: PlatformOptions,
+  observability: Observability,
 ): ReturnType<typeof startWorkers> {
+  const own = opts.workers?.onEvent;
+  const onEvent = (e: WorkerEvent): void => {
+    observability.jobs.onEvent(e);
+    own?.(e);
+  };
   return startWorkers(
     { ...deps, blobs: { kind: 'fs', root: config.artifactsDir } },
-    { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers },
+    { slots: config.workerSlots, globalCap: config.globalJobCap, ...opts.workers, onEvent },
   );
 }
 
@@ -263,11 +279,14 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   await ensureSharedNamespace(store, keyring, clock.now().toISOString());
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
+  // Metrics (GET /metrics) and traces (OTLP, when configured): docs/observability.md.
+  const observability = createObservability(config, config.workerSlots > 0 ? 'api+worker' : 'api');
   const meter = createMeter(config, {
     repo: store.usage,
     clock,
     random,
     warn: (o, m) => app.log.warn(o, m),
+    onAdd: (tenantId, kind, quantity) => observability.registry.countUsage(tenantId, kind, quantity),
   });
   // Reading usage and cost (GET /v1/usage, the operator's report, budgets).
   const usage = new UsageService({ store, prices: config.prices, clock, sharedCost: config.sharedCost });
@@ -321,7 +340,11 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     advisor: lifecycle.advisor,
     usage,
   };
-  const app = await buildServer({ config, store, clock, ...services }, { logStream: opts.logStream });
+  observability.registry.include(metrics.registry);
+  const app = await buildServer(
+    { config, store, clock, ...services },
+    { logStream: opts.logStream, observability },
+  );
   // Training runs in child processes under this supervisor, never on the API's event loop.
   const workers =
     config.workerSlots > 0
@@ -329,8 +352,13 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
           config,
           { store, artifacts, keyring, clock, random, log: app.log, onFinished: lifecycle.onFinished },
           opts,
+          observability,
         )
       : null;
+  observability.jobs.watch(
+    store,
+    workers ? { active: () => workers.supervisor.active, total: workers.supervisor.opt.slots } : undefined,
+  );
   // The monitoring cycle and webhook deliveries run where training runs: the worker role.
   const background = config.workerSlots > 0 ? startBackground(lifecycleDeps, lifecycle) : null;
 
@@ -354,6 +382,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       await background?.stop();
       await workers?.stop();
       await meter.close(); // writes the usage summed since the last flush
+      await observability.close(); // sends the last spans
       if (!opts.store) await store.close();
     },
   };
@@ -399,6 +428,8 @@ export async function startWorkerProcess(
   const blobs = new FsBlobStore(config.artifactsDir);
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
+  // No HTTP here, so no /metrics: the worker's observability is its job spans (when tracing is on).
+  const observability = createObservability(config, 'worker');
   const meter = createMeter(config, {
     repo: store.usage,
     clock,
@@ -425,6 +456,7 @@ export async function startWorkerProcess(
     config,
     { store, artifacts, keyring, clock, random, log: opts.log, onFinished: lifecycle.onFinished },
     opts,
+    observability,
   );
   const background = startBackground(lifecycleDeps, lifecycle);
   return {
@@ -433,6 +465,7 @@ export async function startWorkerProcess(
       await background.stop();
       await workers.stop();
       await meter.close();
+      await observability.close();
       if (!opts.store) await store.close();
     },
   };

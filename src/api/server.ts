@@ -6,6 +6,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AppError } from '../core/errors.ts';
+import { registerHttpObservability } from '../observability/http.ts';
+import type { Observability } from '../observability/observability.ts';
 import { registerAuditHook } from './audit-hook.ts';
 import { registerAuth } from './auth.ts';
 import type { ApiDeps } from './context.ts';
@@ -37,6 +39,8 @@ export interface ServerState {
 export interface ServerOptions {
   /** Where log lines go (default: standard output). Tests capture them here. */
   logStream?: { write(line: string): void };
+  /** HTTP metrics and spans, and the registry GET /metrics serves (default: the inference metrics alone). */
+  observability?: Pick<Observability, 'registry' | 'http' | 'tracing'>;
 }
 
 export async function buildServer(
@@ -67,6 +71,12 @@ export async function buildServer(
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const state: ServerState = { shuttingDown: false };
+  // First of all hooks: requests refused by authentication are counted and traced too.
+  if (opts.observability)
+    registerHttpObservability(app, {
+      metrics: opts.observability.http,
+      tracer: opts.observability.tracing.tracer,
+    });
   app.addSchema(FieldErrorSchema);
   app.addSchema(ProblemSchema);
 
@@ -113,7 +123,7 @@ export async function buildServer(
   await app.register(provenanceRoutes(deps));
   await app.register(predictRoutes(deps.inference));
   await app.register(inferV2Routes(deps.inference, () => !state.shuttingDown));
-  await app.register(metricsRoutes(deps.metrics));
+  await app.register(metricsRoutes(opts.observability?.registry ?? deps.metrics));
   await app.register(monitoringRoutes({ ...deps, granularity: deps.config.monitorGranularity }));
   await app.register(webhookRoutes(deps));
   if (deps.usage) await app.register(usageRoutes({ usage: deps.usage }));

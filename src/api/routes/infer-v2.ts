@@ -125,6 +125,7 @@ export function inferV2Routes(
       async (req, reply) => {
         const r = await inference.predict(req.scope!, req.params.name, toInstances(req.body), {
           signal: clientGone(reply),
+          phases: req.phases, // predict spans (tracing on only)
         });
         reply.headers(r.headers);
         const n = r.predictions.length;

@@ -31,6 +31,7 @@ export function predictRoutes(inference: InferenceService): FastifyPluginAsyncTy
       async (req, reply) => {
         const r = await inference.predict(req.scope!, req.params.name, req.body.instances, {
           signal: clientGone(reply),
+          phases: req.phases, // predict spans (tracing on only)
         });
         reply.headers(r.headers);
         return { id: r.id, model: r.model, predictions: r.predictions };

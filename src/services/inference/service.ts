@@ -66,6 +66,20 @@ export interface PredictResult {
   headers: Record<string, string>;
 }
 
+/**
+ * Observes the phases of one predict request: the route passes its request span's recorder when tracing
+ * is on (src/observability/http.ts). Times are epoch ms; attributes are ids and counts, never values.
+ */
+export type PredictPhases = (
+  phase: 'resolve' | 'load' | 'run',
+  startMs: number,
+  endMs: number,
+  attributes?: Record<string, string | number>,
+) => void;
+
+/** Epoch milliseconds with sub-millisecond precision (span times). */
+const epochMs = (): number => performance.timeOrigin + performance.now();
+
 export interface ModelMetadata {
   name: string;
   version: number;
@@ -121,11 +135,20 @@ export class InferenceService {
   async lease(
     scope: TenantScope,
     name: string,
+    phases?: PredictPhases,
   ): Promise<{ resolved: Resolved; lease: Lease<LoadedModel & { ignored: Set<string> }> }> {
+    const t0 = phases ? epochMs() : 0;
     const resolved = await this.resolve(scope, name);
     const r = resolved.record;
+    const ids = phases && { 'tenantml.model': resolved.model, 'tenantml.model_version': resolved.version };
+    phases?.('resolve', t0, epochMs(), ids);
     const key = `${resolved.namespace}/${resolved.model}/${resolved.version}/${r.checksum}`;
-    const lease = await this.cache.acquire(key, () => this.load(scope, resolved, key));
+    let loadStart = 0; // set when this request loads the version (a cache miss)
+    const lease = await this.cache.acquire(key, () => {
+      if (phases) loadStart = epochMs();
+      return this.load(scope, resolved, key);
+    });
+    if (phases && loadStart) phases('load', loadStart, epochMs(), ids);
     return { resolved, lease };
   }
 
@@ -226,7 +249,7 @@ export class InferenceService {
     scope: TenantScope,
     name: string,
     instances: unknown[],
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; phases?: PredictPhases } = {},
   ): Promise<PredictResult> {
     const started = performance.now();
     const tenant = scope.tenantId;
@@ -251,13 +274,15 @@ export class InferenceService {
       }
       const ticket = await this.admit(tenant, instances.length, opts.signal);
       try {
-        const { resolved, lease } = await this.lease(scope, name);
+        const { resolved, lease } = await this.lease(scope, name, opts.phases);
         modelLabel = resolved.model;
         try {
+          const runStart = opts.phases ? epochMs() : 0;
           const m = lease.value;
           checkInstances(m.spec, instances, m.ignored);
           const X = inputMatrix(m.spec, instances);
           const { outputs: out, computeMs } = await m.batcher.submit(X, instances.length);
+          opts.phases?.('run', runStart, epochMs(), { 'tenantml.rows': instances.length });
           const requestId = this.nextRequestId();
           const predictions = format(m.spec, out, instances.length, requestId);
           const ms = performance.now() - started;
