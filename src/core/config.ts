@@ -48,6 +48,8 @@ export interface Config {
   readonly inferenceConcurrency: number;
   /** Inference: most instances one predict request may carry. */
   readonly inferenceMaxInstances: number;
+  /** Inference: `auto` runs tenantml's own graphs on the native engine (else ONNX Runtime); `onnxruntime`: always ORT. */
+  readonly inferenceEngine: 'auto' | 'onnxruntime';
   /** Inference: share of predictions written to the tenant's prediction log, 0–1. */
   readonly predictionLogSampleRate: number;
   /** Inference: how often buffered prediction-log entries are written, ms. */
@@ -131,6 +133,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_INFERENCE_BATCH_WINDOW_MS:
     'predict requests for one model version arriving within this window (ms) run as one ONNX call; 0 waits for none (requests read in one event-loop turn share a call); default 0',
   TENANTML_INFERENCE_MAX_INSTANCES: 'most instances one predict request may carry; default 1000',
+  TENANTML_INFERENCE_ENGINE:
+    'auto|onnxruntime: auto runs every graph the native engine supports exactly (the ones tenantml trains) natively and the rest in ONNX Runtime; onnxruntime runs everything in ONNX Runtime; default auto',
   TENANTML_INFERENCE_CONCURRENCY:
     'predict requests running at once in this process; more wait in the fair queue across tenants; default 8',
   TENANTML_INFERENCE_RESOLVE_TTL_MS:
@@ -264,6 +268,11 @@ export function loadConfig(env: Env, cwd: string): Config {
   const inferenceConcurrency = int(env, 'TENANTML_INFERENCE_CONCURRENCY', 8, 1, 10_000, problems);
   const inferenceResolveTtlMs = int(env, 'TENANTML_INFERENCE_RESOLVE_TTL_MS', 1000, 0, 600_000, problems);
   const inferenceMaxInstances = int(env, 'TENANTML_INFERENCE_MAX_INSTANCES', 1000, 1, 1_000_000, problems);
+  const inferenceEngine = (env.TENANTML_INFERENCE_ENGINE?.trim() || 'auto') as Config['inferenceEngine'];
+  if (inferenceEngine !== 'auto' && inferenceEngine !== 'onnxruntime')
+    problems.push(
+      `TENANTML_INFERENCE_ENGINE must be auto or onnxruntime (got ${JSON.stringify(inferenceEngine)})`,
+    );
   let predictionLogSampleRate = 1;
   const rateRaw = env.TENANTML_PREDICTION_LOG_SAMPLE_RATE?.trim();
   if (rateRaw) {
@@ -346,6 +355,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     inferenceCacheBytes,
     inferenceBatchWindowMs,
     inferenceMaxInstances,
+    inferenceEngine,
     inferenceResolveTtlMs,
     inferenceConcurrency,
     predictionLogSampleRate,

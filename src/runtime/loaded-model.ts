@@ -1,9 +1,19 @@
 // One model version ready to serve: its ONNX Runtime session (one intra-op and one inter-op thread, so
 // thousands of cached models never multiply OS threads), what turns instances into its input, and its
 // micro-batcher. Built from decrypted artifact bytes; nothing here reads storage.
+// Two engines run a model: the native one (src/runtime/native/: tenantml's own graphs compiled into typed
+// arrays, exact parity with ONNX Runtime) when it supports every operator of the graph, ONNX Runtime
+// otherwise (imported models usually) or when the configuration says `onnxruntime`.
 import * as ort from 'onnxruntime-node';
 import type { FeaturizerState } from '../ml/featurizer.ts';
 import { MicroBatcher, type Outputs } from './batcher.ts';
+import { Unsupported } from './native/decode.ts';
+import { compileOnnx } from './native/plan.ts';
+
+/** `auto`: the native engine when it runs the graph exactly, else ONNX Runtime; `onnxruntime`: always ORT. */
+export type InferenceEngine = 'auto' | 'onnxruntime';
+/** The engine a loaded model runs on. */
+export type EngineName = 'native' | 'onnxruntime';
 
 /** What model.json says about an imported ONNX model's tensors. */
 export interface ImportedIo {
@@ -55,9 +65,24 @@ export const SESSION_OPTIONS = {
   enableMemPattern: false,
 } as const satisfies ort.InferenceSession.SessionOptions;
 
+/**
+ * Fixed resident cost of one native model beyond its typed arrays and featurizer: the plan's closures and
+ * step list, the micro-batcher, the spec and the cache entry. Measured by `bench/serve/session-memory.ts`
+ * (`--native`): see NATIVE_BYTES_NOTE there.
+ */
+export const NATIVE_OVERHEAD_BYTES = 16 * 1024;
+
+export function estimateNativeBytes(planBytes: number, featurizerJsonBytes: number): number {
+  return Math.ceil(planBytes + featurizerJsonBytes * FEATURIZER_BYTES_FACTOR + NATIVE_OVERHEAD_BYTES);
+}
+
 export interface LoadedModel {
   readonly key: string;
   readonly spec: ModelSpec;
+  /** Which engine runs it. */
+  readonly engine: EngineName;
+  /** Native: why the graph went to ONNX Runtime instead (no values), when it did. */
+  readonly fallbackReason?: string;
   /** Columns of the model's input tensor. */
   readonly nFeatures: number;
   readonly bytes: number;
@@ -69,11 +94,52 @@ export async function loadModel(
   key: string,
   onnx: Uint8Array,
   spec: ModelSpec,
-  opts: { batchWindowMs: number; featurizerBytes: number; onRun?: () => void },
+  opts: {
+    batchWindowMs: number;
+    featurizerBytes: number;
+    onRun?: () => void;
+    /** Default `auto`. */
+    engine?: InferenceEngine;
+  },
 ): Promise<LoadedModel> {
-  const session = await ort.InferenceSession.create(onnx, { ...SESSION_OPTIONS });
   const inputName = spec.imported?.input ?? 'input';
   const nFeatures = spec.featurizer ? spec.featurizer.nFeatures : spec.inputSchema.length;
+  let fallbackReason: string | undefined;
+  if ((opts.engine ?? 'auto') === 'auto') {
+    try {
+      const plan = compileOnnx(onnx, nFeatures);
+      if (plan.inputName !== inputName) throw new Unsupported(`the input is not named '${inputName}'`);
+      const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
+        opts.onRun?.();
+        return plan.run(input, rows);
+      };
+      return {
+        key,
+        spec,
+        engine: 'native',
+        nFeatures,
+        bytes: estimateNativeBytes(plan.bytes, opts.featurizerBytes),
+        batcher: new MicroBatcher(run, nFeatures, opts.batchWindowMs),
+        async dispose() {},
+      };
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      fallbackReason = err.reason;
+    }
+  }
+  return loadOrt(key, onnx, spec, inputName, nFeatures, opts, fallbackReason);
+}
+
+async function loadOrt(
+  key: string,
+  onnx: Uint8Array,
+  spec: ModelSpec,
+  inputName: string,
+  nFeatures: number,
+  opts: { batchWindowMs: number; featurizerBytes: number; onRun?: () => void },
+  fallbackReason: string | undefined,
+): Promise<LoadedModel> {
+  const session = await ort.InferenceSession.create(onnx, { ...SESSION_OPTIONS });
   const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
     opts.onRun?.();
     const res = await session.run({ [inputName]: new ort.Tensor('float32', input, [rows, nFeatures]) });
@@ -86,6 +152,8 @@ export async function loadModel(
   return {
     key,
     spec,
+    engine: 'onnxruntime',
+    fallbackReason,
     nFeatures,
     bytes: estimateBytes(onnx.byteLength, opts.featurizerBytes),
     batcher: new MicroBatcher(run, nFeatures, opts.batchWindowMs),

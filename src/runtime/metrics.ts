@@ -29,6 +29,7 @@ export class InferenceMetrics {
   readonly logDropped: Counter;
   readonly logWritten: Counter;
   readonly batchCalls: Counter;
+  private readonly engineLoads: Counter<'engine'>;
 
   constructor(opts: InferenceMetricsOptions) {
     this.tenantLabel = opts.tenantLabel;
@@ -86,9 +87,20 @@ export class InferenceMetrics {
     });
     this.batchCalls = new Counter({
       name: 'tenantml_onnx_runs_total',
-      help: 'ONNX Runtime calls (several requests share one when micro-batching)',
+      help: 'Model runs, native or ONNX Runtime (several requests share one when micro-batching)',
       registers,
     });
+    this.engineLoads = new Counter({
+      name: 'tenantml_model_engine_loads_total',
+      help: 'Model versions loaded, by the engine that runs them (native, onnxruntime)',
+      labelNames: ['engine'],
+      registers,
+    });
+  }
+
+  /** A model version was loaded onto `engine`. */
+  engineLoaded(engine: 'native' | 'onnxruntime'): void {
+    this.engineLoads.inc({ engine });
   }
 
   /** Admission state (no tenant label): read at scrape time. */

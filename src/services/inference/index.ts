@@ -23,6 +23,7 @@ export interface InferenceWiring {
     | 'inferenceCacheBytes'
     | 'inferenceBatchWindowMs'
     | 'inferenceMaxInstances'
+    | 'inferenceEngine'
     | 'inferenceResolveTtlMs'
     | 'inferenceConcurrency'
     | 'predictionLogSampleRate'
@@ -87,6 +88,7 @@ export function createInference(w: InferenceWiring): {
     batchWindowMs: w.config.inferenceBatchWindowMs,
     maxInstances: w.config.inferenceMaxInstances,
     resolveTtlMs: w.config.inferenceResolveTtlMs,
+    engine: w.config.inferenceEngine,
     admission,
     limitsOf: tenantLimits(w.tenants, w.clock),
     warn: w.warn,

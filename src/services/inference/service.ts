@@ -10,7 +10,13 @@ import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../../c
 import type { FeaturizerState } from '../../ml/featurizer.ts';
 import type { Outputs } from '../../runtime/batcher.ts';
 import type { Admission, AdmissionQuotas } from '../../runtime/limits/admission.ts';
-import { type ImportedIo, type LoadedModel, loadModel, type ModelSpec } from '../../runtime/loaded-model.ts';
+import {
+  type ImportedIo,
+  type InferenceEngine,
+  type LoadedModel,
+  loadModel,
+  type ModelSpec,
+} from '../../runtime/loaded-model.ts';
 import type { InferenceMetrics } from '../../runtime/metrics.ts';
 import { type Lease, ModelCache } from '../../runtime/model-cache.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
@@ -47,6 +53,8 @@ export interface InferenceDeps {
   limitsOf?: (tenantId: string) => Promise<TenantLimits>;
   /** Where load failures are reported (ids only). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Which engine runs models (default `auto`: native when it supports the graph exactly). */
+  engine?: InferenceEngine;
   /** Metering (issue 8): each successful predict adds its requests, rows and compute share (O(1)). */
   meter?: Pick<Meter, 'add'>;
 }
@@ -216,7 +224,9 @@ export class InferenceService {
         batchWindowMs: this.deps.batchWindowMs,
         featurizerBytes: featurizerBytes + modelJsonRaw.byteLength,
         onRun: () => this.deps.metrics.batchCalls.inc(),
+        engine: this.deps.engine,
       });
+      this.deps.metrics.engineLoaded(m.engine);
       return Object.assign(m, { ignored: ignoredColumns(featurizer) });
     } catch (err) {
       this.deps.warn?.(

@@ -58,8 +58,10 @@ test('the memory-lean session options predict exactly what fully optimised sessi
       featurizer: trained.featurizer,
       imported: null,
     },
-    { batchWindowMs: 0, featurizerBytes: 1000 },
+    // ONNX Runtime's session under SESSION_OPTIONS (auto would run this graph natively).
+    { batchWindowMs: 0, featurizerBytes: 1000, engine: 'onnxruntime' },
   );
+  assert.equal(m.engine, 'onnxruntime');
   const { outputs: lean } = await m.batcher.submit(input, n);
 
   const full = await ort.InferenceSession.create(onnx, {

@@ -1,0 +1,149 @@
+// The element-wise and row-wise operators of tenantml's graph heads and linear models, in float32
+// semantics: every result is rounded to float32 where ONNX Runtime's CPU kernel rounds it. Rows are
+// row-major [rows, cols] Float32Arrays. Pure: no I/O.
+
+const f = Math.fround;
+
+/** Float32 fused multiply-add a·b + c: a·b is exact in float64 (24 + 24 bits), so one rounding remains. */
+const fma = (a: number, b: number, c: number): number => f(a * b + c);
+
+// MLAS's logistic (ONNX Runtime's Sigmoid for float): Eigen's rational approximation on [-18, 18],
+// evaluated with fused multiply-adds by the FMA3 kernel x86-64 CPUs dispatch to.
+const LOWER = -18;
+const UPPER = 18;
+const A9 = f(4.37031012579801e-11);
+const A7 = f(1.15627324459942e-7);
+const A5 = f(6.08574864600143e-5);
+const A3 = f(8.51377133304701e-3);
+const A1 = f(2.48287947061529e-1);
+const B10 = f(6.10247389755681e-13);
+const B8 = f(5.76102136993427e-9);
+const B6 = f(6.2910678501704e-6);
+const B4 = f(1.70198817374094e-3);
+const B2 = f(1.16817656904453e-1);
+const B0 = f(9.9315192102318e-1);
+
+/** ONNX Runtime's float Sigmoid, bit for bit on x86-64 with FMA3 (NaN stays NaN). */
+export function sigmoid(x: number): number {
+  const v = x < LOWER ? LOWER : Math.min(x, UPPER);
+  const v2 = f(v * v);
+  let p = fma(v2, A9, A7);
+  p = fma(v2, p, A5);
+  p = fma(v2, p, A3);
+  p = fma(v2, p, A1);
+  let q = fma(v2, B10, B8);
+  q = fma(v2, q, B6);
+  q = fma(v2, q, B4);
+  q = fma(v2, q, B2);
+  q = fma(v2, q, B0);
+  p = f(v * p);
+  const r = f(f(p / q) + 0.5);
+  return Math.max(r, 0);
+}
+
+export function sigmoidRows(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = sigmoid(x[i]);
+  return out;
+}
+
+/** Softmax of each row: exp(x − max) / Σ, the sum in float32, scaled by its float32 reciprocal as MLAS does. */
+export function softmaxRows(x: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    let max = x[o];
+    for (let j = 1; j < cols; j++) if (x[o + j] > max) max = x[o + j];
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = f(Math.exp(f(x[o + j] - max)));
+      out[o + j] = e;
+      sum = f(sum + e);
+    }
+    const scale = f(1 / sum);
+    for (let j = 0; j < cols; j++) out[o + j] = f(out[o + j] * scale);
+  }
+  return out;
+}
+
+/** Index of each row's first largest value (ArgMax, select_last_index 0), as int64. */
+export function argmaxRows(x: Float32Array, rows: number, cols: number): BigInt64Array {
+  const out = new BigInt64Array(rows);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    let best = x[o];
+    let at = 0;
+    for (let j = 1; j < cols; j++) {
+      if (best < x[o + j]) {
+        best = x[o + j];
+        at = j;
+      }
+    }
+    out[r] = BigInt(at);
+  }
+  return out;
+}
+
+/**
+ * X [rows, k] · W [k, n] in float32 with fused multiply-adds along k, in blocks of MLAS's SGEMM stride
+ * (each block summed from zero, then added to the running result).
+ */
+export const GEMM_STRIDE_K = 256;
+export function matmul(x: Float32Array, rows: number, k: number, w: Float32Array, n: number): Float32Array {
+  const out = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * k;
+    for (let j = 0; j < n; j++) {
+      let total = 0;
+      for (let k0 = 0; k0 < k; k0 += GEMM_STRIDE_K) {
+        const end = Math.min(k, k0 + GEMM_STRIDE_K);
+        let acc = 0;
+        for (let i = k0; i < end; i++) acc = fma(x[xo + i], w[i * n + j], acc);
+        total = k0 === 0 ? acc : f(total + acc);
+      }
+      out[r * n + j] = total;
+    }
+  }
+  return out;
+}
+
+/**
+ * a ∘ b, element-wise in float32, for operands of `rows` × `cols` where either side may instead be one
+ * value (`width` 1) or one row (`rowsA`/`rowsB` 1) broadcast over the other.
+ */
+export function binary(
+  op: 'add' | 'sub',
+  a: Float32Array,
+  aRowwise: boolean,
+  aWidth: number,
+  b: Float32Array,
+  bRowwise: boolean,
+  bWidth: number,
+  rows: number,
+  cols: number,
+): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const ao = aRowwise ? r * aWidth : 0;
+    const bo = bRowwise ? r * bWidth : 0;
+    for (let j = 0; j < cols; j++) {
+      const x = a[ao + (aWidth === 1 ? 0 : j)];
+      const y = b[bo + (bWidth === 1 ? 0 : j)];
+      out[r * cols + j] = op === 'add' ? f(x + y) : f(x - y);
+    }
+  }
+  return out;
+}
+
+/** Concatenation of row-major blocks along the columns. */
+export function concatCols(parts: { data: Float32Array; cols: number }[], rows: number): Float32Array {
+  let cols = 0;
+  for (const p of parts) cols += p.cols;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let at = r * cols;
+    for (const p of parts) {
+      out.set(p.data.subarray(r * p.cols, (r + 1) * p.cols), at);
+      at += p.cols;
+    }
+  }
+  return out;
+}

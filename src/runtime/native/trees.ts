@@ -1,0 +1,339 @@
+// ai.onnx.ml TreeEnsembleRegressor compiled into flat typed arrays (one slot per node, no per-node
+// objects) and evaluated the way ONNX Runtime's CPU kernel does with one thread: trees in the order their
+// first node appears, float32 thresholds compared with the float32 input, leaf weights summed in float32
+// tree after tree from 0, then base_values added; NaN follows the missing-value track. Everything the
+// kernel would read differently (other aggregate functions, post transforms, double thresholds,
+// malformed trees) is refused with Unsupported. Pure: no I/O.
+import { type AttrValue, type DecodedNode, Unsupported } from './decode.ts';
+
+const f = Math.fround;
+
+export const MODE = { BRANCH_LEQ: 0, BRANCH_LT: 1, BRANCH_GTE: 2, BRANCH_GT: 3, BRANCH_EQ: 4, BRANCH_NEQ: 5 };
+const LEAF = 255;
+
+export interface TreePlan {
+  nTargets: number;
+  /** Index of each tree's root node, in evaluation order. */
+  roots: Int32Array;
+  /** Feature index per node; -1 marks a leaf. */
+  feature: Int32Array;
+  /** Branch threshold, or (one target) the leaf's weight. */
+  value: Float32Array;
+  mode: Uint8Array;
+  trueNode: Int32Array;
+  falseNode: Int32Array;
+  /** 1 where NaN takes the true branch; null when no node says so. */
+  missingTrue: Uint8Array | null;
+  /** Several targets: leaf node → its weights wTarget/wValue[leafStart[n] .. leafStart[n + 1]). */
+  leafStart: Int32Array | null;
+  wTarget: Int32Array | null;
+  wValue: Float32Array | null;
+  /** Added to each target's sum; null when the model has none. */
+  base: Float32Array | null;
+  /** Every branch is BRANCH_LT (the trainers' export): the tight loop. */
+  allLt: boolean;
+  /** Largest feature index read. */
+  maxFeature: number;
+}
+
+const ALLOWED = new Set([
+  'aggregate_function',
+  'base_values',
+  'n_targets',
+  'nodes_falsenodeids',
+  'nodes_featureids',
+  'nodes_hitrates',
+  'nodes_missing_value_tracks_true',
+  'nodes_modes',
+  'nodes_nodeids',
+  'nodes_treeids',
+  'nodes_truenodeids',
+  'nodes_values',
+  'post_transform',
+  'target_ids',
+  'target_nodeids',
+  'target_treeids',
+  'target_weights',
+]);
+
+interface AttrTypes {
+  int: number;
+  string: string;
+  ints: number[];
+  floats: number[];
+  strings: string[];
+}
+
+function get<T extends keyof AttrTypes>(
+  attrs: Map<string, AttrValue>,
+  name: string,
+  type: T,
+  required: boolean,
+): AttrTypes[T] | undefined {
+  const a = attrs.get(name);
+  if (!a) {
+    if (required) throw new Unsupported(`TreeEnsembleRegressor without ${name}`);
+    return undefined;
+  }
+  if (a.type !== type || !('value' in a))
+    throw new Unsupported(`TreeEnsembleRegressor ${name} of type ${a.type}`);
+  return a.value as AttrTypes[T];
+}
+
+export function compileTrees(node: DecodedNode): TreePlan {
+  const a = node.attrs;
+  for (const name of a.keys()) if (!ALLOWED.has(name)) throw new Unsupported(`TreeEnsembleRegressor ${name}`);
+  const agg = get(a, 'aggregate_function', 'string', false) ?? 'SUM';
+  if (agg !== 'SUM') throw new Unsupported(`aggregate_function ${agg}`);
+  const post = get(a, 'post_transform', 'string', false) ?? 'NONE';
+  if (post !== 'NONE') throw new Unsupported(`post_transform ${post}`);
+  const nTargets = get(a, 'n_targets', 'int', false) ?? 1;
+  if (nTargets < 1 || nTargets > 100_000) throw new Unsupported('n_targets out of range');
+  const treeIds = get(a, 'nodes_treeids', 'ints', true) as number[];
+  const nodeIds = get(a, 'nodes_nodeids', 'ints', true) as number[];
+  const featureIds = get(a, 'nodes_featureids', 'ints', true) as number[];
+  const modes = get(a, 'nodes_modes', 'strings', true) as string[];
+  const values = get(a, 'nodes_values', 'floats', true) as number[];
+  const trueIds = get(a, 'nodes_truenodeids', 'ints', true) as number[];
+  const falseIds = get(a, 'nodes_falsenodeids', 'ints', true) as number[];
+  const missing = get(a, 'nodes_missing_value_tracks_true', 'ints', false);
+  const hitrates = get(a, 'nodes_hitrates', 'floats', false);
+  const n = treeIds.length;
+  if (n === 0) throw new Unsupported('no tree nodes');
+  for (const arr of [nodeIds, featureIds, modes, values, trueIds, falseIds])
+    if (arr.length !== n) throw new Unsupported('node attributes of different lengths');
+  if (missing && missing.length !== n) throw new Unsupported('missing-value tracks of another length');
+  if (hitrates && hitrates.length !== n) throw new Unsupported('hit rates of another length');
+
+  // Nodes of one tree must be listed together (ONNX Runtime takes a tree's first node as its root).
+  const index = new Map<number, Map<number, number>>();
+  const rootList: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = treeIds[i];
+    let m = index.get(t);
+    if (!m) {
+      m = new Map();
+      index.set(t, m);
+      rootList.push(i);
+    } else if (treeIds[i - 1] !== t) throw new Unsupported('the nodes of a tree are not contiguous');
+    if (m.has(nodeIds[i])) throw new Unsupported('a node id repeats in a tree');
+    // ONNX Runtime refuses node ids outside [0, node count) too.
+    if (nodeIds[i] < 0 || nodeIds[i] >= n) throw new Unsupported('a node id out of range');
+    m.set(nodeIds[i], i);
+  }
+
+  const feature = new Int32Array(n);
+  const value = new Float32Array(n);
+  const mode = new Uint8Array(n);
+  const trueNode = new Int32Array(n);
+  const falseNode = new Int32Array(n);
+  let anyMissing = false;
+  let allLt = true;
+  let maxFeature = -1;
+  for (let i = 0; i < n; i++) {
+    const md = modes[i];
+    if (md === 'LEAF') {
+      mode[i] = LEAF;
+      feature[i] = -1;
+      continue;
+    }
+    const code = MODE[md as keyof typeof MODE];
+    if (code === undefined) throw new Unsupported(`node mode ${md}`);
+    mode[i] = code;
+    if (code !== MODE.BRANCH_LT) allLt = false;
+    if (featureIds[i] < 0) throw new Unsupported('a negative feature id');
+    feature[i] = featureIds[i];
+    if (featureIds[i] > maxFeature) maxFeature = featureIds[i];
+    value[i] = values[i];
+    const m = index.get(treeIds[i]) as Map<number, number>;
+    const tn = m.get(trueIds[i]);
+    const fn = m.get(falseIds[i]);
+    if (tn === undefined || fn === undefined) throw new Unsupported('a branch to a node outside its tree');
+    trueNode[i] = tn;
+    falseNode[i] = fn;
+    if (missing && missing[i] !== 0) {
+      if (missing[i] !== 1) throw new Unsupported('a missing-value track other than 0 or 1');
+      anyMissing = true;
+    }
+  }
+  const roots = Int32Array.from(rootList);
+  checkAcyclic(roots, mode, trueNode, falseNode);
+
+  // Leaf weights.
+  const tTree = get(a, 'target_treeids', 'ints', true) as number[];
+  const tNode = get(a, 'target_nodeids', 'ints', true) as number[];
+  const tIds = get(a, 'target_ids', 'ints', true) as number[];
+  const tWeights = get(a, 'target_weights', 'floats', true) as number[];
+  const nw = tTree.length;
+  if (tNode.length !== nw || tIds.length !== nw || tWeights.length !== nw)
+    throw new Unsupported('target attributes of different lengths');
+  const perLeaf = new Map<number, { target: number; weight: number }[]>();
+  for (let j = 0; j < nw; j++) {
+    const at = index.get(tTree[j])?.get(tNode[j]);
+    if (at === undefined || mode[at] !== LEAF)
+      throw new Unsupported('a target weight on a branch or no node');
+    if (tIds[j] < 0 || tIds[j] >= nTargets) throw new Unsupported('a target id out of range');
+    let list = perLeaf.get(at);
+    if (!list) {
+      list = [];
+      perLeaf.set(at, list);
+    }
+    if (list.some((w) => w.target === tIds[j]))
+      throw new Unsupported('two weights of one leaf for one target');
+    list.push({ target: tIds[j], weight: tWeights[j] });
+  }
+  let leafStart: Int32Array | null = null;
+  let wTarget: Int32Array | null = null;
+  let wValue: Float32Array | null = null;
+  if (nTargets === 1) {
+    for (let i = 0; i < n; i++) {
+      if (mode[i] !== LEAF) continue;
+      const list = perLeaf.get(i);
+      if (list?.length !== 1) throw new Unsupported('a leaf without exactly one weight');
+      value[i] = list[0].weight;
+    }
+  } else {
+    leafStart = new Int32Array(n + 1);
+    wTarget = new Int32Array(nw);
+    wValue = new Float32Array(nw);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      leafStart[i] = k;
+      for (const w of perLeaf.get(i) ?? []) {
+        wTarget[k] = w.target;
+        wValue[k] = w.weight;
+        k++;
+      }
+    }
+    leafStart[n] = k;
+  }
+
+  const baseValues = get(a, 'base_values', 'floats', false);
+  let base: Float32Array | null = null;
+  if (baseValues && baseValues.length > 0) {
+    if (baseValues.length !== nTargets) throw new Unsupported('base_values of another length than n_targets');
+    base = Float32Array.from(baseValues);
+  }
+  return {
+    nTargets,
+    roots,
+    feature,
+    value,
+    mode,
+    trueNode,
+    falseNode,
+    missingTrue: anyMissing ? Uint8Array.from(missing as number[]) : null,
+    leafStart,
+    wTarget,
+    wValue,
+    base,
+    allLt,
+    maxFeature,
+  };
+}
+
+/** Every path from every root ends in a leaf (a cycle would loop forever). */
+function checkAcyclic(roots: Int32Array, mode: Uint8Array, tn: Int32Array, fn: Int32Array): void {
+  const state = new Uint8Array(mode.length); // 0 unseen, 1 on the current path, 2 done
+  for (const root of roots) {
+    const stack: number[] = [root];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (state[top] === 0) {
+        state[top] = 1;
+        if (mode[top] !== LEAF) {
+          for (const c of [tn[top], fn[top]]) {
+            if (state[c] === 1) throw new Unsupported('a cycle in a tree');
+            if (state[c] === 0) stack.push(c);
+          }
+        }
+      } else {
+        if (state[top] === 1) state[top] = 2;
+        stack.pop();
+      }
+    }
+  }
+}
+
+/** Typed-array bytes the plan holds. */
+export function treeBytes(p: TreePlan): number {
+  let b = p.roots.byteLength + p.feature.byteLength + p.value.byteLength + p.mode.byteLength;
+  b += p.trueNode.byteLength + p.falseNode.byteLength + (p.missingTrue?.byteLength ?? 0);
+  b += (p.leafStart?.byteLength ?? 0) + (p.wTarget?.byteLength ?? 0) + (p.wValue?.byteLength ?? 0);
+  return b + (p.base?.byteLength ?? 0);
+}
+
+function branch(mode: number, v: number, t: number): boolean {
+  switch (mode) {
+    case 0:
+      return v <= t;
+    case 1:
+      return v < t;
+    case 2:
+      return v >= t;
+    case 3:
+      return v > t;
+    case 4:
+      return v === t;
+    default:
+      return v !== t;
+  }
+}
+
+/** The leaf row `o` of `x` reaches from `root`. */
+function leafOf(p: TreePlan, x: Float32Array, o: number, root: number): number {
+  const { feature, value, trueNode, falseNode, missingTrue, mode } = p;
+  let n = root;
+  if (p.allLt) {
+    if (missingTrue === null) {
+      for (let fi = feature[n]; fi >= 0; fi = feature[n])
+        n = x[o + fi] < value[n] ? trueNode[n] : falseNode[n];
+    } else {
+      for (let fi = feature[n]; fi >= 0; fi = feature[n]) {
+        const v = x[o + fi];
+        n = v < value[n] || (missingTrue[n] === 1 && Number.isNaN(v)) ? trueNode[n] : falseNode[n];
+      }
+    }
+    return n;
+  }
+  for (let fi = feature[n]; fi >= 0; fi = feature[n]) {
+    const v = x[o + fi];
+    n =
+      branch(mode[n], v, value[n]) || (missingTrue !== null && missingTrue[n] === 1 && Number.isNaN(v))
+        ? trueNode[n]
+        : falseNode[n];
+  }
+  return n;
+}
+
+/** Raw scores [rows, nTargets] for `rows` rows of `cols` features. */
+export function runTrees(p: TreePlan, x: Float32Array, rows: number, cols: number): Float32Array {
+  const K = p.nTargets;
+  const out = new Float32Array(rows * K);
+  const roots = p.roots;
+  const nTrees = roots.length;
+  if (K === 1) {
+    const b = p.base ? p.base[0] : 0;
+    const value = p.value;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let s = 0;
+      for (let t = 0; t < nTrees; t++) s = f(s + value[leafOf(p, x, o, roots[t])]);
+      out[r] = f(s + b);
+    }
+    return out;
+  }
+  const start = p.leafStart as Int32Array;
+  const wt = p.wTarget as Int32Array;
+  const wv = p.wValue as Float32Array;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    const ro = r * K;
+    for (let t = 0; t < nTrees; t++) {
+      const leaf = leafOf(p, x, o, roots[t]);
+      for (let j = start[leaf], e = start[leaf + 1]; j < e; j++) out[ro + wt[j]] = f(out[ro + wt[j]] + wv[j]);
+    }
+    if (p.base) for (let k = 0; k < K; k++) out[ro + k] = f(out[ro + k] + p.base[k]);
+  }
+  return out;
+}

@@ -1,0 +1,620 @@
+// The native engine on graphs written by hand: tree ensembles using every branch mode, missing-value
+// tracks, several targets, base values, shuffled node lists and tree ids out of order, compared with ONNX
+// Runtime on inputs that sit on the thresholds and on NaN; then every graph it must not run (another
+// operator, attribute value, type, shape, opset or malformed trees) is refused with a reason, and such a
+// model is still served — by ONNX Runtime.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import {
+  attrFloats,
+  attrInt,
+  attrInts,
+  attrString,
+  attrStrings,
+  encodeModel,
+  floatTensor,
+  type GraphParts,
+  type Node,
+  node,
+  onnx,
+  type ValueInfo,
+  valueInfo,
+} from '../../../src/ml/onnx/graph.ts';
+import { loadModel, SESSION_OPTIONS } from '../../../src/runtime/loaded-model.ts';
+import { Unsupported } from '../../../src/runtime/native/decode.ts';
+import { compileOnnx } from '../../../src/runtime/native/plan.ts';
+
+function lcg(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+}
+
+const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ'];
+const LEVELS = [-1, -0.5, 0, 0.25, 1.5].map(Math.fround);
+
+/** Random trees over F features: every mode, thresholds on LEVELS, random missing tracks and weights. */
+function randomEnsemble(opts: {
+  trees: number;
+  F: number;
+  targets: number;
+  seed: number;
+  modes?: string[];
+  /** First node id of each tree (ONNX Runtime wants ids below the total node count). */
+  idBase?: number;
+}) {
+  const r = lcg(opts.seed);
+  const modes = opts.modes ?? MODES;
+  const a = {
+    treeIds: [] as number[],
+    nodeIds: [] as number[],
+    features: [] as number[],
+    modes: [] as string[],
+    values: [] as number[],
+    trueIds: [] as number[],
+    falseIds: [] as number[],
+    missing: [] as number[],
+    tTree: [] as number[],
+    tNode: [] as number[],
+    tIds: [] as number[],
+    tWeights: [] as number[],
+  };
+  for (let t = 0; t < opts.trees; t++) {
+    const treeId = (opts.trees - t) * 3; // ids out of order: evaluation follows the listing
+    // Build a tree with node ids base + i, listed root first and the rest shuffled.
+    const base = opts.idBase ?? 100;
+    type N = { id: number; leaf: boolean; left?: number; right?: number; depth: number };
+    const nodes: N[] = [{ id: base, leaf: false, depth: 0 }];
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i];
+      if (n.depth >= 3 || (n.depth > 0 && r() < 0.3)) {
+        n.leaf = true;
+        continue;
+      }
+      n.left = base + nodes.length;
+      nodes.push({ id: n.left, leaf: false, depth: n.depth + 1 });
+      n.right = base + nodes.length;
+      nodes.push({ id: n.right, leaf: false, depth: n.depth + 1 });
+    }
+    const rest = nodes.slice(1);
+    for (let i = rest.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [rest[i], rest[j]] = [rest[j], rest[i]];
+    }
+    for (const n of [nodes[0], ...rest]) {
+      a.treeIds.push(treeId);
+      a.nodeIds.push(n.id);
+      if (n.leaf) {
+        a.features.push(0);
+        a.modes.push('LEAF');
+        a.values.push(0);
+        a.trueIds.push(0);
+        a.falseIds.push(0);
+        a.missing.push(0);
+        const targets = [...Array(opts.targets).keys()].filter(() => opts.targets === 1 || r() < 0.6);
+        if (opts.targets === 1 && targets.length === 0) targets.push(0);
+        for (const k of targets) {
+          a.tTree.push(treeId);
+          a.tNode.push(n.id);
+          a.tIds.push(k);
+          a.tWeights.push((r() * 2 - 1) * 0.37);
+        }
+      } else {
+        a.features.push(Math.floor(r() * opts.F));
+        a.modes.push(modes[Math.floor(r() * modes.length)]);
+        a.values.push(LEVELS[Math.floor(r() * LEVELS.length)]);
+        a.trueIds.push(n.left as number);
+        a.falseIds.push(n.right as number);
+        a.missing.push(r() < 0.5 ? 1 : 0);
+      }
+    }
+  }
+  return a;
+}
+
+function treeNode(
+  e: ReturnType<typeof randomEnsemble>,
+  targets: number,
+  extra: Node['attribute'] = [],
+): Node {
+  return node(
+    'TreeEnsembleRegressor',
+    ['input'],
+    ['value'],
+    [
+      attrInt('n_targets', targets),
+      attrString('aggregate_function', 'SUM'),
+      attrString('post_transform', 'NONE'),
+      attrFloats(
+        'base_values',
+        Array.from({ length: targets }, (_, k) => 0.5 - k * 0.3),
+      ),
+      attrInts('nodes_treeids', e.treeIds),
+      attrInts('nodes_nodeids', e.nodeIds),
+      attrInts('nodes_featureids', e.features),
+      attrStrings('nodes_modes', e.modes),
+      attrFloats('nodes_values', e.values),
+      attrInts('nodes_truenodeids', e.trueIds),
+      attrInts('nodes_falsenodeids', e.falseIds),
+      attrInts('nodes_missing_value_tracks_true', e.missing),
+      attrInts('target_treeids', e.tTree),
+      attrInts('target_nodeids', e.tNode),
+      attrInts('target_ids', e.tIds),
+      attrFloats('target_weights', e.tWeights),
+      ...(extra ?? []),
+    ],
+    'ai.onnx.ml',
+  );
+}
+
+function treeModel(F: number, e: ReturnType<typeof randomEnsemble>, targets: number): Uint8Array {
+  const parts: GraphParts = { nodes: [treeNode(e, targets)], initializers: [], outputs: [] };
+  parts.outputs.push(valueInfo('value', 'float', [targets]));
+  return encodeModel('hand', F, parts);
+}
+
+async function ortValues(bytes: Uint8Array, x: Float32Array, rows: number, F: number): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS });
+  try {
+    const res = await s.run({ input: new ort.Tensor('float32', x, [rows, F]) });
+    return res.value.data as Float32Array;
+  } finally {
+    await s.release();
+  }
+}
+
+function inputsOnLevels(rows: number, F: number, seed: number): Float32Array {
+  const r = lcg(seed);
+  const x = new Float32Array(rows * F);
+  for (let i = 0; i < x.length; i++) {
+    const u = r();
+    x[i] = u < 0.15 ? Number.NaN : u < 0.6 ? LEVELS[Math.floor(r() * LEVELS.length)] : (r() * 2 - 1) * 2;
+  }
+  return x;
+}
+
+describe('hand-written tree ensembles: native ≡ ORT bit for bit', () => {
+  const cases = [
+    { name: 'every mode, 3 targets, sparse leaf weights', targets: 3, modes: MODES },
+    { name: 'every mode, 1 target', targets: 1, modes: MODES },
+    {
+      name: 'BRANCH_LT only (the fast loop) with missing tracks, 1 target',
+      targets: 1,
+      modes: ['BRANCH_LT'],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const F = 4;
+      const e = randomEnsemble({
+        trees: 30,
+        F,
+        targets: c.targets,
+        seed: c.targets * 11 + c.modes.length,
+        modes: c.modes,
+      });
+      const bytes = treeModel(F, e, c.targets);
+      const rows = 2000;
+      const x = inputsOnLevels(rows, F, 5);
+      const ref = await ortValues(bytes, x, rows, F);
+      const out = compileOnnx(bytes, F).run(x, rows);
+      assert.deepEqual([...out.value.dims], [rows, c.targets]);
+      const mine = out.value.data as Float32Array;
+      let differ = 0;
+      for (let i = 0; i < ref.length; i++) if (!Object.is(ref[i], mine[i])) differ++;
+      assert.equal(differ, 0, `${differ} of ${ref.length} values differ`);
+      assert.ok(new Set(ref).size > 20, 'the trees give many different values');
+    });
+  }
+});
+
+/** Encodes a one-input graph with explicit opsets (the builders always write opset 17 / ml 3). */
+function model(
+  parts: GraphParts,
+  opts: { F?: number; opsets?: [string, number][]; inputs?: ValueInfo[] } = {},
+): Uint8Array {
+  const F = opts.F ?? 4;
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: (
+        opts.opsets ?? [
+          ['', 17],
+          ['ai.onnx.ml', 3],
+        ]
+      ).map(([domain, version]) => ({ domain, version })),
+      graph: {
+        name: 'g',
+        node: parts.nodes,
+        initializer: parts.initializers,
+        input: opts.inputs ?? [valueInfo('input', 'float', [F])],
+        output: parts.outputs,
+      },
+    }),
+  ).finish();
+}
+
+const small = randomEnsemble({ trees: 3, F: 4, targets: 1, seed: 3, modes: ['BRANCH_LT'], idBase: 0 });
+const withAttr = (name: string, replace: (a: NonNullable<Node['attribute']>[number]) => void): Node => {
+  const n = treeNode(small, 1);
+  const a = n.attribute?.find((x) => x.name === name);
+  if (!a) throw new Error(name);
+  replace(a);
+  return n;
+};
+const treeOut = (n: Node): GraphParts => ({
+  nodes: [n],
+  initializers: [],
+  outputs: [valueInfo('value', 'float', [1])],
+});
+
+describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
+  const refused: { name: string; bytes: () => Uint8Array; reason: RegExp; ortLoads: boolean }[] = [
+    {
+      name: 'another operator (Relu)',
+      bytes: () =>
+        model({
+          nodes: [node('Relu', ['input'], ['value'])],
+          initializers: [],
+          outputs: [valueInfo('value', 'float', [4])],
+        }),
+      reason: /operator Relu/,
+      ortLoads: true,
+    },
+    {
+      name: 'TreeEnsembleClassifier',
+      bytes: () => {
+        const n = treeNode(small, 1);
+        n.opType = 'TreeEnsembleClassifier';
+        return model(treeOut(n));
+      },
+      reason: /operator ml\.TreeEnsembleClassifier/,
+      ortLoads: false,
+    },
+    {
+      name: 'aggregate_function AVERAGE',
+      bytes: () =>
+        model(treeOut(withAttr('aggregate_function', (a) => (a.s = new TextEncoder().encode('AVERAGE'))))),
+      reason: /aggregate_function AVERAGE/,
+      ortLoads: true,
+    },
+    {
+      name: 'post_transform LOGISTIC',
+      bytes: () =>
+        model(treeOut(withAttr('post_transform', (a) => (a.s = new TextEncoder().encode('LOGISTIC'))))),
+      reason: /post_transform LOGISTIC/,
+      ortLoads: true,
+    },
+    {
+      name: 'an unknown tree attribute (double thresholds as a tensor)',
+      bytes: () => {
+        const n = treeNode(small, 1, [
+          {
+            name: 'nodes_values_as_tensor',
+            type: onnx.AttributeProto.AttributeType.TENSOR,
+            t: floatTensor('v', [1], [0]),
+          },
+        ]);
+        return model(treeOut(n));
+      },
+      reason: /nodes_values_as_tensor/,
+      ortLoads: false,
+    },
+    {
+      name: 'a node mode BRANCH_MEMBER',
+      bytes: () =>
+        model(
+          treeOut(
+            withAttr(
+              'nodes_modes',
+              (a) =>
+                (a.strings = (a.strings ?? []).map((s) =>
+                  new TextDecoder().decode(s) === 'BRANCH_LT' ? new TextEncoder().encode('BRANCH_MEMBER') : s,
+                )),
+            ),
+          ),
+        ),
+      reason: /node mode BRANCH_MEMBER/,
+      ortLoads: true,
+    },
+    {
+      name: 'node ids beyond the node count',
+      bytes: () =>
+        model(
+          treeOut(
+            treeNode(
+              randomEnsemble({ trees: 2, F: 4, targets: 1, seed: 4, modes: ['BRANCH_LT'], idBase: 100 }),
+              1,
+            ),
+          ),
+        ),
+      reason: /node id out of range/,
+      ortLoads: false,
+    },
+    {
+      name: 'a missing-value track of 2',
+      bytes: () =>
+        model(
+          treeOut(withAttr('nodes_missing_value_tracks_true', (a) => (a.ints = (a.ints ?? []).map(() => 2)))),
+        ),
+      reason: /missing-value track other than 0 or 1/,
+      ortLoads: true,
+    },
+    {
+      name: 'the nodes of a tree not listed together',
+      bytes: () => {
+        const e = randomEnsemble({ trees: 2, F: 4, targets: 1, seed: 9, modes: ['BRANCH_LT'], idBase: 0 });
+        // Move the first tree's last node to the end of the list.
+        const first = e.treeIds[0];
+        const at = e.treeIds.lastIndexOf(first);
+        for (const k of [
+          'treeIds',
+          'nodeIds',
+          'features',
+          'modes',
+          'values',
+          'trueIds',
+          'falseIds',
+          'missing',
+        ] as const) {
+          const arr = e[k] as unknown[];
+          arr.push(arr.splice(at, 1)[0]);
+        }
+        return model(treeOut(treeNode(e, 1)));
+      },
+      reason: /not contiguous/,
+      ortLoads: true,
+    },
+    {
+      name: 'a branch to a node outside its tree',
+      bytes: () =>
+        model(
+          treeOut(
+            withAttr(
+              'nodes_truenodeids',
+              (a) => (a.ints = (a.ints ?? []).map((v) => (Number(v) === 0 ? 0 : 9999))),
+            ),
+          ),
+        ),
+      reason: /outside its tree/,
+      ortLoads: false,
+    },
+    {
+      name: 'a tree with a cycle',
+      bytes: () =>
+        model(
+          treeOut(
+            withAttr(
+              'nodes_falsenodeids',
+              (a) => (a.ints = (a.ints ?? []).map((v) => (Number(v) === 0 ? 0 : 0))),
+            ),
+          ),
+        ),
+      reason: /cycle/,
+      ortLoads: false,
+    },
+    {
+      name: 'a feature id beyond the input',
+      bytes: () =>
+        model(treeOut(withAttr('nodes_featureids', (a) => (a.ints = (a.ints ?? []).map(() => 7))))),
+      reason: /feature beyond the input/,
+      ortLoads: true,
+    },
+    {
+      name: 'Softmax on axis 0',
+      bytes: () =>
+        model({
+          nodes: [node('Softmax', ['input'], ['p'], [attrInt('axis', 0)])],
+          initializers: [],
+          outputs: [valueInfo('p', 'float', [4])],
+        }),
+      reason: /Softmax on axis 0/,
+      ortLoads: true,
+    },
+    {
+      name: 'ArgMax with select_last_index 1',
+      bytes: () =>
+        model({
+          nodes: [
+            node(
+              'ArgMax',
+              ['input'],
+              ['label'],
+              [attrInt('axis', 1), attrInt('keepdims', 0), attrInt('select_last_index', 1)],
+            ),
+          ],
+          initializers: [],
+          outputs: [
+            {
+              name: 'label',
+              type: {
+                tensorType: {
+                  elemType: onnx.TensorProto.DataType.INT64,
+                  shape: { dim: [{ dimParam: 'N' }] },
+                },
+              },
+            },
+          ],
+        }),
+      reason: /select_last_index/,
+      ortLoads: true,
+    },
+    {
+      name: 'a double initializer',
+      bytes: () =>
+        model({
+          nodes: [node('Add', ['input', 'B'], ['value'])],
+          initializers: [
+            { name: 'B', dims: [1], dataType: onnx.TensorProto.DataType.DOUBLE, doubleData: [1] },
+          ],
+          outputs: [valueInfo('value', 'float', [4])],
+        }),
+      reason: /not float32/,
+      ortLoads: false,
+    },
+    {
+      name: 'two graph inputs',
+      bytes: () =>
+        model(
+          {
+            nodes: [node('Add', ['input', 'other'], ['value'])],
+            initializers: [],
+            outputs: [valueInfo('value', 'float', [4])],
+          },
+          { inputs: [valueInfo('input', 'float', [4]), valueInfo('other', 'float', [4])] },
+        ),
+      reason: /2 graph inputs/,
+      ortLoads: true,
+    },
+    {
+      name: 'an input declared with another feature count',
+      bytes: () => model(treeOut(treeNode(small, 1)), { inputs: [valueInfo('input', 'float', [9])] }),
+      reason: /another feature count/,
+      ortLoads: true,
+    },
+    {
+      name: 'an operator domain it does not know',
+      bytes: () =>
+        model(treeOut(treeNode(small, 1)), {
+          opsets: [
+            ['', 17],
+            ['ai.onnx.ml', 3],
+            ['com.microsoft', 1],
+          ],
+        }),
+      reason: /operator domain com\.microsoft/,
+      ortLoads: true,
+    },
+    {
+      name: 'an ai.onnx.ml opset it does not know',
+      bytes: () =>
+        model(treeOut(treeNode(small, 1)), {
+          opsets: [
+            ['', 17],
+            ['ai.onnx.ml', 5],
+          ],
+        }),
+      reason: /opset ai\.onnx\.ml 5/,
+      ortLoads: false,
+    },
+    {
+      name: 'an output declared int64 that is float',
+      bytes: () =>
+        model({
+          nodes: [node('Identity', ['input'], ['value'])],
+          initializers: [],
+          outputs: [{ name: 'value', type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64 } } }],
+        }),
+      reason: /declared int64/,
+      ortLoads: false,
+    },
+    {
+      name: 'bytes that are not ONNX',
+      bytes: () => new TextEncoder().encode('definitely not a protobuf \u00ff\u00fe'),
+      reason: /not an ONNX model|graph/,
+      ortLoads: false,
+    },
+  ];
+  for (const c of refused) {
+    test(c.name, async () => {
+      const bytes = c.bytes();
+      assert.throws(
+        () => compileOnnx(bytes, 4),
+        (e: unknown) => e instanceof Unsupported && c.reason.test(e.reason),
+      );
+      const spec = { task: 'regression', inputSchema: [], featurizer: null, imported: null };
+      const opts = { batchWindowMs: 0, featurizerBytes: 0 };
+      if (!c.ortLoads) {
+        // Not a graph ORT runs either: the load fails as it did before the native engine.
+        await assert.rejects(loadModel('k', bytes, { ...spec, inputSchema: cols4 }, opts));
+        return;
+      }
+      const m = await loadModel('k', bytes, { ...spec, inputSchema: cols4 }, opts);
+      try {
+        assert.equal(m.engine, 'onnxruntime');
+        assert.match(m.fallbackReason ?? '', c.reason);
+      } finally {
+        await m.dispose();
+      }
+    });
+  }
+});
+
+const cols4 = ['a', 'b', 'c', 'd'].map((name) => ({ name, type: 'numeric' }));
+
+test('a graph the native engine refuses still predicts, through ONNX Runtime', async () => {
+  // Relu then the trees: ORT answers, the native engine is not involved.
+  const parts: GraphParts = {
+    nodes: [node('Relu', ['input'], ['pos']), { ...treeNode(small, 1), input: ['pos'] }],
+    initializers: [],
+    outputs: [valueInfo('value', 'float', [1])],
+  };
+  const bytes = model(parts);
+  const m = await loadModel(
+    'k',
+    bytes,
+    { task: 'regression', inputSchema: cols4, featurizer: null, imported: null },
+    { batchWindowMs: 0, featurizerBytes: 0 },
+  );
+  assert.equal(m.engine, 'onnxruntime');
+  const x = inputsOnLevels(50, 4, 2).map((v) => (Number.isNaN(v) ? 0 : v));
+  const { outputs } = await m.batcher.submit(x, 50);
+  assert.deepEqual(
+    Array.from(outputs.value.data as Float32Array),
+    Array.from(await ortValues(bytes, x, 50, 4)),
+  );
+  await m.dispose();
+});
+
+test('engine onnxruntime: even a supported graph runs in ONNX Runtime', async () => {
+  const bytes = treeModel(4, small, 1);
+  const spec = { task: 'regression', inputSchema: cols4, featurizer: null, imported: null };
+  const auto = await loadModel('k', bytes, spec, { batchWindowMs: 0, featurizerBytes: 0 });
+  const forced = await loadModel('k', bytes, spec, {
+    batchWindowMs: 0,
+    featurizerBytes: 0,
+    engine: 'onnxruntime',
+  });
+  assert.equal(auto.engine, 'native');
+  assert.equal(forced.engine, 'onnxruntime');
+  assert.equal(forced.fallbackReason, undefined);
+  // The native footprint is its typed arrays plus a fixed part: far below the session estimate.
+  assert.ok(auto.bytes < forced.bytes, `${auto.bytes} < ${forced.bytes}`);
+  const x = inputsOnLevels(20, 4, 4);
+  const a = await auto.batcher.submit(x, 20);
+  const b = await forced.batcher.submit(x, 20);
+  assert.deepEqual(
+    Array.from(a.outputs.value.data as Float32Array),
+    Array.from(b.outputs.value.data as Float32Array),
+  );
+  await auto.dispose();
+  await forced.dispose();
+});
+
+test('a run with the wrong input length is refused', () => {
+  const plan = compileOnnx(treeModel(4, small, 1), 4);
+  assert.throws(() => plan.run(new Float32Array(7), 2), /input length/);
+});
+
+test('Add and Sub broadcast a constant row, a constant value, and either side', async () => {
+  const parts: GraphParts = {
+    nodes: [
+      node('Add', ['input', 'row'], ['a']),
+      node('Sub', ['one', 'a'], ['b']),
+      node('Sub', ['b', 'input'], ['c']),
+      node('Concat', ['a', 'c'], ['value'], [attrInt('axis', -1)]),
+    ],
+    initializers: [floatTensor('row', [1, 4], [0.1, -0.2, 0.3, 1e-8]), floatTensor('one', [], [1])],
+    outputs: [valueInfo('value', 'float', [8])],
+  };
+  const bytes = model(parts);
+  const x = inputsOnLevels(30, 4, 8).map((v) => (Number.isNaN(v) ? 0.3 : v));
+  const mine = compileOnnx(bytes, 4).run(x, 30).value.data as Float32Array;
+  const s = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS });
+  const ref = (await s.run({ input: new ort.Tensor('float32', x, [30, 4]) })).value.data as Float32Array;
+  await s.release();
+  assert.deepEqual(Array.from(mine), Array.from(ref));
+});
