@@ -406,7 +406,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     id: 6,
-    name: 'metering: usage events, budgets and their alerts, tier quota edits',
+    name: 'metering: usage events and their hourly rollup, budgets and their alerts, tier quota edits',
     up: (t) => [
       // One row per usage event; the id makes a replay a no-op (insert … on conflict do nothing). A
       // deleted tenant's usage goes with it (the cascade), like every other row of the tenant: the
@@ -423,6 +423,18 @@ export const MIGRATIONS: readonly Migration[] = [
         origin text not null check (origin in ('own', 'shared'))
       )`,
       'create index usage_events_range on usage_events (tenant_id, hour)',
+      // The operator's sums read a range's partial first and last hours across tenants.
+      'create index usage_events_hour on usage_events (hour)',
+      // The hourly rollup that sums read: the events newly stored by a batch are added to it in the same
+      // transaction, so a month costs at most hours × kinds × origins rows per tenant, however many events.
+      `create table usage_hourly (
+        tenant_id text not null references tenants(id) on delete cascade,
+        hour text not null,
+        kind text not null,
+        origin text not null,
+        quantity ${t.float} not null,
+        primary key (tenant_id, hour, kind, origin)
+      )`,
       // alert_at: JSON array of fractions of monthly.
       `create table budgets (
         tenant_id text primary key references tenants(id) on delete cascade,
@@ -450,6 +462,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
     tenantTables: [
       { table: 'usage_events', column: 'tenant_id' },
+      { table: 'usage_hourly', column: 'tenant_id' },
       { table: 'budgets', column: 'tenant_id' },
       { table: 'budget_alerts', column: 'tenant_id' },
     ],

@@ -315,6 +315,15 @@ export interface UsageEventsTable {
   origin: string;
 }
 
+/** Usage summed per tenant, hour, kind and origin: what the sums read (kept by UsageRepo.record). */
+export interface UsageHourlyTable {
+  tenant_id: string;
+  hour: string;
+  kind: string;
+  origin: string;
+  quantity: number;
+}
+
 export interface BudgetsTable {
   tenant_id: string;
   monthly: number;
@@ -373,6 +382,7 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   usage_events: UsageEventsTable;
+  usage_hourly: UsageHourlyTable;
   budgets: BudgetsTable;
   budget_alerts: BudgetAlertsTable;
   tier_quotas: TierQuotasTable;

@@ -1,6 +1,7 @@
 // Metering's store on both adapters: usage events (a replay counts once — the same batch twice, duplicate
 // ids in a batch, concurrent replays; events of unknown tenants dropped; deletion of a tenant takes its
-// usage), sums per hour, day and month over [from, to), per tenant and across tenants; budgets and their
+// usage), sums per hour, day and month over [from, to) — whole hours from the hourly rollup, partial ones
+// from the events — per tenant and across tenants; budgets and their
 // once-a-month alerts (exactly one winner under concurrency); the operator's tier quota edits. Then, on
 // PostgreSQL, row-level security on the new tables for bare queries as the application role.
 import assert from 'node:assert/strict';
@@ -89,7 +90,8 @@ describeStores('store: usage events', ({ store, t }) => {
   test('concurrent replays of one batch, in either order, store and count each event once', async () => {
     const s = store();
     await tenants(s, 'uc-a', 'uc-b');
-    // More than one insert statement per batch, so that replays in opposite orders could cross.
+    // More than one insert statement per batch, so that replays in opposite orders could cross. Even
+    // events are uc-b's in even hours, odd ones uc-a's in odd hours: 24 rollup rows.
     const batch = Array.from({ length: 2400 }, (_, i) =>
       ev(`uc-${i}`, i % 2 ? 'uc-a' : 'uc-b', `2026-01-03T${String(i % 24).padStart(2, '0')}:00:00.000Z`),
     );
@@ -107,6 +109,10 @@ describeStores('store: usage events', ({ store, t }) => {
     );
     const [r] = await t().query("select count(*) as n from usage_events where tenant_id like 'uc-%'");
     assert.equal(Number(r.n), 2400);
+    const [h] = await t().query(
+      "select count(*) as n, sum(quantity) as q from usage_hourly where tenant_id like 'uc-%'",
+    );
+    assert.deepEqual([Number(h.n), Number(h.q)], [24, 2400], 'the rollup added each stored event once');
     const all = await s.usage.sumsAll({ ...JAN, granularity: 'month' });
     assert.deepEqual(
       all.filter((x) => x.tenantId.startsWith('uc-')).map((x) => [x.tenantId, x.quantity]),
@@ -206,6 +212,66 @@ describeStores('store: usage events', ({ store, t }) => {
     );
   });
 
+  test('a range with partial first and last hours: whole hours from the rollup, the edges from the events', async () => {
+    const s = store();
+    await tenants(s, 'ue-a', 'ue-b');
+    await s.usage.record([
+      ev('ue-0', 'ue-a', '2026-01-08T00:10:00.000Z', 1), // before from
+      ev('ue-1', 'ue-a', '2026-01-08T00:30:00.000Z', 2), // at from
+      ev('ue-2', 'ue-a', '2026-01-08T00:59:00.000Z', 4),
+      ev('ue-3', 'ue-a', '2026-01-08T01:30:00.000Z', 8),
+      ev('ue-4', 'ue-a', '2026-01-08T02:59:59.999Z', 16),
+      ev('ue-5', 'ue-a', '2026-01-08T03:00:00.000Z', 32),
+      ev('ue-6', 'ue-a', '2026-01-08T03:14:59.999Z', 64),
+      ev('ue-7', 'ue-a', '2026-01-08T03:15:00.000Z', 128), // at to
+      ev('ue-8', 'ue-b', '2026-01-08T00:45:00.000Z', 256),
+    ]);
+    const q = (granularity: UsageQuery['granularity']): UsageQuery => ({
+      from: '2026-01-08T00:30:00.000Z',
+      to: '2026-01-08T03:15:00.000Z',
+      granularity,
+    });
+    assert.deepEqual(
+      (await s.usage.sums(scopeOf('ue-a'), q('hour'))).map((x) => [x.period.slice(11, 13), x.quantity]),
+      [
+        ['00', 6],
+        ['01', 8],
+        ['02', 16],
+        ['03', 96],
+      ],
+    );
+    assert.deepEqual(
+      (await s.usage.sums(scopeOf('ue-a'), q('day'))).map((x) => x.quantity),
+      [126],
+    );
+    assert.deepEqual(
+      (await s.usage.sumsAll(q('month')))
+        .filter((x) => x.tenantId.startsWith('ue-'))
+        .map((x) => [x.tenantId, x.quantity]),
+      [
+        ['ue-a', 126],
+        ['ue-b', 256],
+      ],
+    );
+    // Two partial hours with no whole hour between them.
+    assert.deepEqual(
+      (
+        await s.usage.sums(scopeOf('ue-a'), {
+          from: '2026-01-08T02:30:00.000Z',
+          to: '2026-01-08T03:10:00.000Z',
+          granularity: 'day',
+        })
+      ).map((x) => x.quantity),
+      [48],
+    );
+    // A replay changes nothing, whole hours included.
+    await s.usage.record([ev('ue-3', 'ue-a', '2026-01-08T01:30:00.000Z', 8)]);
+    assert.deepEqual(
+      (await s.usage.sums(scopeOf('ue-a'), q('day'))).map((x) => x.quantity),
+      [126],
+    );
+  });
+
   test("a tenant's sums hold only its own usage; sumsAll holds every tenant's, the shared namespace included", async () => {
     const s = store();
     await tenants(s, 'ui-a', 'ui-b', SHARED_NAMESPACE);
@@ -294,6 +360,9 @@ describeStores('store: usage events', ({ store, t }) => {
       20_000,
     );
     assert.equal(new Set(sums.map((x) => x.period)).size, Math.ceil(20_000 / 60), 'one period per hour');
+    const keys = new Set(events.map((e) => `${e.tenantId}/${e.at.slice(0, 13)}/${e.kind}`));
+    const [h] = await t().query("select count(*) as n from usage_hourly where tenant_id like 'up-%'");
+    assert.equal(Number(h.n), keys.size, 'the rollup holds one row per tenant, hour, kind and origin');
   });
 });
 
@@ -398,7 +467,7 @@ describeStores('store: tier quota edits', ({ store }) => {
 describe('store: row-level security on the metering tables [postgres]', () => {
   let ts: TestStore;
   let app: pg.Client;
-  const TABLES = ['usage_events', 'budgets', 'budget_alerts'];
+  const TABLES = ['usage_events', 'usage_hourly', 'budgets', 'budget_alerts'];
 
   before(async () => {
     ts = await createTestStore('postgres');
@@ -441,6 +510,7 @@ describe('store: row-level security on the metering tables [postgres]', () => {
       const plants = [
         "insert into usage_events (id, tenant_id, kind, quantity, at, hour, subject, origin) values ('planted', 'mr-b', 'predicted_rows', 1, 't', 'h', null, 'own')",
         "insert into budget_alerts (tenant_id, month, threshold, at) values ('mr-b', '2026-02', 0.5, 't')",
+        "insert into usage_hourly (tenant_id, hour, kind, origin, quantity) values ('mr-b', 'h', 'predicted_rows', 'own', 1)",
         "update budgets set tenant_id = 'mr-b' where tenant_id = 'mr-a'",
       ];
       for (const stmt of plants) {
