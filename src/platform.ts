@@ -26,12 +26,14 @@ import { DatasetService } from './services/datasets/service.ts';
 import { createInference } from './services/inference/index.ts';
 import { PredictionLog } from './services/inference/prediction-log.ts';
 import { KeyRing } from './services/keyring.ts';
+import { BudgetService } from './services/metering/budgets.ts';
 import { createMeter, type Meter } from './services/metering/meter.ts';
 import { meterFinishedJob, monitoringRunEvent } from './services/metering/sources.ts';
-import { StorageSampler } from './services/metering/storage.ts';
+import { StorageSampler, storageBytes } from './services/metering/storage.ts';
 import { UsageService } from './services/metering/usage.ts';
 import { dailyLogReader, MonitoringService } from './services/monitoring/index.ts';
 import { ProvenanceService, type Withdrawal } from './services/provenance.ts';
+import { QuotaService } from './services/quotas.ts';
 import { SharedModelsService } from './services/shared-models.ts';
 import { ensureSharedNamespace } from './services/shared-namespace.ts';
 import { TenantService } from './services/tenants.ts';
@@ -120,6 +122,8 @@ interface LifecycleDeps {
   warn: (o: object, m: string) => void;
   /** Metering (issue 8): training jobs, monitoring runs and storage samples record usage through it. */
   meter: Meter;
+  /** Budgets and quotas (issue 8): the month's usage and cost of a tenant. */
+  usage: Pick<UsageService, 'monthToDate'>;
 }
 
 /**
@@ -180,7 +184,19 @@ function modelLifecycle(d: LifecycleDeps) {
     for (const step of steps)
       await step(job).catch((err) => warn({ jobId: job.id, err: String(err) }, 'after-job step failed'));
   };
-  return { provenance, advisor, webhooks, monitoring, onFinished };
+  // Budgets: alerts once per threshold and month, the hard limit (docs/budgets.md).
+  const budgets = new BudgetService({
+    repo: store.budgets,
+    monthToDate: (scope, month) => d.usage.monthToDate(scope, month),
+    webhooks,
+    audit: d.audit,
+    clock,
+    currency: config.prices.currency,
+    warn,
+  });
+  // After the job's usage is recorded (the metering step above): its cost may cross a threshold.
+  steps.push((job) => budgets.evaluate(job.tenantId));
+  return { provenance, advisor, webhooks, monitoring, budgets, onFinished };
 }
 
 /** The worker role's periodic work: a monitoring cycle, and webhook deliveries. */
@@ -219,6 +235,7 @@ function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLif
         run: () => lifecycle.monitoring.cycle(shardOption(d.config)),
       },
       { name: 'webhooks', everyMs: WEBHOOK_POLL_MS, run: () => dispatcher.runOnce() },
+      { name: 'budgets', everyMs: BUDGET_EVALUATE_MS, run: () => lifecycle.budgets.evaluate() },
     ],
     { warn: d.warn },
   );
@@ -240,6 +257,29 @@ function shardOption(config: Config): { shard?: { index: number; count: number }
 
 /** How often due webhook deliveries are looked for. */
 const WEBHOOK_POLL_MS = 2000;
+
+/** How often every budget is checked for thresholds reached (usage of predictions and storage accrues). */
+const BUDGET_EVALUATE_MS = 30_000;
+
+/** Quotas in one place (issue 8): the operator's tier edits, read at most every TIER_EDITS_TTL_MS. */
+function quotaServiceOf(
+  store: Store,
+  blobs: BlobStore,
+  clock: Clock,
+  usage: Pick<UsageService, 'monthToDate'>,
+  warn: (o: object, m: string) => void,
+): QuotaService {
+  return new QuotaService({
+    repo: store.tierQuotas,
+    clock,
+    usage: {
+      store,
+      storageBytes: (scope) => storageBytes({ store, blobs }, scope),
+      monthToDate: (scope, month) => usage.monthToDate(scope, month),
+    },
+    warn,
+  });
+}
 
 /**
  * The training supervisor as the configuration asks for it (slots, global cap, artifact folder); its
@@ -293,9 +333,27 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   const auth = new AuthService(adminKey, store.keys, clock, random);
   // A withdrawal (consent off, dataset or tenant deleted) reaches provenance, built just below.
   const withdraw = (w: Withdrawal) => lifecycle.provenance.withdraw(w);
-  const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random, withdraw);
+  // Quotas in one place (issue 8): the tier edits; budgets and the hard limit are built with the lifecycle.
+  const quotaService = quotaServiceOf(store, blobs, clock, usage, (o, m) => app.log.warn(o, m));
+  const tenants = new TenantService(
+    store.tenants,
+    keyring,
+    artifacts,
+    audit,
+    clock,
+    random,
+    withdraw,
+    quotaService,
+  );
   const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw);
-  const training = new TrainingService({ store, tenants, clock, random });
+  const training = new TrainingService({
+    store,
+    tenants,
+    clock,
+    random,
+    usage,
+    budgets: { checkTraining: (scope) => lifecycle.budgets.checkTraining(scope) },
+  });
   const lifecycleDeps: LifecycleDeps = {
     config,
     store,
@@ -308,6 +366,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     random,
     warn: (o, m) => app.log.warn(o, m),
     meter,
+    usage,
   };
   const lifecycle = modelLifecycle(lifecycleDeps);
   const sharedModels = new SharedModelsService({ store, artifacts, clock, random });
@@ -321,6 +380,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     tenants,
     warn: (o, m) => app.log.warn(o, m),
     meter,
+    predictionBlock: (tenantId) => lifecycle.budgets.predictionBlock(tenantId),
+    onQuotaChange: (listener) => quotaService.onChange(listener),
   });
   modelsChanged = () => inference.forgetResolutions();
   const webhooks = lifecycle.webhooks;
@@ -339,6 +400,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     provenance: lifecycle.provenance,
     advisor: lifecycle.advisor,
     usage,
+    budgets: lifecycle.budgets,
+    quotaService,
   };
   observability.registry.include(metrics.registry);
   const app = await buildServer(
@@ -436,8 +499,26 @@ export async function startWorkerProcess(
     random,
     warn: (o, m) => opts.log?.warn(o, m),
   });
-  const tenants = new TenantService(store.tenants, keyring, artifacts, audit, clock, random);
-  const training = new TrainingService({ store, tenants, clock, random });
+  const usage = new UsageService({ store, prices: config.prices, clock, sharedCost: config.sharedCost });
+  const quotaService = quotaServiceOf(store, blobs, clock, usage, (o, m) => opts.log?.warn(o, m));
+  const tenants = new TenantService(
+    store.tenants,
+    keyring,
+    artifacts,
+    audit,
+    clock,
+    random,
+    undefined,
+    quotaService,
+  );
+  const training = new TrainingService({
+    store,
+    tenants,
+    clock,
+    random,
+    usage,
+    budgets: { checkTraining: (scope) => lifecycle.budgets.checkTraining(scope) },
+  });
   const lifecycleDeps: LifecycleDeps = {
     config,
     store,
@@ -450,6 +531,7 @@ export async function startWorkerProcess(
     random,
     warn: (o, m) => opts.log?.warn(o, m),
     meter,
+    usage,
   };
   const lifecycle = modelLifecycle(lifecycleDeps);
   const workers = await startConfiguredWorkers(

@@ -8,8 +8,10 @@ import type { AuditService } from '../services/audit.ts';
 import type { AuthService, Principal } from '../services/auth.ts';
 import type { DatasetService } from '../services/datasets/service.ts';
 import type { InferenceService } from '../services/inference/service.ts';
+import type { BudgetService } from '../services/metering/budgets.ts';
 import type { UsageService } from '../services/metering/usage.ts';
 import type { ProvenanceService } from '../services/provenance.ts';
+import type { QuotaService } from '../services/quotas.ts';
 import type { SharedModelsService } from '../services/shared-models.ts';
 import type { TenantService } from '../services/tenants.ts';
 import type { TrainingService } from '../services/training.ts';
@@ -38,6 +40,10 @@ export interface ApiDeps {
   webhooks: WebhookService;
   /** The platform's clock: every time a route records comes from it. */
   clock: Clock;
+  /** Budgets: GET|PUT|DELETE /v1/budget (served when present). */
+  budgets?: BudgetService;
+  /** Quotas in one place: GET /v1/quotas, PUT /v1/quotas/tiers/{tier} (served when present). */
+  quotaService?: QuotaService;
   /** Metered usage and cost: GET /v1/usage (served when present). */
   usage?: UsageService;
 }

@@ -13,6 +13,7 @@ import { registerAuth } from './auth.ts';
 import type { ApiDeps } from './context.ts';
 import { sendProblem } from './problem.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { budgetRoutes } from './routes/budget.ts';
 import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inferV2Routes } from './routes/infer-v2.ts';
@@ -22,6 +23,7 @@ import { modelRoutes } from './routes/models.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { predictRoutes } from './routes/predict.ts';
 import { provenanceRoutes } from './routes/provenance.ts';
+import { quotaRoutes } from './routes/quotas.ts';
 import { sharedRoutes } from './routes/shared.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 import { usageRoutes } from './routes/usage.ts';
@@ -126,6 +128,8 @@ export async function buildServer(
   await app.register(metricsRoutes(opts.observability?.registry ?? deps.metrics));
   await app.register(monitoringRoutes({ ...deps, granularity: deps.config.monitorGranularity }));
   await app.register(webhookRoutes(deps));
+  if (deps.budgets) await app.register(budgetRoutes({ budgets: deps.budgets }));
+  if (deps.quotaService) await app.register(quotaRoutes({ ...deps, quotaService: deps.quotaService }));
   if (deps.usage) await app.register(usageRoutes({ usage: deps.usage }));
 
   return Object.assign(app, { state });

@@ -11,6 +11,7 @@ import type { TenantArtifacts } from './artifacts.ts';
 import type { AuditService } from './audit.ts';
 import type { KeyRing } from './keyring.ts';
 import type { Withdrawal } from './provenance.ts';
+import type { QuotaSource } from './quotas.ts';
 
 export interface CreateTenantInput {
   id?: string;
@@ -30,6 +31,8 @@ export class TenantService {
     private readonly random: Random,
     /** Told when a tenant's data may no longer train shared models (consent withdrawn, tenant deleted). */
     private readonly onWithdrawal?: (w: Withdrawal) => Promise<unknown>,
+    /** The operator's tier edits (services/quotas.ts); without it the built-in tier defaults hold. */
+    private readonly quotaSource?: QuotaSource,
   ) {}
 
   async create(input: CreateTenantInput, actor: Actor): Promise<Tenant> {
@@ -71,6 +74,7 @@ export class TenantService {
     const before = isTenantId(id) ? await this.repo.get(id) : null;
     const t = before ? await this.repo.update(id, patch, actor.keyId, this.clock.now().toISOString()) : null;
     if (!t) throw notFound('tenant');
+    if (patch.tier !== undefined || patch.quotaOverrides !== undefined) this.quotaSource?.changed(id);
     if (before?.sharedTraining && !t.sharedTraining)
       await this.onWithdrawal?.({ tenantId: id, reason: 'consent-withdrawn' });
     return t;
@@ -84,7 +88,13 @@ export class TenantService {
     await this.onWithdrawal?.({ tenantId: id, reason: 'tenant-deleted' });
   }
 
+  /** The quotas in force from the tier edits as last read (no I/O); `quotasOf` reads stale edits first. */
   quotas(t: Tenant): Quotas {
-    return effectiveQuotas(t.tier, t.quotaOverrides);
+    return effectiveQuotas(t.tier, t.quotaOverrides, this.quotaSource?.current());
+  }
+
+  /** The quotas in force: tier defaults, the operator's tier edits (fresh within their TTL), overrides. */
+  async quotasOf(t: Tenant): Promise<Quotas> {
+    return effectiveQuotas(t.tier, t.quotaOverrides, await this.quotaSource?.fresh());
   }
 }

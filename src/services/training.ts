@@ -14,6 +14,7 @@ import type {
   TrainAlgorithm,
   TrainSpec,
 } from '../core/jobs.ts';
+import { monthOf, type UsageTotals } from '../core/metering.ts';
 import { mintTenantScope, SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../core/scope.ts';
 import { effectiveQuotas, type Quotas } from '../core/tiers.ts';
 import type { ColumnSchema, DatasetVersion, Tenant } from '../core/types.ts';
@@ -72,9 +73,19 @@ const ALGORITHMS: readonly TrainAlgorithm[] = ['auto', 'linear', 'gbdt'];
 
 export interface TrainingDeps {
   store: Pick<Store, 'jobs' | 'datasets' | 'models'>;
-  tenants: { get(id: string): Promise<Tenant>; list(): Promise<Tenant[]>; quotas(t: Tenant): Quotas };
+  tenants: {
+    get(id: string): Promise<Tenant>;
+    list(): Promise<Tenant[]>;
+    quotas(t: Tenant): Quotas;
+    /** The quotas in force with the operator's tier edits read fresh (TenantService.quotasOf). */
+    quotasOf?(t: Tenant): Promise<Quotas>;
+  };
   clock: Clock;
   random: Random;
+  /** The tenant's usage this month, for the cpuSecondsPerMonth quota (UsageService.monthToDate). */
+  usage?: { monthToDate(scope: TenantScope, month?: string): Promise<{ usage: UsageTotals }> };
+  /** The budget's hard limit: throws 402 budget_exceeded when it refuses new jobs (BudgetService). */
+  budgets?: { checkTraining(scope: TenantScope): Promise<void> };
 }
 
 const isInt = (v: unknown, min: number, max: number): v is number =>
@@ -244,7 +255,7 @@ export class TrainingService {
     }
 
     const tenant = await this.deps.tenants.get(scope.tenantId);
-    const quotas = this.deps.tenants.quotas(tenant);
+    const quotas = await this.quotasOfTenant(tenant);
     if (version.rows > quotas.trainingRows) {
       throw new AppError(
         'quota_exceeded',
@@ -260,6 +271,9 @@ export class TrainingService {
         },
       );
     }
+
+    await this.checkMonthlyCpu(scope, quotas);
+    await this.deps.budgets?.checkTraining(scope);
 
     if (internal.dryRun) return null;
     const id = newId('job', this.deps.random);
@@ -358,7 +372,26 @@ export class TrainingService {
   /** The shared namespace is not a tenant anyone manages: its jobs run with the premium tier's limits. */
   private async quotasOf(tenantId: string): Promise<Quotas> {
     if (tenantId === SHARED_NAMESPACE) return effectiveQuotas('premium', {});
-    return this.deps.tenants.quotas(await this.deps.tenants.get(tenantId));
+    return this.quotasOfTenant(await this.deps.tenants.get(tenantId));
+  }
+
+  private quotasOfTenant(t: Tenant): Promise<Quotas> {
+    const { tenants } = this.deps;
+    return tenants.quotasOf ? tenants.quotasOf(t) : Promise.resolve(tenants.quotas(t));
+  }
+
+  /** 422 quota_exceeded when this month's training CPU-seconds have reached cpuSecondsPerMonth. */
+  private async checkMonthlyCpu(scope: TenantScope, quotas: Quotas): Promise<void> {
+    if (!this.deps.usage) return;
+    const month = monthOf(this.deps.clock.now());
+    const used = (await this.deps.usage.monthToDate(scope, month)).usage.training_cpu_seconds ?? 0;
+    if (used < quotas.cpuSecondsPerMonth) return;
+    const rounded = Math.round(used * 1000) / 1000;
+    throw new AppError(
+      'quota_exceeded',
+      `the cpuSecondsPerMonth quota (${quotas.cpuSecondsPerMonth}) is used up for ${month} (${rounded} CPU-seconds)`,
+      { extra: { quota: 'cpuSecondsPerMonth', limit: quotas.cpuSecondsPerMonth, used: rounded, month } },
+    );
   }
 
   private enqueue(scope: TenantScope, id: string, spec: TrainSpec, priority: number, quotas: Quotas) {

@@ -53,7 +53,7 @@ export class DatasetService {
     body: Readable,
   ): Promise<DatasetVersion> {
     checkName(name);
-    const quotas = this.tenants.quotas(await this.tenants.get(scope.tenantId));
+    const quotas = await this.tenants.quotasOf(await this.tenants.get(scope.tenantId));
     const [existing, count, usedBytes] = await Promise.all([
       this.store.datasets.get(scope, name),
       this.store.datasets.count(scope),

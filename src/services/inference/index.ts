@@ -2,7 +2,9 @@
 // calls): metrics registry, prediction log, model cache and the predict service.
 import type { Clock, Random } from '../../core/clock.ts';
 import type { Config } from '../../core/config.ts';
+import type { AppError } from '../../core/errors.ts';
 import { TIER_WEIGHTS } from '../../core/tiers.ts';
+import type { Tenant } from '../../core/types.ts';
 import { type Admission, createAdmission } from '../../runtime/limits/admission.ts';
 import { InferenceMetrics } from '../../runtime/metrics.ts';
 import type { BlobStore } from '../../store/artifacts/ports.ts';
@@ -38,7 +40,13 @@ export interface InferenceWiring {
   clock: Clock;
   random: Random;
   /** Tenants' quotas and tiers, for admission. */
-  tenants: Pick<TenantService, 'get' | 'quotas'>;
+  tenants: Pick<TenantService, 'get' | 'quotas'> & Partial<Pick<TenantService, 'quotasOf'>>;
+  /**
+   * Budgets (services/metering/budgets.ts): the 402 a tenant's predictions get at its hard limit, from
+   * a state kept a few seconds; and where quota changes are heard (they drop the limits memo at once).
+   */
+  predictionBlock?: (tenantId: string) => Promise<AppError | undefined>;
+  onQuotaChange?: (listener: (tenantId?: string) => void) => void;
   /** Admission to use instead of the default one (tests, benchmarks); `false`: none. */
   admission?: Admission | false;
   warn?: (obj: Record<string, unknown>, msg: string) => void;
@@ -90,24 +98,35 @@ export function createInference(w: InferenceWiring): {
     resolveTtlMs: w.config.inferenceResolveTtlMs,
     engine: w.config.inferenceEngine,
     admission,
-    limitsOf: tenantLimits(w.tenants, w.clock),
+    limitsOf: tenantLimits(w),
     warn: w.warn,
     meter: w.meter,
   });
   return { inference, metrics };
 }
 
-/** A tenant's quotas and weight, read at most once per LIMITS_TTL_MS per tenant. */
-function tenantLimits(
-  tenants: InferenceWiring['tenants'],
-  clock: Clock,
-): (id: string) => Promise<TenantLimits> {
+/**
+ * A tenant's quotas and weight, read at most once per LIMITS_TTL_MS per tenant (a quota edit made in this
+ * process drops them at once); then the budget's prediction block, if any, refuses with 402.
+ */
+function tenantLimits(w: InferenceWiring): (id: string) => Promise<TenantLimits> {
+  const { tenants, clock, predictionBlock } = w;
   // A failed read (tenant deleted) is not kept: the next request asks again.
   const memo = ttlMemo<TenantLimits>({ ttlMs: LIMITS_TTL_MS, clock, maxKeys: 10_000 });
-  return (id) =>
-    memo.get(id, () =>
-      tenants.get(id).then((t) => ({ quotas: tenants.quotas(t), weight: TIER_WEIGHTS[t.tier] })),
-    );
+  w.onQuotaChange?.(() => memo.clear());
+  const quotasOf = (t: Tenant) => (tenants.quotasOf ? tenants.quotasOf(t) : tenants.quotas(t));
+  const limits = (id: string) =>
+    memo.get(id, async () => {
+      const t = await tenants.get(id);
+      return { quotas: await quotasOf(t), weight: TIER_WEIGHTS[t.tier] };
+    });
+  if (!predictionBlock) return limits;
+  return async (id) => {
+    const l = await limits(id);
+    const refused = await predictionBlock(id);
+    if (refused) throw refused;
+    return l;
+  };
 }
 
 export { PredictionLog, type PredictionRecord } from './prediction-log.ts';

@@ -12,7 +12,13 @@ import {
   nextState,
   type TrainSpec,
 } from '../../../core/jobs.ts';
-import { effectiveQuotas, type Quotas, TIER_WEIGHTS, type Tier } from '../../../core/tiers.ts';
+import {
+  effectiveQuotas,
+  type Quotas,
+  TIER_WEIGHTS,
+  type Tier,
+  type TierEdits,
+} from '../../../core/tiers.ts';
 import {
   DEFAULT_HALF_LIFE_SECONDS,
   decayUsage,
@@ -90,8 +96,17 @@ interface Candidates {
   globalRunning: number;
 }
 
+/** The operator's tier edits (tier_quotas), read in the claiming transaction: an edit holds from the next claim. */
+async function tierEdits(trx: Db): Promise<TierEdits> {
+  const out: TierEdits = {};
+  for (const r of await trx.selectFrom('tier_quotas').select(['tier', 'quotas']).execute())
+    out[r.tier as Tier] = JSON.parse(r.quotas) as Partial<Quotas>;
+  return out;
+}
+
 /** Every tenant with queued jobs, with what the fair scheduler weighs; and the cluster's running count. */
 async function candidates(trx: Db, nowMs: number, halfLifeSeconds: number): Promise<Candidates> {
+  const edits = await tierEdits(trx);
   const rows = await trx
     .selectFrom('jobs as j')
     .innerJoin('tenants as t', 't.id', 'j.tenant_id')
@@ -120,7 +135,7 @@ async function candidates(trx: Db, nowMs: number, halfLifeSeconds: number): Prom
     globalRunning += running;
     if (num(r.queued) === 0 || r.oldest == null) continue;
     const tier = r.tier as Tier;
-    const quotas = effectiveQuotas(tier, JSON.parse(r.overrides) as Partial<Quotas>);
+    const quotas = effectiveQuotas(tier, JSON.parse(r.overrides) as Partial<Quotas>, edits);
     loads.push({
       tenantId: r.tenantId,
       running,
