@@ -42,7 +42,6 @@ export {
 } from './errors.ts';
 export type { PollWaitOptions } from './poll.ts';
 export type { AuditListOptions } from './resources/audit.ts';
-export type { BudgetPutBody, BudgetViewBody } from './resources/budget.ts';
 export { UPLOAD_TIMEOUT_MS, type UploadOptions } from './resources/datasets.ts';
 export type {
   V2Health,
@@ -78,12 +77,6 @@ export {
   type ProvenanceAnswer,
   type TenantDataHolders,
 } from './resources/provenance.ts';
-export type {
-  QuotaLineBody,
-  QuotasViewBody,
-  TierEditBody,
-  TierLineBody,
-} from './resources/quotas.ts';
 export {
   type Audience,
   type ImportRequest,
@@ -93,6 +86,7 @@ export {
   type SharedTrainRequest,
   toBase64,
 } from './resources/shared.ts';
+export type { UsageQuery, UsageReport } from './resources/usage.ts';
 export type {
   AlertEvent,
   DeliveryListOptions,

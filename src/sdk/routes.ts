@@ -71,14 +71,6 @@ export const ROUTES = {
   listWebhookDeliveries: route('GET', '/v1/webhooks/{id}/deliveries', 'tenant'),
   testWebhook: route('POST', '/v1/webhooks/{id}/test', 'tenant'),
 
-  // The tenant's monthly budget (tenant admin, or the operator naming the tenant; only the operator overrides).
-  getBudget: route('GET', '/v1/budget', 'tenant'),
-  putBudget: route('PUT', '/v1/budget', 'tenant'),
-  deleteBudget: route('DELETE', '/v1/budget', 'tenant'),
-  // Quotas: a tenant's view (or the operator's tier table when no tenant is named); tier edits (operator).
-  getQuotas: route('GET', '/v1/quotas', 'tenant'),
-  setTierQuotas: route('PUT', '/v1/quotas/tiers/{tier}', 'operator'),
-
   listJobs: route('GET', '/v1/jobs', 'tenant'),
   getJob: route('GET', '/v1/jobs/{id}', 'tenant'),
   cancelJob: route('POST', '/v1/jobs/{id}/cancel', 'tenant'),
@@ -102,6 +94,9 @@ export const ROUTES = {
 
   // The operator narrows the audit log with `?tenant=`, not with the header.
   listAudit: route('GET', '/v1/audit', 'operator'),
+
+  // A tenant admin reads its own usage; the operator every tenant's, or one named with X-Tenant-Id.
+  usage: route('GET', '/v1/usage', 'tenant'),
 
   health: route('GET', '/healthz', 'public'),
   ready: route('GET', '/readyz', 'public'),

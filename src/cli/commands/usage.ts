@@ -1,0 +1,243 @@
+// `tenantml usage`: metered usage and cost per period (a tenant admin: its own; the operator: every tenant,
+// or one with --tenant); `tenantml usage report --month YYYY-MM`: the operator's monthly report — usage,
+// cost and budget state per tenant, as a table or CSV. docs/metering.md.
+import { type Command, InvalidArgumentError } from 'commander';
+import type { TenantmlClient } from '../../sdk/client.ts';
+import { isTenantmlError } from '../../sdk/errors.ts';
+import type { UsageQuery, UsageReport } from '../../sdk/resources/usage.ts';
+import type { Route } from '../../sdk/routes.ts';
+import { emit, table } from '../output.ts';
+import { type CommandContext, clientOf, wantsJson } from './shared.ts';
+
+type Totals = UsageReport['tenants'][number]['total']['usage'];
+
+const GRANULARITIES = ['hour', 'day', 'month'] as const;
+
+function granularity(value: string): NonNullable<UsageQuery['granularity']> {
+  const g = value.trim();
+  if (!(GRANULARITIES as readonly string[]).includes(g))
+    throw new InvalidArgumentError(`expected one of ${GRANULARITIES.join(', ')}`);
+  return g as NonNullable<UsageQuery['granularity']>;
+}
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+function month(value: string): string {
+  if (!MONTH.test(value.trim())) throw new InvalidArgumentError('expected a month as YYYY-MM');
+  return value.trim();
+}
+
+/** [from, to) of a YYYY-MM month, as ISO instants. */
+function monthBounds(m: string): { from: string; to: string } {
+  const [y, mo] = m.split('-').map(Number);
+  return {
+    from: new Date(Date.UTC(y, mo - 1, 1)).toISOString(),
+    to: new Date(Date.UTC(y, mo, 1)).toISOString(),
+  };
+}
+
+/** Up to 6 significant digits, no exponent for everyday sizes. */
+const n = (x: number | undefined): string => {
+  const v = x ?? 0;
+  return v === 0 ? '0' : Number(v.toPrecision(6)).toString();
+};
+const money = (x: number): string => (x === 0 ? '0' : x < 0.01 ? x.toPrecision(3) : x.toFixed(4));
+const gbHours = (byteHours: number | undefined): string => n((byteHours ?? 0) / 1e9);
+
+function usageRow(u: Totals): string[] {
+  return [
+    n(u.training_cpu_seconds),
+    n(u.predicted_rows),
+    n(u.predict_requests),
+    n(u.inference_cpu_seconds),
+    gbHours(u.storage_byte_hours),
+    n(u.monitoring_runs),
+  ];
+}
+
+const USAGE_HEADERS = ['TRAIN CPU-S', 'PRED ROWS', 'REQUESTS', 'INFER CPU-S', 'STORAGE GB-H', 'MON RUNS'];
+
+function policyLine(r: UsageReport): string {
+  if (!r.sharedCostPolicy) return '';
+  return r.sharedCostPolicy === 'contributors'
+    ? 'shared-model training: paid by the contributing tenants, by rows (SHARED CPU-S)\n'
+    : 'shared-model training: kept by the operator (tenant _shared)\n';
+}
+
+/** GET /v1/budget, built by the budgets work (issue 8); answered per tenant with X-Tenant-Id. */
+const BUDGET: Route<'/v1/budget'> = { method: 'GET', path: '/v1/budget', scope: 'tenant' };
+
+interface BudgetView {
+  budget: { monthly: number; hardLimit: boolean };
+  state: {
+    spent: number;
+    limit: number;
+    ratio: number | null;
+    reached: number[];
+    blocks: { training: boolean; predictions: boolean };
+  };
+}
+
+/** The tenant's budget, or null when it has none (404; also a server without budgets). */
+async function budgetOf(client: TenantmlClient, tenantId: string): Promise<BudgetView | null> {
+  try {
+    return await client.withTenant(tenantId).transport.request<BudgetView>(BUDGET);
+  } catch (err) {
+    if (isTenantmlError(err) && err.status === 404) return null;
+    throw err;
+  }
+}
+
+function budgetCells(b: BudgetView | null): string[] {
+  if (!b) return ['—', '—', '—'];
+  const s = b.state;
+  const ratio = s.ratio === null ? '∞' : `${Math.round(s.ratio * 1000) / 10}%`;
+  const blocked = s.blocks.predictions ? 'training+predictions' : s.blocks.training ? 'training' : 'no';
+  return [money(s.limit), ratio, blocked];
+}
+
+interface ReportLine {
+  tenantId: string;
+  usage: Totals;
+  sharedUsage: Totals;
+  cost: number;
+  budget: BudgetView | null;
+}
+
+/** One CSV field, quoted when it must be. */
+function csvField(v: unknown): string {
+  const s = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const CSV_KINDS = [
+  'training_cpu_seconds',
+  'training_wall_seconds',
+  'training_rows',
+  'predict_requests',
+  'predicted_rows',
+  'inference_cpu_seconds',
+  'storage_byte_hours',
+  'monitoring_runs',
+] as const;
+
+export function registerUsage(program: Command, ctx: CommandContext): void {
+  const usage = program
+    .command('usage')
+    .description(
+      'metered usage and cost per period: a tenant admin’s own; the operator’s for every tenant (--tenant: one)',
+    )
+    .option('--from <when>', 'start (inclusive): YYYY-MM-DD or a date-time with a zone; default this month')
+    .option('--to <when>', 'end (exclusive), same forms; default the end of the month of --from')
+    .option('--granularity <g>', 'hour, day (default) or month', granularity)
+    .action(async (opts: UsageQuery, cmd: Command) => {
+      const res = await clientOf(ctx, cmd).usage.get({
+        from: opts.from,
+        to: opts.to,
+        granularity: opts.granularity,
+      });
+      emit(ctx.io, wantsJson(cmd), res, () => {
+        const rows: unknown[][] = [];
+        for (const t of res.tenants) {
+          for (const p of t.periods)
+            rows.push([
+              t.tenantId,
+              p.start,
+              ...usageRow(p.usage),
+              n(p.sharedUsage.training_cpu_seconds),
+              money(p.cost.total),
+            ]);
+        }
+        return (
+          `usage ${res.from} → ${res.to} by ${res.granularity}, cost in ${res.currency}\n` +
+          policyLine(res) +
+          table(['TENANT', 'PERIOD', ...USAGE_HEADERS, 'SHARED CPU-S', 'COST'], rows)
+        );
+      });
+    });
+
+  usage
+    .command('report')
+    .description(
+      'operator: usage, cost and budget state of every tenant for one month (table, --csv or --json)',
+    )
+    .requiredOption('--month <YYYY-MM>', 'the calendar month (UTC)', month)
+    .option('--csv', 'print CSV (one line per tenant) instead of a table')
+    .action(async (opts: { month: string; csv?: boolean }, cmd: Command) => {
+      const client = clientOf(ctx, cmd);
+      const { from, to } = monthBounds(opts.month);
+      const res = await client.usage.get({ from, to, granularity: 'month' });
+      // Every tenant appears, with usage or not; the shared namespace when it has usage (operator policy).
+      const ids = new Set<string>((await client.tenants.list()).map((t) => t.id));
+      for (const t of res.tenants) ids.add(t.tenantId);
+      const byId = new Map(res.tenants.map((t) => [t.tenantId, t]));
+      const lines: ReportLine[] = [];
+      for (const id of [...ids].sort()) {
+        const u = byId.get(id)?.total ?? { usage: {}, sharedUsage: {}, cost: null };
+        // The shared namespace has no budget: it is the operator's own spend.
+        const budget = id.startsWith('_') ? null : await budgetOf(client, id);
+        lines.push({
+          tenantId: id,
+          usage: u.usage,
+          sharedUsage: u.sharedUsage,
+          cost: u.cost?.total ?? 0,
+          budget,
+        });
+      }
+      const report = {
+        month: opts.month,
+        currency: res.currency,
+        sharedCostPolicy: res.sharedCostPolicy,
+        prices: res.prices,
+        tenants: lines,
+      };
+      if (opts.csv) {
+        const header = [
+          'tenant',
+          'month',
+          ...CSV_KINDS,
+          'shared_training_cpu_seconds',
+          'cost',
+          'currency',
+          'budget_monthly',
+          'budget_spent',
+          'budget_ratio',
+          'blocks_training',
+          'blocks_predictions',
+        ];
+        const body = lines.map((l) =>
+          [
+            l.tenantId,
+            opts.month,
+            ...CSV_KINDS.map((k) => l.usage[k] ?? 0),
+            l.sharedUsage.training_cpu_seconds ?? 0,
+            l.cost,
+            res.currency,
+            l.budget?.state.limit ?? '',
+            l.budget?.state.spent ?? '',
+            l.budget?.state.ratio ?? '',
+            l.budget?.state.blocks.training ?? '',
+            l.budget?.state.blocks.predictions ?? '',
+          ]
+            .map(csvField)
+            .join(','),
+        );
+        ctx.io.stdout(`${[header.join(','), ...body].join('\n')}\n`);
+        return;
+      }
+      emit(ctx.io, wantsJson(cmd), report, () => {
+        const rows = lines.map((l) => [
+          l.tenantId,
+          ...usageRow(l.usage),
+          n(l.sharedUsage.training_cpu_seconds),
+          money(l.cost),
+          ...budgetCells(l.budget),
+        ]);
+        return (
+          `usage report ${opts.month}, cost in ${res.currency}\n` +
+          policyLine(res) +
+          table(['TENANT', ...USAGE_HEADERS, 'SHARED CPU-S', 'COST', 'BUDGET', 'USED', 'BLOCKS'], rows)
+        );
+      });
+    });
+}
