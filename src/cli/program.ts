@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isTenantmlError } from '../sdk/errors.ts';
 import type { FetchLike } from '../sdk/transport.ts';
 import { registerAudit } from './commands/audit.ts';
+import { registerBudget } from './commands/budget.ts';
 import { registerDatasets } from './commands/datasets.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerJobs } from './commands/jobs.ts';
@@ -11,6 +12,7 @@ import { registerModels } from './commands/models.ts';
 import { registerMonitor } from './commands/monitor.ts';
 import { registerPredict } from './commands/predict.ts';
 import { registerProvenance } from './commands/provenance.ts';
+import { registerQuotas } from './commands/quotas.ts';
 import type { CommandContext } from './commands/shared.ts';
 import { registerShared } from './commands/shared-models.ts';
 import { registerStart } from './commands/start.ts';
@@ -62,6 +64,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerProvenance(program, ctx);
   registerAudit(program, ctx);
   registerUsage(program, ctx);
+  registerBudget(program, ctx);
+  registerQuotas(program, ctx);
   registerHealth(program, ctx);
   return program;
 }

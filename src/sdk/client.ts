@@ -1,12 +1,14 @@
 // The typed client for the tenantml HTTP API. Each resource group is a small class over one Transport,
 // so a new group is added beside these without touching the request path.
 import { AuditApi } from './resources/audit.ts';
+import { BudgetApi } from './resources/budget.ts';
 import { DatasetsApi } from './resources/datasets.ts';
 import { V2Api } from './resources/inference.ts';
 import { JobsApi } from './resources/jobs.ts';
 import { KeysApi } from './resources/keys.ts';
 import { ModelsApi } from './resources/models.ts';
 import { ProvenanceApi } from './resources/provenance.ts';
+import { QuotasApi } from './resources/quotas.ts';
 import { SharedApi } from './resources/shared.ts';
 import { TenantsApi } from './resources/tenants.ts';
 import { UsageApi } from './resources/usage.ts';
@@ -47,6 +49,10 @@ export class TenantmlClient {
   readonly webhooks: WebhooksApi;
   /** The Open Inference Protocol (KServe v2); rows-based predictions are `models.predict`. */
   readonly v2: V2Api;
+  /** The tenant's monthly budget (tenant admin key, or the operator with a tenant). */
+  readonly budget: BudgetApi;
+  /** Quotas with their source and use (tenant), the tier table and tier edits (operator). */
+  readonly quotas: QuotasApi;
   /** Metered usage and cost (tenant admin: its own; operator: every tenant, or one with withTenant). */
   readonly usage: UsageApi;
   /** The request core, for routes this version of the SDK does not wrap yet. */
@@ -64,6 +70,8 @@ export class TenantmlClient {
     this.provenance = new ProvenanceApi(this.transport);
     this.webhooks = new WebhooksApi(this.transport);
     this.v2 = new V2Api(this.transport);
+    this.budget = new BudgetApi(this.transport);
+    this.quotas = new QuotasApi(this.transport);
     this.usage = new UsageApi(this.transport);
   }
 

@@ -42,6 +42,7 @@ export {
 } from './errors.ts';
 export type { PollWaitOptions } from './poll.ts';
 export type { AuditListOptions } from './resources/audit.ts';
+export type { BudgetPutBody, BudgetViewBody } from './resources/budget.ts';
 export { UPLOAD_TIMEOUT_MS, type UploadOptions } from './resources/datasets.ts';
 export type {
   V2Health,
@@ -77,6 +78,12 @@ export {
   type ProvenanceAnswer,
   type TenantDataHolders,
 } from './resources/provenance.ts';
+export type {
+  QuotaLineBody,
+  QuotasViewBody,
+  TierEditBody,
+  TierLineBody,
+} from './resources/quotas.ts';
 export {
   type Audience,
   type ImportRequest,

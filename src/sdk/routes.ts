@@ -71,6 +71,14 @@ export const ROUTES = {
   listWebhookDeliveries: route('GET', '/v1/webhooks/{id}/deliveries', 'tenant'),
   testWebhook: route('POST', '/v1/webhooks/{id}/test', 'tenant'),
 
+  // The tenant's monthly budget (tenant admin, or the operator naming the tenant; only the operator overrides).
+  getBudget: route('GET', '/v1/budget', 'tenant'),
+  putBudget: route('PUT', '/v1/budget', 'tenant'),
+  deleteBudget: route('DELETE', '/v1/budget', 'tenant'),
+  // Quotas: a tenant's view (or the operator's tier table when no tenant is named); tier edits (operator).
+  getQuotas: route('GET', '/v1/quotas', 'tenant'),
+  setTierQuotas: route('PUT', '/v1/quotas/tiers/{tier}', 'operator'),
+
   listJobs: route('GET', '/v1/jobs', 'tenant'),
   getJob: route('GET', '/v1/jobs/{id}', 'tenant'),
   cancelJob: route('POST', '/v1/jobs/{id}/cancel', 'tenant'),
