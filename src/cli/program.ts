@@ -8,6 +8,7 @@ import { registerDatasets } from './commands/datasets.ts';
 import { registerHealth } from './commands/health.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerKeys } from './commands/keys.ts';
+import { registerMetrics } from './commands/metrics.ts';
 import { registerModels } from './commands/models.ts';
 import { registerMonitor } from './commands/monitor.ts';
 import { registerPredict } from './commands/predict.ts';
@@ -67,6 +68,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerBudget(program, ctx);
   registerQuotas(program, ctx);
   registerHealth(program, ctx);
+  registerMetrics(program, ctx);
   return program;
 }
 

@@ -97,4 +97,10 @@ export class TenantmlClient {
   ready(opts: CallOptions = {}): Promise<Health> {
     return this.transport.request(ROUTES.ready, opts);
   }
+
+  /** The server's Prometheus metrics in the text exposition format (operator key; docs/observability.md). */
+  async metrics(opts: CallOptions = {}): Promise<string> {
+    const bytes = await this.transport.request<Uint8Array>(ROUTES.metrics, { ...opts, response: 'bytes' });
+    return new TextDecoder().decode(bytes);
+  }
 }

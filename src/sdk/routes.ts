@@ -108,6 +108,8 @@ export const ROUTES = {
 
   health: route('GET', '/healthz', 'public'),
   ready: route('GET', '/readyz', 'public'),
+  // Prometheus text (docs/observability.md).
+  metrics: route('GET', '/metrics', 'operator'),
 } as const satisfies Record<string, Route>;
 
 /** The `{param}` names of a path template, as a union of string literals. */
