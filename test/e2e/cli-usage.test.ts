@@ -102,13 +102,10 @@ test('usage: bad options are refused, naming what is wrong', async () => {
 });
 
 test('usage report: usage, cost and budget state per tenant, as a table and as CSV', async () => {
-  // The budget, when this server has budgets: its state shows in the report.
-  const put = await fetch(`${running.url}/v1/budget`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${aKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ monthly: 100 }),
-  });
-  const budgets = put.status === 200;
+  // A budget of 100 for ea: the report shows the month's cost against it and what it blocks now.
+  const a = new TenantmlClient({ baseUrl: running.url, apiKey: aKey });
+  await a.budget.put({ monthly: 100 });
+  const cost = 50 * 0.00005 + 1.5 * 0.01; // 50 CPU-s and 1,500 predictions at the default prices
 
   const t = await cliInProcess(['usage', 'report', '--month', month], opEnv);
   assert.equal(t.code, 0, t.stderr);
@@ -116,8 +113,13 @@ test('usage report: usage, cost and budget state per tenant, as a table and as C
   assert.match(t.stdout, /TENANT\s+TRAIN CPU-S.*COST\s+BUDGET\s+USED\s+BLOCKS/);
   const line = (id: string) => t.stdout.split('\n').find((l) => l.startsWith(`${id} `)) ?? '';
   assert.match(line('ec'), /—\s+—\s+—$/, 'a tenant without a budget');
-  if (budgets) assert.match(line('ea'), /100\.0000\s+\S+%\s+no$/);
-  else assert.match(line('ea'), /—\s+—\s+—$/);
+  assert.match(line('ea'), new RegExp(`100\\.0000\\s+${Math.round((cost / 100) * 1000) / 10}%\\s+no$`));
+
+  // An earlier month: no usage, the budget's limit, and no blocking state (it is only known for now).
+  const past = await cliInProcess(['usage', 'report', '--month', '2020-01'], opEnv);
+  assert.equal(past.code, 0, past.stderr);
+  const pastA = past.stdout.split('\n').find((l) => l.startsWith('ea ')) ?? '';
+  assert.match(pastA, /^ea\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+100\.0000\s+0%\s+—$/);
 
   const c = await cliInProcess(['usage', 'report', '--month', month, '--csv'], opEnv);
   assert.equal(c.code, 0, c.stderr);
@@ -130,9 +132,11 @@ test('usage report: usage, cost and budget state per tenant, as a table and as C
   const ea = byTenant.get('ea')!;
   assert.equal(ea[cols.indexOf('predicted_rows')], '1500');
   assert.equal(ea[cols.indexOf('shared_training_cpu_seconds')], '10');
-  // 50 CPU-s × 0.00005 + 1.5 × 0.01 (default prices)
-  assert.ok(Math.abs(Number(ea[cols.indexOf('cost')]) - (50 * 0.00005 + 1.5 * 0.01)) < 1e-9, ea.join());
-  assert.equal(ea[cols.indexOf('budget_monthly')], budgets ? '100' : '');
+  assert.ok(Math.abs(Number(ea[cols.indexOf('cost')]) - cost) < 1e-9, ea.join());
+  assert.equal(ea[cols.indexOf('budget_monthly')], '100');
+  assert.ok(Math.abs(Number(ea[cols.indexOf('budget_ratio')]) - cost / 100) < 1e-12);
+  assert.equal(ea[cols.indexOf('blocks_training')], 'false');
+  assert.equal(byTenant.get('eb')![cols.indexOf('budget_monthly')], '');
   assert.equal(byTenant.get('ec')![cols.indexOf('cost')], '0');
 });
 

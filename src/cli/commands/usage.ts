@@ -4,8 +4,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TenantmlClient } from '../../sdk/client.ts';
 import { isTenantmlError } from '../../sdk/errors.ts';
+import type { BudgetViewBody } from '../../sdk/index.ts';
 import type { UsageQuery, UsageReport } from '../../sdk/resources/usage.ts';
-import type { Route } from '../../sdk/routes.ts';
 import { emit, table } from '../output.ts';
 import { type CommandContext, clientOf, wantsJson } from './shared.ts';
 
@@ -64,36 +64,46 @@ function policyLine(r: UsageReport): string {
     : 'shared-model training: kept by the operator (tenant _shared)\n';
 }
 
-/** GET /v1/budget, built by the budgets work (issue 8); answered per tenant with X-Tenant-Id. */
-const BUDGET: Route<'/v1/budget'> = { method: 'GET', path: '/v1/budget', scope: 'tenant' };
-
-interface BudgetView {
-  budget: { monthly: number; hardLimit: boolean };
-  state: {
-    spent: number;
-    limit: number;
-    ratio: number | null;
-    reached: number[];
-    blocks: { training: boolean; predictions: boolean };
-  };
-}
-
-/** The tenant's budget, or null when it has none (404; also a server without budgets). */
-async function budgetOf(client: TenantmlClient, tenantId: string): Promise<BudgetView | null> {
+/** The tenant's budget and its state this month (GET /v1/budget with X-Tenant-Id), or null when it has none. */
+async function budgetOf(client: TenantmlClient, tenantId: string): Promise<BudgetViewBody | null> {
   try {
-    return await client.withTenant(tenantId).transport.request<BudgetView>(BUDGET);
+    return await client.withTenant(tenantId).budget.get();
   } catch (err) {
     if (isTenantmlError(err) && err.status === 404) return null;
     throw err;
   }
 }
 
-function budgetCells(b: BudgetView | null): string[] {
+/** A budget line of the report month: the monthly limit, the month's cost against it, and what it blocks now. */
+interface BudgetLine {
+  monthly: number;
+  /** cost / monthly (null: a zero budget with spend). */
+  ratio: number | null;
+  /** What the hard limit refuses now; null for a month other than the current one. */
+  blocks: { training: boolean; predictions: boolean } | null;
+}
+
+function budgetLine(b: BudgetViewBody | null, cost: number, month: string): BudgetLine | null {
+  if (!b) return null;
+  const monthly = b.budget.monthly;
+  return {
+    monthly,
+    ratio: monthly > 0 ? cost / monthly : cost > 0 ? null : 0,
+    blocks: b.state.month === month ? b.state.blocks : null,
+  };
+}
+
+function budgetCells(b: BudgetLine | null): string[] {
   if (!b) return ['—', '—', '—'];
-  const s = b.state;
-  const ratio = s.ratio === null ? '∞' : `${Math.round(s.ratio * 1000) / 10}%`;
-  const blocked = s.blocks.predictions ? 'training+predictions' : s.blocks.training ? 'training' : 'no';
-  return [money(s.limit), ratio, blocked];
+  const ratio = b.ratio === null ? '∞' : `${Math.round(b.ratio * 1000) / 10}%`;
+  const blocked = !b.blocks
+    ? '—'
+    : b.blocks.predictions
+      ? 'training+predictions'
+      : b.blocks.training
+        ? 'training'
+        : 'no';
+  return [money(b.monthly), ratio, blocked];
 }
 
 interface ReportLine {
@@ -101,7 +111,7 @@ interface ReportLine {
   usage: Totals;
   sharedUsage: Totals;
   cost: number;
-  budget: BudgetView | null;
+  budget: BudgetLine | null;
 }
 
 /** One CSV field, quoted when it must be. */
@@ -175,13 +185,14 @@ export function registerUsage(program: Command, ctx: CommandContext): void {
       for (const id of [...ids].sort()) {
         const u = byId.get(id)?.total ?? { usage: {}, sharedUsage: {}, cost: null };
         // The shared namespace has no budget: it is the operator's own spend.
-        const budget = id.startsWith('_') ? null : await budgetOf(client, id);
+        const cost = u.cost?.total ?? 0;
+        const view = id.startsWith('_') ? null : await budgetOf(client, id);
         lines.push({
           tenantId: id,
           usage: u.usage,
           sharedUsage: u.sharedUsage,
-          cost: u.cost?.total ?? 0,
-          budget,
+          cost,
+          budget: budgetLine(view, cost, opts.month),
         });
       }
       const report = {
@@ -200,7 +211,6 @@ export function registerUsage(program: Command, ctx: CommandContext): void {
           'cost',
           'currency',
           'budget_monthly',
-          'budget_spent',
           'budget_ratio',
           'blocks_training',
           'blocks_predictions',
@@ -213,11 +223,10 @@ export function registerUsage(program: Command, ctx: CommandContext): void {
             l.sharedUsage.training_cpu_seconds ?? 0,
             l.cost,
             res.currency,
-            l.budget?.state.limit ?? '',
-            l.budget?.state.spent ?? '',
-            l.budget?.state.ratio ?? '',
-            l.budget?.state.blocks.training ?? '',
-            l.budget?.state.blocks.predictions ?? '',
+            l.budget?.monthly ?? '',
+            l.budget?.ratio ?? '',
+            l.budget?.blocks?.training ?? '',
+            l.budget?.blocks?.predictions ?? '',
           ]
             .map(csvField)
             .join(','),
