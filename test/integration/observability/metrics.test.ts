@@ -3,6 +3,7 @@
 // usage series after real predictions; queued jobs and the scheduler's queue depth from the store; a real
 // training job's outcome and CPU seconds; the tenant label switched off; the process defaults.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
 import { PlatformRegistry } from '../../../src/observability/registry.ts';
@@ -191,6 +192,17 @@ describe('GET /metrics after a real training job (sqlite)', () => {
     );
     assert.equal(series(text, 'tenantml_worker_slots'), 1);
     assert.equal(series(text, 'tenantml_worker_slots_busy'), 0);
+  });
+
+  test('docs/observability.md describes every tenantml metric this platform serves', async () => {
+    const docs = readFileSync(new URL('../../../docs/observability.md', import.meta.url), 'utf8');
+    const names = [...(await scrape(tp)).matchAll(/^# HELP (tenantml_\w+) /gm)].map((m) => m[1]);
+    assert.ok(names.length > 20, names.join(' '));
+    assert.deepEqual(
+      names.filter((n) => !docs.includes(`\`${n}\``)),
+      [],
+      'metrics missing from docs/observability.md',
+    );
   });
 });
 
