@@ -5,8 +5,12 @@ import { QuotasSchema, TierSchema } from './schemas.ts';
 
 // The quota objects again without QuotasSchema's $id: a response holding several of them must not name
 // one schema id twice.
-const QuotaValues = Type.Object(QuotasSchema.properties, { additionalProperties: false });
-const QuotaEdits = Type.Partial(QuotaValues, { additionalProperties: false });
+const QuotaValues = (description: string) =>
+  Type.Object(QuotasSchema.properties, { additionalProperties: false, description });
+const QuotaEdits = Type.Partial(QuotaValues(''), {
+  additionalProperties: false,
+  description: "the operator's edits of the tier (only the quotas edited)",
+});
 
 const Month = Type.String({
   pattern: '^\\d{4}-(0[1-9]|1[0-2])$',
@@ -70,17 +74,20 @@ export const BudgetStateSchema = Type.Object({
   }),
   reached: Type.Array(Type.Number(), { description: 'thresholds reached this month' }),
   alerted: Type.Array(Type.Number(), { description: 'thresholds already alerted this month' }),
-  blocks: Type.Object({
-    training: Type.Boolean({ description: 'new training jobs are refused now' }),
-    predictions: Type.Boolean({ description: 'predictions are refused now' }),
-  }),
+  blocks: Type.Object(
+    {
+      training: Type.Boolean({ description: 'new training jobs are refused now' }),
+      predictions: Type.Boolean({ description: 'predictions are refused now' }),
+    },
+    { description: 'what the hard limit refuses now (402 budget_exceeded)' },
+  ),
 });
 
 export const BudgetViewSchema = Type.Object(
   {
-    budget: BudgetSchema,
+    budget: Type.Object(BudgetSchema.properties, { description: 'the budget as set' }),
     currency: Type.String({ description: 'the price table currency, e.g. USD' }),
-    state: BudgetStateSchema,
+    state: Type.Object(BudgetStateSchema.properties, { description: 'the budget this month (UTC)' }),
   },
   { $id: 'BudgetView' },
 );
@@ -109,9 +116,11 @@ export const QuotaLineSchema = Type.Object({
 
 export const TierLineSchema = Type.Object({
   tier: TierSchema,
-  defaults: QuotaValues,
+  defaults: QuotaValues('the built-in defaults of the tier'),
   edits: QuotaEdits,
-  quotas: QuotaValues,
+  quotas: QuotaValues(
+    'in force for the tier: the defaults with the edits applied (a tenant override wins over both)',
+  ),
 });
 
 export const QuotasViewSchema = Type.Object(
@@ -133,7 +142,9 @@ export type QuotasViewBody = Static<typeof QuotasViewSchema>;
 export type QuotaLineBody = Static<typeof QuotaLineSchema>;
 export type TierLineBody = Static<typeof TierLineSchema>;
 
-export const TierParams = Type.Object({ tier: Type.String({ maxLength: 64 }) });
+export const TierParams = Type.Object({
+  tier: Type.String({ maxLength: 64, description: 'free, standard or premium' }),
+});
 
 export const TierEditSchema = Type.Object(
   {
