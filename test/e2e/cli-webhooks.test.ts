@@ -99,7 +99,14 @@ test('create --json carries the secret; without --events every alert event is su
   assert.equal(r.code, 0, r.stderr);
   const w = JSON.parse(r.stdout);
   assert.equal(typeof w.secret, 'string');
-  assert.deepEqual(w.events, ['drift', 'performance_drop', 'job_failed', 'promotion', 'challenger_rejected']);
+  assert.deepEqual(w.events, [
+    'drift',
+    'performance_drop',
+    'job_failed',
+    'promotion',
+    'challenger_rejected',
+    'budget',
+  ]);
   assert.equal(r.stderr, '', 'no warning mixed into a JSON run');
   await run(['webhooks', 'delete', w.id]);
 });
