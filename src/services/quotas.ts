@@ -114,7 +114,11 @@ export class QuotaService implements QuotaSource {
 
   fresh(): Promise<TierEdits> {
     if (this.nowMs() - this.loadedAt < this.ttlMs) return Promise.resolve(this.edits);
-    return this.reload();
+    // A failed read keeps the last edits read (logged); with none read yet, the failure is the answer.
+    return this.reload().catch((err) => {
+      if (this.loadedOnce) return this.edits;
+      throw err;
+    });
   }
 
   /** Reads the edits now (one read at a time; callers during a read share it). */

@@ -318,3 +318,49 @@ for (const kind of STORE_KINDS) {
     });
   });
 }
+
+for (const kind of STORE_KINDS) {
+  describe(`budget alerts after a training job (${kind})`, () => {
+    let tp: TestPlatform;
+    after(() => tp?.cleanup());
+
+    test("a finished job's metered CPU alerts at once, without waiting for the periodic evaluation", async () => {
+      tp = await createTestPlatform(kind, { env: { TENANTML_WORKER_SLOTS: '1' } });
+      const t = await tp.tenant(`bud-job-${kind}`);
+      assert.equal((await tp.upload(t.admin, 'leads', csv(200))).status, 201);
+      const hook = await tp.call({
+        method: 'POST',
+        url: '/v1/webhooks',
+        key: t.admin,
+        json: { url: 'https://hooks.example.com/budget', events: ['budget'] },
+      });
+      assert.equal(hook.status, 201, hook.text);
+      // Any training CPU crosses a budget this small.
+      assert.equal((await budget(t.admin, { monthly: 1e-9, alertAt: [1] })).status, 200);
+      const job = await tp.call({
+        method: 'POST',
+        url: '/v1/models/m1/train',
+        key: t.admin,
+        json: { dataset: 'leads', target: 'label', algorithm: 'linear' },
+      });
+      assert.equal(job.status, 202, job.text);
+      const scope = mintTenantScope(t.id, SYSTEM);
+      const deadline = Date.now() + 60_000;
+      let alerts: unknown[] = [];
+      while (Date.now() < deadline) {
+        alerts = (await tp.platform.store.webhooks.deliveries(scope, hook.body.id, 10)).filter(
+          (d) => d.event === 'budget',
+        );
+        if (alerts.length > 0) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(alerts.length, 1, 'the after-job evaluation alerted');
+      const j = await tp.call({ method: 'GET', url: `/v1/jobs/${job.body.id}`, key: t.admin });
+      assert.equal(j.body.state, 'succeeded', j.text);
+    });
+
+    function budget(key: string, json: unknown) {
+      return tp.call({ method: 'PUT', url: '/v1/budget', key, json });
+    }
+  });
+}

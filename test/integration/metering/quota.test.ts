@@ -282,3 +282,31 @@ for (const kind of STORE_KINDS) {
 function effectiveDatasets(tiers: { tier: string; quotas: { datasets: number } }[]): number {
   return tiers.find((t) => t.tier === 'standard')!.quotas.datasets;
 }
+
+describe('quota service: a failed read of the tier edits', () => {
+  test('keeps the last edits read; with none read yet, the failure is the answer', async () => {
+    let fail = false;
+    let now = 0;
+    const repo = {
+      all: async () => {
+        if (fail) throw new Error('database down');
+        return { free: { datasets: 2 } };
+      },
+      set: async () => {},
+    };
+    const warned: string[] = [];
+    const q = new QuotaService({
+      repo,
+      clock: new ManualClock(),
+      nowMs: () => now,
+      warn: (_o, m) => warned.push(m),
+    });
+    assert.deepEqual(await q.fresh(), { free: { datasets: 2 } });
+    fail = true;
+    now = 5000;
+    assert.deepEqual(await q.fresh(), { free: { datasets: 2 } });
+    assert.equal(warned.length, 1);
+    const never = new QuotaService({ repo, clock: new ManualClock(), nowMs: () => now });
+    await assert.rejects(never.fresh(), /database down/);
+  });
+});
