@@ -8,7 +8,7 @@ import { buildProfile, type ReferenceProfile } from '../../../src/ml/drift/profi
 import { frameFromColumns } from '../../../src/ml/frame.ts';
 import { createRng, type Rng } from '../../../src/ml/rng.ts';
 import { dailyLogReader } from '../../../src/services/monitoring/log-keys.ts';
-import { MonitoringService } from '../../../src/services/monitoring/service.ts';
+import { type MonitoringDeps, MonitoringService } from '../../../src/services/monitoring/service.ts';
 import type { ModelVersion } from '../../../src/store/ports.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
 import type { StoreKind } from '../../helpers/stores.ts';
@@ -122,7 +122,12 @@ let counter = 0;
 
 export async function createWorld(
   kind: StoreKind,
-  settings: { minRows?: number; driftShare?: number } = {},
+  settings: {
+    minRows?: number;
+    driftShare?: number;
+    /** Metering's hook: a model judged in a cycle (tests of monitoring runs). */
+    onJudged?: MonitoringDeps['onJudged'];
+  } = {},
 ): Promise<World> {
   const clock = new ManualClock(T0);
   const tp = await createTestPlatform(kind, { clock, env: { TENANTML_WORKER_SLOTS: '0' } });
@@ -151,6 +156,7 @@ export async function createWorld(
     },
     seed: 7,
     onError: (err) => errors.push(err),
+    onJudged: settings.onJudged,
   });
   const scope = (tenantId: string) => mintTenantScope(tenantId, SYSTEM);
 
