@@ -211,7 +211,7 @@ function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLif
     },
     { allowPrivate: d.config.webhooksAllowPrivate },
   );
-  // Metering: storage byte-hours of every tenant, once at start and then every hour.
+  // Metering: storage byte-hours of every tenant, once at start and then every hour (unless metering is off).
   const storage = new StorageSampler({
     store: d.store,
     blobs: d.blobs,
@@ -223,12 +223,13 @@ function startBackground(d: LifecycleDeps, lifecycle: ReturnType<typeof modelLif
     },
     warn: d.warn,
   });
-  const first = storage
-    .sample()
-    .catch((err) => d.warn({ err: String(err) }, 'metering: storage sample failed'));
+  const metering = d.config.metering;
+  const first = metering
+    ? storage.sample().catch((err) => d.warn({ err: String(err) }, 'metering: storage sample failed'))
+    : Promise.resolve();
   const periodic = startPeriodic(
     [
-      { name: 'storage', everyMs: STORAGE_SAMPLE_MS, run: () => storage.sample() },
+      ...(metering ? [{ name: 'storage', everyMs: STORAGE_SAMPLE_MS, run: () => storage.sample() }] : []),
       {
         name: 'monitoring',
         everyMs: d.config.monitorIntervalSeconds * 1000,
