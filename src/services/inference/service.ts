@@ -339,7 +339,12 @@ export class InferenceService {
     let quotas: AdmissionQuotas;
     try {
       ({ quotas } = await limitsOf(tenantId));
-    } catch {
+    } catch (err) {
+      // A budget's hard limit (services/metering/budgets.ts) refuses before the body is read, like a 429.
+      if (isAppError(err) && err.code === 'budget_exceeded') {
+        this.deps.metrics.request(tenantId, '', 'client_error', 0);
+        return err;
+      }
       return undefined; // the request itself meets the failure, the usual way
     }
     const refused = admission.spent(tenantId, quotas);

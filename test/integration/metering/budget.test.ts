@@ -302,6 +302,15 @@ for (const kind of STORE_KINDS) {
         json: { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] },
       });
       assert.equal(v2.status, 402, v2.text);
+      // Refused before the body is read: even a body that is not JSON gets the 402, not a 400.
+      const early = await tp.call({
+        method: 'POST',
+        url: '/v1/models/nothere/predict',
+        key: f.predict,
+        body: '{not json',
+        contentType: 'application/json',
+      });
+      assert.equal(early.status, 402, early.text);
       // Another tenant predicts as before.
       assert.equal((await predict(a.predict)).status, 404);
       // A new month: the state is read afresh, predictions pass.
