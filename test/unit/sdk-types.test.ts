@@ -222,7 +222,11 @@ test('route table: unique method+path, templates well formed, parameters filled 
   // (GET /v1/usage: the operator without the header reads every tenant, with it one.)
   const tenantRoutes = Object.values(ROUTES).filter((r) => r.scope === 'tenant');
   for (const r of tenantRoutes) {
-    assert.match(r.path, /^\/v1\/(datasets|models|jobs|webhooks|usage|budget|quotas)(\/|$)|^\/v2\/models\//, r.path);
+    assert.match(
+      r.path,
+      /^\/v1\/(datasets|models|jobs|webhooks|usage|budget|quotas)(\/|$)|^\/v2\/models\//,
+      r.path,
+    );
   }
   assert.ok(tenantRoutes.length >= 28);
   // Monitoring and webhooks act on one tenant's models and subscriptions.
