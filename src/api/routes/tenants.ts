@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { mintTenantScope } from '../../core/scope.ts';
-import { effectiveQuotas } from '../../core/tiers.ts';
+import type { Quotas } from '../../core/tiers.ts';
 import type { ApiKeyRecord, Tenant } from '../../core/types.ts';
 import { actorOf } from '../auth.ts';
 import type { ApiDeps } from '../context.ts';
@@ -21,8 +21,9 @@ import {
 } from '../schemas.ts';
 import { errorResponses } from './common.ts';
 
-export function tenantView(t: Tenant): TenantView {
-  return { ...t, quotas: effectiveQuotas(t.tier, t.quotaOverrides) };
+/** The tenant with the quotas in force (tier defaults, the operator's tier edits, its overrides). */
+export function tenantView(t: Tenant, quotas: Quotas): TenantView {
+  return { ...t, quotas };
 }
 
 const keyView = (k: ApiKeyRecord): KeyInfo => ({
@@ -48,7 +49,7 @@ export function tenantRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
         if (req.body.id) req.auditTarget = req.body.id;
         const t = await deps.tenants.create(req.body, actorOf(req.principal!));
         req.auditTarget = t.id;
-        return reply.code(201).send(tenantView(t));
+        return reply.code(201).send(tenantView(t, await deps.tenants.quotasOf(t)));
       },
     );
 
@@ -61,7 +62,12 @@ export function tenantRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
           response: { 200: Type.Object({ tenants: Type.Array(TenantSchema) }), ...errorResponses },
         },
       },
-      async () => ({ tenants: (await deps.tenants.list()).map(tenantView) }),
+      async () => {
+        const list = await deps.tenants.list();
+        return {
+          tenants: await Promise.all(list.map(async (t) => tenantView(t, await deps.tenants.quotasOf(t)))),
+        };
+      },
     );
 
     app.get(
@@ -79,7 +85,7 @@ export function tenantRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
             changedAt: c.changedAt,
           }),
         );
-        return { ...tenantView(t), consentHistory };
+        return { ...tenantView(t, await deps.tenants.quotasOf(t)), consentHistory };
       },
     );
 
@@ -97,7 +103,7 @@ export function tenantRoutes(deps: ApiDeps): FastifyPluginAsyncTypebox {
       async (req) => {
         const t = await deps.tenants.update(req.params.id, req.body, actorOf(req.principal!));
         req.auditTenant = t.id;
-        return tenantView(t);
+        return tenantView(t, await deps.tenants.quotasOf(t));
       },
     );
 

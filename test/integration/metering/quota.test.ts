@@ -108,6 +108,11 @@ for (const kind of STORE_KINDS) {
         used: 1,
       });
       assert.equal(line(view.body, 'cpuSecondsPerMonth').limit, 50);
+      // The operator's tenant view shows the quotas in force, tier edits included.
+      const detail = await tp.call({ method: 'GET', url: `/v1/tenants/${a.id}`, key: tp.adminKey });
+      assert.equal(detail.status, 200, detail.text);
+      assert.equal(detail.body.quotas.datasets, 1);
+      assert.equal(detail.body.quotas.cpuSecondsPerMonth, 50);
       // The tenant's own override wins over the tier edit, at once.
       const patch = await tp.call({
         method: 'PATCH',
