@@ -16,6 +16,9 @@ const ALLOWED = new Set([
   'src/services/monitoring/service.ts', // system: the monitoring loop acts on each watched model's tenant
   'src/platform.ts', // system: the after-job hook acts on the finished job's own tenant
   'src/services/webhooks/dispatcher.ts', // system: a claimed delivery is sent in its own tenant
+  // system: the budget evaluator reads each budgeted tenant's usage and alerts in it; the predict
+  // path's budget check reads the (authenticated) tenant's own budget before its body is read
+  'src/services/metering/budgets.ts',
 ]);
 // Later issues add system paths (workers, schedulers); each must be listed here deliberately.
 const SYSTEM_PREFIXES = ['src/jobs/', 'src/cli/'];
