@@ -38,6 +38,8 @@ const USAGE = `npm run bench -- serve [flags]
   --density-trees N  density: trees per tenant model (default 100)
   --density-depth N  density: depth of those trees (default 4)
   --capacity N       noisy neighbour: capacity in req/s when (a) is not run (default: measured by a short closed loop)
+  --engine E         auto|onnxruntime: the inference engine of every server started (sets
+                     TENANTML_INFERENCE_ENGINE; default: that variable, else auto)
   --record           append the report to bench/RESULTS.md`;
 
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
@@ -257,6 +259,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
       loadMs.length ? loadMs[Math.min(loadMs.length - 1, Math.floor(p * loadMs.length))] : Number.NaN;
     const threadsEnd = threads();
     const hitRatio = hits / Math.max(1, hits + misses);
+    const engines = engineCounts(cache.values());
     out.push(
       '### (b) density',
       '',
@@ -271,6 +274,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
       `| process RSS, max in the window | ${f1(rssMax)} MB | whole process ≤ ${f1(budgetMb * 1.25)} MB (budget + 25%) → ${rssMax <= budgetMb * 1.25 ? 'met' : 'MISSED'} |`,
       `| RSS above the process with one model loaded (${f1(rss0 / 1024 / 1024)} MB) | ${f1(rssMax - rss0 / 1024 / 1024)} MB | cache share ≤ ${f1(budgetMb * 1.25)} MB → ${rssMax - rss0 / 1024 / 1024 <= budgetMb * 1.25 ? 'met' : 'MISSED'} |`,
       `| models in cache at the end; estimated bytes | ${cache.size}; ${f1(cache.bytes / 1024 / 1024)} MiB | |`,
+      `| engine of the cached models | ${engines} | |`,
       `| RSS per loaded model (200 cold loads) vs the estimate | ${f1(realPer / 1024)} KiB vs ${f1(estPer / 1024)} KiB (real/estimate ${f2(realPer / estPer)}) | |`,
       `| OS threads: 1 model / ${calib + 1} models / after ${cache.stats.loads} loads | ${threads0} / ${threadsCalib} / ${threadsEnd} | flat → ${threadsEnd <= threads0 + 2 ? 'met' : 'MISSED'} |`,
       '',
@@ -353,10 +357,27 @@ async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Pro
   }
 }
 
+/** "native × 1990, onnxruntime × 10": which engine runs the cached models. */
+function engineCounts(models: { engine: string }[]): string {
+  const n = new Map<string, number>();
+  for (const m of models) n.set(m.engine, (n.get(m.engine) ?? 0) + 1);
+  return [...n].map(([e, k]) => `${e} × ${k}`).join(', ') || 'none';
+}
+
 export async function main(args: string[]): Promise<void> {
   if (args.includes('--help')) {
     console.log(USAGE);
     return;
+  }
+  if (args.includes('--engine')) {
+    const engine = args[args.indexOf('--engine') + 1];
+    if (engine !== 'auto' && engine !== 'onnxruntime') {
+      console.error(`--engine must be auto or onnxruntime (got ${JSON.stringify(engine)})\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
+    // Every server the steps start reads TENANTML_* from this environment (settingsFromEnvironment).
+    process.env.TENANTML_INFERENCE_ENGINE = engine;
   }
   const only = (args[args.indexOf('--only') + 1] ?? '').split(',');
   const want = (p: string) => !args.includes('--only') || only.includes(p);
@@ -373,7 +394,7 @@ export async function main(args: string[]): Promise<void> {
       .map(([k, v]) => `${k}=${v} `)
       .join(
         '',
-      )}npm run bench -- serve ${args.join(' ')}\`. Machine: ${machineParts().join(', ')}. Load average (1/5/15 min) at start: ${la.join(', ')}.`,
+      )}npm run bench -- serve ${args.join(' ')}\`. Machine: ${machineParts().join(', ')}. Load average (1/5/15 min) at start: ${la.join(', ')}. Inference engine: ${process.env.TENANTML_INFERENCE_ENGINE || 'auto'}.`,
     '',
   ];
   const lg = new LoadGen();

@@ -66,6 +66,11 @@ export class ModelCache<T extends Cacheable> {
     return this.entries.has(key);
   }
 
+  /** The cached values, least recently used first (reports, benchmarks). */
+  values(): T[] {
+    return [...this.entries.values()].map((e) => e.value);
+  }
+
   /** The entry for `key`, loaded with `load` on a miss; concurrent misses of one key share one load. */
   async acquire(key: string, load: () => Promise<T>): Promise<Lease<T>> {
     const hit = this.entries.get(key);

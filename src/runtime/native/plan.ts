@@ -6,7 +6,7 @@
 import type { Outputs } from '../batcher.ts';
 import { type DecodedGraph, type DecodedNode, decodeModel, type ElemType, Unsupported } from './decode.ts';
 import { argmaxRows, binary, concatCols, matmul, sigmoidRows, softmaxRows } from './ops.ts';
-import { compileTrees, runTrees, treeBytes } from './trees.ts';
+import { compileTrees, runTrees, type TreePlan, treeBytes } from './trees.ts';
 
 /** A compiled graph: runs `rows` rows of `nFeatures` float32 features. */
 export interface NativePlan {
@@ -127,9 +127,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
         bytes += treeBytes(plan);
         const out = define(node.outputs[0], { elem: 'float', cols: plan.nTargets, rank: 2, constant: null });
         const cols = xs.cols;
-        steps.push((v, rows) => {
-          v[out] = runTrees(plan, v[x] as Float32Array, rows, cols);
-        });
+        steps.push(step.trees(plan, x, out, cols));
         break;
       }
       case 'MatMul': {
@@ -145,9 +143,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
         const weights = w.data;
         bytes += weights.byteLength;
         const out = define(node.outputs[0], { elem: 'float', cols: n, rank: 2, constant: null });
-        steps.push((v, rows) => {
-          v[out] = matmul(v[x] as Float32Array, rows, k, weights, n);
-        });
+        steps.push(step.matmul(x, out, k, weights, n));
         break;
       }
       case 'Add':
@@ -170,22 +166,8 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
         const op = node.opType === 'Add' ? 'add' : 'sub';
         if (sa.constant) bytes += sa.constant.byteLength;
         if (sb.constant) bytes += sb.constant.byteLength;
-        const ca = sa.constant;
-        const cb = sb.constant;
         const out = define(node.outputs[0], { elem: 'float', cols, rank: 2, constant: null });
-        steps.push((v, rows) => {
-          v[out] = binary(
-            op,
-            ca ?? (v[a] as Float32Array),
-            ca === null,
-            sa.cols,
-            cb ?? (v[b] as Float32Array),
-            cb === null,
-            sb.cols,
-            rows,
-            cols,
-          );
-        });
+        steps.push(step.binary(op, { id: a, ...sa }, { id: b, ...sb }, out, cols));
         break;
       }
       case 'Identity':
@@ -195,14 +177,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
         const x = use(node, 0);
         const xs = perRow(node, x);
         const out = define(node.outputs[0], { ...xs, constant: null });
-        if (node.opType === 'Identity')
-          steps.push((v) => {
-            v[out] = v[x];
-          });
-        else
-          steps.push((v) => {
-            v[out] = sigmoidRows(v[x] as Float32Array);
-          });
+        steps.push(node.opType === 'Identity' ? step.identity(x, out) : step.sigmoid(x, out));
         break;
       }
       case 'Concat': {
@@ -219,12 +194,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
           rank: 2,
           constant: null,
         });
-        steps.push((v, rows) => {
-          v[out] = concatCols(
-            parts.map((p, i) => ({ data: v[p] as Float32Array, cols: widths[i] })),
-            rows,
-          );
-        });
+        steps.push(step.concat(parts, widths, out));
         break;
       }
       case 'Softmax': {
@@ -238,9 +208,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
         const xs = perRow(node, x);
         const out = define(node.outputs[0], { ...xs, constant: null });
         const cols = xs.cols;
-        steps.push((v, rows) => {
-          v[out] = softmaxRows(v[x] as Float32Array, rows, cols);
-        });
+        steps.push(step.softmax(x, out, cols));
         break;
       }
       case 'ArgMax': {
@@ -260,9 +228,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
           constant: null,
         });
         const cols = xs.cols;
-        steps.push((v, rows) => {
-          v[out] = argmaxRows(v[x] as Float32Array, rows, cols);
-        });
+        steps.push(step.argmax(x, out, cols));
         break;
       }
       default:
@@ -286,12 +252,92 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
     }
     return { name: o.name, id, cols: s.cols, rank: s.rank };
   });
-  const nSlots = slots.length;
+  return makePlan(g.input.name, nFeatures, bytes, [...ops], inputId, slots.length, steps, outs);
+}
+
+/**
+ * Step factories and the plan object live at module level: a closure made inside compileGraph would keep
+ * its whole scope alive — the decoded graph with every attribute array — for as long as the model is cached.
+ */
+const step = {
+  trees:
+    (plan: TreePlan, x: number, out: number, cols: number): Step =>
+    (v, rows) => {
+      v[out] = runTrees(plan, v[x] as Float32Array, rows, cols);
+    },
+  matmul:
+    (x: number, out: number, k: number, w: Float32Array, n: number): Step =>
+    (v, rows) => {
+      v[out] = matmul(v[x] as Float32Array, rows, k, w, n);
+    },
+  binary:
+    (
+      op: 'add' | 'sub',
+      a: Slot & { id: number },
+      b: Slot & { id: number },
+      out: number,
+      cols: number,
+    ): Step =>
+    (v, rows) => {
+      const ca = a.constant;
+      const cb = b.constant;
+      v[out] = binary(
+        op,
+        ca ?? (v[a.id] as Float32Array),
+        ca === null,
+        a.cols,
+        cb ?? (v[b.id] as Float32Array),
+        cb === null,
+        b.cols,
+        rows,
+        cols,
+      );
+    },
+  identity:
+    (x: number, out: number): Step =>
+    (v) => {
+      v[out] = v[x];
+    },
+  sigmoid:
+    (x: number, out: number): Step =>
+    (v) => {
+      v[out] = sigmoidRows(v[x] as Float32Array);
+    },
+  concat:
+    (parts: number[], widths: number[], out: number): Step =>
+    (v, rows) => {
+      v[out] = concatCols(
+        parts.map((p, i) => ({ data: v[p] as Float32Array, cols: widths[i] })),
+        rows,
+      );
+    },
+  softmax:
+    (x: number, out: number, cols: number): Step =>
+    (v, rows) => {
+      v[out] = softmaxRows(v[x] as Float32Array, rows, cols);
+    },
+  argmax:
+    (x: number, out: number, cols: number): Step =>
+    (v, rows) => {
+      v[out] = argmaxRows(v[x] as Float32Array, rows, cols);
+    },
+};
+
+function makePlan(
+  inputName: string,
+  nFeatures: number,
+  bytes: number,
+  ops: string[],
+  inputId: number,
+  nSlots: number,
+  steps: Step[],
+  outs: { name: string; id: number; cols: number; rank: 1 | 2 }[],
+): NativePlan {
   return {
-    inputName: g.input.name,
+    inputName,
     nFeatures,
     bytes,
-    ops: [...ops],
+    ops,
     run(input: Float32Array, rows: number): Outputs {
       if (input.length !== rows * nFeatures) throw new Error('input length does not match rows × features');
       const v: Values = new Array(nSlots);

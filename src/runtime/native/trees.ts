@@ -6,8 +6,6 @@
 // malformed trees) is refused with Unsupported. Pure: no I/O.
 import { type AttrValue, type DecodedNode, Unsupported } from './decode.ts';
 
-const f = Math.fround;
-
 export const MODE = { BRANCH_LEQ: 0, BRANCH_LT: 1, BRANCH_GTE: 2, BRANCH_GT: 3, BRANCH_EQ: 4, BRANCH_NEQ: 5 };
 const LEAF = 255;
 
@@ -19,9 +17,10 @@ export interface TreePlan {
   feature: Int32Array;
   /** Branch threshold, or (one target) the leaf's weight. */
   value: Float32Array;
-  mode: Uint8Array;
+  /** Branch modes (MODE); null when every branch is BRANCH_LT (the trainers' export: the tight loop). */
+  mode: Uint8Array | null;
+  /** Index of a branch's true child; its false child is the next node. */
   trueNode: Int32Array;
-  falseNode: Int32Array;
   /** 1 where NaN takes the true branch; null when no node says so. */
   missingTrue: Uint8Array | null;
   /** Several targets: leaf node → its weights wTarget/wValue[leafStart[n] .. leafStart[n + 1]). */
@@ -30,8 +29,6 @@ export interface TreePlan {
   wValue: Float32Array | null;
   /** Added to each target's sum; null when the model has none. */
   base: Float32Array | null;
-  /** Every branch is BRANCH_LT (the trainers' export): the tight loop. */
-  allLt: boolean;
   /** Largest feature index read. */
   maxFeature: number;
 }
@@ -156,9 +153,6 @@ export function compileTrees(node: DecodedNode): TreePlan {
       anyMissing = true;
     }
   }
-  const roots = Int32Array.from(rootList);
-  checkAcyclic(roots, mode, trueNode, falseNode);
-
   // Leaf weights.
   const tTree = get(a, 'target_treeids', 'ints', true) as number[];
   const tNode = get(a, 'target_nodeids', 'ints', true) as number[];
@@ -182,9 +176,6 @@ export function compileTrees(node: DecodedNode): TreePlan {
       throw new Unsupported('two weights of one leaf for one target');
     list.push({ target: tIds[j], weight: tWeights[j] });
   }
-  let leafStart: Int32Array | null = null;
-  let wTarget: Int32Array | null = null;
-  let wValue: Float32Array | null = null;
   if (nTargets === 1) {
     for (let i = 0; i < n; i++) {
       if (mode[i] !== LEAF) continue;
@@ -192,20 +183,59 @@ export function compileTrees(node: DecodedNode): TreePlan {
       if (list?.length !== 1) throw new Unsupported('a leaf without exactly one weight');
       value[i] = list[0].weight;
     }
-  } else {
-    leafStart = new Int32Array(n + 1);
+  }
+
+  // Final layout, tree by tree in depth-first order with each branch's false child right after it (only
+  // the true child's index is stored); a node reached twice (a cycle, a shared subtree) is refused.
+  const order: number[] = [];
+  const at = new Int32Array(n).fill(-1);
+  const roots = new Int32Array(rootList.length);
+  const stack: number[] = [];
+  rootList.forEach((root, t) => {
+    roots[t] = order.length;
+    stack.push(root);
+    while (stack.length > 0) {
+      const old = stack.pop() as number;
+      if (at[old] !== -1) throw new Unsupported('a tree node reached twice (a cycle or a shared subtree)');
+      at[old] = order.length;
+      order.push(old);
+      if (mode[old] !== LEAF) stack.push(trueNode[old], falseNode[old]);
+    }
+  });
+  const size = order.length;
+  const fFeature = new Int32Array(size);
+  const fValue = new Float32Array(size);
+  const fTrue = new Int32Array(size);
+  const fMode = allLt ? null : new Uint8Array(size);
+  const fMissing = anyMissing ? new Uint8Array(size) : null;
+  for (let k = 0; k < size; k++) {
+    const old = order[k];
+    fFeature[k] = feature[old];
+    fValue[k] = value[old];
+    if (mode[old] !== LEAF) {
+      fTrue[k] = at[trueNode[old]];
+      if (at[falseNode[old]] !== k + 1) throw new Error('layout: the false child must follow its branch');
+    }
+    if (fMode) fMode[k] = mode[old];
+    if (fMissing && missing) fMissing[k] = missing[old];
+  }
+  let leafStart: Int32Array | null = null;
+  let wTarget: Int32Array | null = null;
+  let wValue: Float32Array | null = null;
+  if (nTargets > 1) {
+    leafStart = new Int32Array(size + 1);
     wTarget = new Int32Array(nw);
     wValue = new Float32Array(nw);
-    let k = 0;
-    for (let i = 0; i < n; i++) {
-      leafStart[i] = k;
-      for (const w of perLeaf.get(i) ?? []) {
-        wTarget[k] = w.target;
-        wValue[k] = w.weight;
-        k++;
+    let w = 0;
+    for (let k = 0; k < size; k++) {
+      leafStart[k] = w;
+      for (const x of perLeaf.get(order[k]) ?? []) {
+        wTarget[w] = x.target;
+        wValue[w] = x.weight;
+        w++;
       }
     }
-    leafStart[n] = k;
+    leafStart[size] = w;
   }
 
   const baseValues = get(a, 'base_values', 'floats', false);
@@ -217,48 +247,23 @@ export function compileTrees(node: DecodedNode): TreePlan {
   return {
     nTargets,
     roots,
-    feature,
-    value,
-    mode,
-    trueNode,
-    falseNode,
-    missingTrue: anyMissing ? Uint8Array.from(missing as number[]) : null,
+    feature: fFeature,
+    value: fValue,
+    mode: fMode,
+    trueNode: fTrue,
+    missingTrue: fMissing,
     leafStart,
     wTarget,
     wValue,
     base,
-    allLt,
     maxFeature,
   };
 }
 
-/** Every path from every root ends in a leaf (a cycle would loop forever). */
-function checkAcyclic(roots: Int32Array, mode: Uint8Array, tn: Int32Array, fn: Int32Array): void {
-  const state = new Uint8Array(mode.length); // 0 unseen, 1 on the current path, 2 done
-  for (const root of roots) {
-    const stack: number[] = [root];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      if (state[top] === 0) {
-        state[top] = 1;
-        if (mode[top] !== LEAF) {
-          for (const c of [tn[top], fn[top]]) {
-            if (state[c] === 1) throw new Unsupported('a cycle in a tree');
-            if (state[c] === 0) stack.push(c);
-          }
-        }
-      } else {
-        if (state[top] === 1) state[top] = 2;
-        stack.pop();
-      }
-    }
-  }
-}
-
 /** Typed-array bytes the plan holds. */
 export function treeBytes(p: TreePlan): number {
-  let b = p.roots.byteLength + p.feature.byteLength + p.value.byteLength + p.mode.byteLength;
-  b += p.trueNode.byteLength + p.falseNode.byteLength + (p.missingTrue?.byteLength ?? 0);
+  let b = p.roots.byteLength + p.feature.byteLength + p.value.byteLength + (p.mode?.byteLength ?? 0);
+  b += p.trueNode.byteLength + (p.missingTrue?.byteLength ?? 0);
   b += (p.leafStart?.byteLength ?? 0) + (p.wTarget?.byteLength ?? 0) + (p.wValue?.byteLength ?? 0);
   return b + (p.base?.byteLength ?? 0);
 }
@@ -280,28 +285,16 @@ function branch(mode: number, v: number, t: number): boolean {
   }
 }
 
-/** The leaf row `o` of `x` reaches from `root`. */
+/** The leaf row `o` of `x` reaches from `root`, for any modes and missing-value tracks. */
 function leafOf(p: TreePlan, x: Float32Array, o: number, root: number): number {
-  const { feature, value, trueNode, falseNode, missingTrue, mode } = p;
+  const { feature, value, trueNode, missingTrue, mode } = p;
   let n = root;
-  if (p.allLt) {
-    if (missingTrue === null) {
-      for (let fi = feature[n]; fi >= 0; fi = feature[n])
-        n = x[o + fi] < value[n] ? trueNode[n] : falseNode[n];
-    } else {
-      for (let fi = feature[n]; fi >= 0; fi = feature[n]) {
-        const v = x[o + fi];
-        n = v < value[n] || (missingTrue[n] === 1 && Number.isNaN(v)) ? trueNode[n] : falseNode[n];
-      }
-    }
-    return n;
-  }
   for (let fi = feature[n]; fi >= 0; fi = feature[n]) {
     const v = x[o + fi];
-    n =
-      branch(mode[n], v, value[n]) || (missingTrue !== null && missingTrue[n] === 1 && Number.isNaN(v))
-        ? trueNode[n]
-        : falseNode[n];
+    const yes =
+      (mode === null ? v < value[n] : branch(mode[n], v, value[n])) ||
+      (missingTrue !== null && missingTrue[n] === 1 && Number.isNaN(v));
+    n = yes ? trueNode[n] : n + 1;
   }
   return n;
 }
@@ -310,16 +303,27 @@ function leafOf(p: TreePlan, x: Float32Array, o: number, root: number): number {
 export function runTrees(p: TreePlan, x: Float32Array, rows: number, cols: number): Float32Array {
   const K = p.nTargets;
   const out = new Float32Array(rows * K);
-  const roots = p.roots;
+  const { roots, feature, value, trueNode } = p;
   const nTrees = roots.length;
   if (K === 1) {
-    const b = p.base ? p.base[0] : 0;
-    const value = p.value;
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
-      let s = 0;
-      for (let t = 0; t < nTrees; t++) s = f(s + value[leafOf(p, x, o, roots[t])]);
-      out[r] = f(s + b);
+    // Tree by tree over all rows (one tree's nodes stay in cache); each row still sums the trees in
+    // order, in float32: storing into the Float32Array rounds every partial sum.
+    if (p.mode === null && p.missingTrue === null) {
+      for (let t = 0; t < nTrees; t++) {
+        const root = roots[t];
+        for (let r = 0, o = 0; r < rows; r++, o += cols) {
+          let n = root;
+          for (let fi = feature[n]; fi >= 0; fi = feature[n]) n = x[o + fi] < value[n] ? trueNode[n] : n + 1;
+          out[r] += value[n];
+        }
+      }
+    } else {
+      for (let t = 0; t < nTrees; t++)
+        for (let r = 0; r < rows; r++) out[r] += value[leafOf(p, x, r * cols, roots[t])];
+    }
+    if (p.base) {
+      const b = p.base[0];
+      for (let r = 0; r < rows; r++) out[r] += b;
     }
     return out;
   }
@@ -331,9 +335,9 @@ export function runTrees(p: TreePlan, x: Float32Array, rows: number, cols: numbe
     const ro = r * K;
     for (let t = 0; t < nTrees; t++) {
       const leaf = leafOf(p, x, o, roots[t]);
-      for (let j = start[leaf], e = start[leaf + 1]; j < e; j++) out[ro + wt[j]] = f(out[ro + wt[j]] + wv[j]);
+      for (let j = start[leaf], e = start[leaf + 1]; j < e; j++) out[ro + wt[j]] += wv[j];
     }
-    if (p.base) for (let k = 0; k < K; k++) out[ro + k] = f(out[ro + k] + p.base[k]);
+    if (p.base) for (let k = 0; k < K; k++) out[ro + k] += p.base[k];
   }
   return out;
 }
