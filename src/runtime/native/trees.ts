@@ -56,8 +56,8 @@ const ALLOWED = new Set([
 interface AttrTypes {
   int: number;
   string: string;
-  ints: number[];
-  floats: number[];
+  ints: Float64Array;
+  floats: Float32Array;
   strings: string[];
 }
 
@@ -86,13 +86,13 @@ export function compileTrees(node: DecodedNode): TreePlan {
   if (post !== 'NONE') throw new Unsupported(`post_transform ${post}`);
   const nTargets = get(a, 'n_targets', 'int', false) ?? 1;
   if (nTargets < 1 || nTargets > 100_000) throw new Unsupported('n_targets out of range');
-  const treeIds = get(a, 'nodes_treeids', 'ints', true) as number[];
-  const nodeIds = get(a, 'nodes_nodeids', 'ints', true) as number[];
-  const featureIds = get(a, 'nodes_featureids', 'ints', true) as number[];
+  const treeIds = get(a, 'nodes_treeids', 'ints', true) as Float64Array;
+  const nodeIds = get(a, 'nodes_nodeids', 'ints', true) as Float64Array;
+  const featureIds = get(a, 'nodes_featureids', 'ints', true) as Float64Array;
   const modes = get(a, 'nodes_modes', 'strings', true) as string[];
-  const values = get(a, 'nodes_values', 'floats', true) as number[];
-  const trueIds = get(a, 'nodes_truenodeids', 'ints', true) as number[];
-  const falseIds = get(a, 'nodes_falsenodeids', 'ints', true) as number[];
+  const values = get(a, 'nodes_values', 'floats', true) as Float32Array;
+  const trueIds = get(a, 'nodes_truenodeids', 'ints', true) as Float64Array;
+  const falseIds = get(a, 'nodes_falsenodeids', 'ints', true) as Float64Array;
   const missing = get(a, 'nodes_missing_value_tracks_true', 'ints', false);
   const hitrates = get(a, 'nodes_hitrates', 'floats', false);
   const n = treeIds.length;
@@ -154,10 +154,10 @@ export function compileTrees(node: DecodedNode): TreePlan {
     }
   }
   // Leaf weights.
-  const tTree = get(a, 'target_treeids', 'ints', true) as number[];
-  const tNode = get(a, 'target_nodeids', 'ints', true) as number[];
-  const tIds = get(a, 'target_ids', 'ints', true) as number[];
-  const tWeights = get(a, 'target_weights', 'floats', true) as number[];
+  const tTree = get(a, 'target_treeids', 'ints', true) as Float64Array;
+  const tNode = get(a, 'target_nodeids', 'ints', true) as Float64Array;
+  const tIds = get(a, 'target_ids', 'ints', true) as Float64Array;
+  const tWeights = get(a, 'target_weights', 'floats', true) as Float32Array;
   const nw = tTree.length;
   if (tNode.length !== nw || tIds.length !== nw || tWeights.length !== nw)
     throw new Unsupported('target attributes of different lengths');
