@@ -260,6 +260,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
     const threadsEnd = threads();
     const hitRatio = hits / Math.max(1, hits + misses);
     const engines = engineCounts(cache.values());
+    const mem = process.memoryUsage();
     out.push(
       '### (b) density',
       '',
@@ -275,6 +276,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
       `| RSS above the process with one model loaded (${f1(rss0 / 1024 / 1024)} MB) | ${f1(rssMax - rss0 / 1024 / 1024)} MB | cache share ≤ ${f1(budgetMb * 1.25)} MB → ${rssMax - rss0 / 1024 / 1024 <= budgetMb * 1.25 ? 'met' : 'MISSED'} |`,
       `| models in cache at the end; estimated bytes | ${cache.size}; ${f1(cache.bytes / 1024 / 1024)} MiB | |`,
       `| engine of the cached models | ${engines} | |`,
+      `| at the end: RSS / V8 heap used / heap total / array buffers / other external (MB) | ${f1(mem.rss / 1e6)} / ${f1(mem.heapUsed / 1e6)} / ${f1(mem.heapTotal / 1e6)} / ${f1(mem.arrayBuffers / 1e6)} / ${f1((mem.external - mem.arrayBuffers) / 1e6)} | |`,
       `| RSS per loaded model (200 cold loads) vs the estimate | ${f1(realPer / 1024)} KiB vs ${f1(estPer / 1024)} KiB (real/estimate ${f2(realPer / estPer)}) | |`,
       `| OS threads: 1 model / ${calib + 1} models / after ${cache.stats.loads} loads | ${threads0} / ${threadsCalib} / ${threadsEnd} | flat → ${threadsEnd <= threads0 + 2 ? 'met' : 'MISSED'} |`,
       '',
