@@ -130,24 +130,18 @@ export function argmaxRows(x: Float32Array, rows: number, cols: number): BigInt6
   return out;
 }
 
-/**
- * X [rows, k] · W [k, n] in float32 with fused multiply-adds along k, in blocks of MLAS's SGEMM stride
- * (each block summed from zero, then added to the running result).
- */
+/** Features up to which MatMul is run natively: one k-block of MLAS's SGEMM (its sum order is known). */
 export const GEMM_STRIDE_K = 256;
+
+/** X [rows, k] · W [k, n] in float32, fused multiply-adds along k from 0 (k ≤ GEMM_STRIDE_K). */
 export function matmul(x: Float32Array, rows: number, k: number, w: Float32Array, n: number): Float32Array {
   const out = new Float32Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const xo = r * k;
     for (let j = 0; j < n; j++) {
-      let total = 0;
-      for (let k0 = 0; k0 < k; k0 += GEMM_STRIDE_K) {
-        const end = Math.min(k, k0 + GEMM_STRIDE_K);
-        let acc = 0;
-        for (let i = k0; i < end; i++) acc = fma(x[xo + i], w[i * n + j], acc);
-        total = k0 === 0 ? acc : f(total + acc);
-      }
-      out[r * n + j] = total;
+      let acc = 0;
+      for (let i = 0; i < k; i++) acc = fma(x[xo + i], w[i * n + j], acc);
+      out[r * n + j] = acc;
     }
   }
   return out;

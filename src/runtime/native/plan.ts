@@ -5,7 +5,7 @@
 // type, shape or opset — is Unsupported, and the model is served by ONNX Runtime. Pure: no I/O.
 import type { Outputs } from '../batcher.ts';
 import { type DecodedGraph, type DecodedNode, decodeModel, type ElemType, Unsupported } from './decode.ts';
-import { argmaxRows, binary, concatCols, matmul, sigmoidRows, softmaxRows } from './ops.ts';
+import { argmaxRows, binary, concatCols, GEMM_STRIDE_K, matmul, sigmoidRows, softmaxRows } from './ops.ts';
 import { compileTrees, runTrees, type TreePlan, treeBytes } from './trees.ts';
 
 /** A compiled graph: runs `rows` rows of `nFeatures` float32 features. */
@@ -139,6 +139,9 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
           throw new Unsupported('MatMul by something other than a [features, outputs] initializer');
         attrsOnly(node, []);
         const k = xs.cols;
+        // Up to one block of MLAS's SGEMM the sum runs along k and is reproduced bit for bit; beyond it
+        // MLAS splits k in an order not reproduced here (differences reach 1e-6 relative).
+        if (k > GEMM_STRIDE_K) throw new Unsupported(`MatMul over more than ${GEMM_STRIDE_K} features`);
         const n = w.dims[1];
         const weights = w.data;
         bytes += weights.byteLength;

@@ -253,7 +253,13 @@ const treeOut = (n: Node): GraphParts => ({
 });
 
 describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
-  const refused: { name: string; bytes: () => Uint8Array; reason: RegExp; ortLoads: boolean }[] = [
+  const refused: {
+    name: string;
+    bytes: () => Uint8Array;
+    reason: RegExp;
+    ortLoads: boolean;
+    features?: number;
+  }[] = [
     {
       name: 'another operator (Relu)',
       bytes: () =>
@@ -405,6 +411,21 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
       ortLoads: true,
     },
     {
+      name: 'a linear model over more than 256 features',
+      bytes: () =>
+        exportOnnx({
+          kind: 'linear',
+          task: 'regression',
+          nFeatures: 300,
+          nOutputs: 1,
+          weights: new Float64Array(300).fill(0.5),
+          intercepts: Float64Array.from([1]),
+        }),
+      reason: /MatMul over more than 256 features/,
+      ortLoads: true,
+      features: 300,
+    },
+    {
       name: 'Softmax on axis 0',
       bytes: () =>
         model({
@@ -522,18 +543,20 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
   for (const c of refused) {
     test(c.name, async () => {
       const bytes = c.bytes();
+      const F = c.features ?? 4;
       assert.throws(
-        () => compileOnnx(bytes, 4),
+        () => compileOnnx(bytes, F),
         (e: unknown) => e instanceof Unsupported && c.reason.test(e.reason),
       );
-      const spec = { task: 'regression', inputSchema: [], featurizer: null, imported: null };
+      const inputSchema = Array.from({ length: F }, (_, i) => ({ name: `f${i}`, type: 'numeric' }));
+      const spec = { task: 'regression', inputSchema, featurizer: null, imported: null };
       const opts = { batchWindowMs: 0, featurizerBytes: 0 };
       if (!c.ortLoads) {
         // Not a graph ORT runs either: the load fails as it did before the native engine.
-        await assert.rejects(loadModel('k', bytes, { ...spec, inputSchema: cols4 }, opts));
+        await assert.rejects(loadModel('k', bytes, spec, opts));
         return;
       }
-      const m = await loadModel('k', bytes, { ...spec, inputSchema: cols4 }, opts);
+      const m = await loadModel('k', bytes, spec, opts);
       try {
         assert.equal(m.engine, 'onnxruntime');
         assert.match(m.fallbackReason ?? '', c.reason);
