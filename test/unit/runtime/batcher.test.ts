@@ -37,7 +37,7 @@ describe('micro-batcher', () => {
   });
 
   test('compute time of a run is measured and split by rows', async () => {
-    const slow = async (input: Float32Array, rows: number) => {
+    const slow = async (_input: Float32Array, rows: number) => {
       await new Promise((r) => setTimeout(r, 30));
       return { sum: { data: new Float32Array(rows), dims: [rows] } };
     };
