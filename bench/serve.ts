@@ -13,6 +13,7 @@ import Fastify from 'fastify';
 import { loadConfig } from '../src/core/config.ts';
 import { machineParts, numberOption } from './common.ts';
 import type { JobResult } from './serve/loadgen.ts';
+import { meteringCost } from './serve/metering.ts';
 import {
   instance,
   LoadGen,
@@ -30,7 +31,8 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 
 const USAGE = `npm run bench -- serve [flags]
-  --only LIST        a,b,c (default all)
+  --only LIST        a,b,c,m (default all; m: the cost of metering on the predict path)
+  --rounds N         metering: alternating on/off rounds (default 3)
   --duration S       measured seconds of each load step (default 8)
   --connections N    connections of the closed-loop steps (default 16)
   --models N         density: tenant models (default 2000)
@@ -359,6 +361,31 @@ async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Pro
   }
 }
 
+/** (m) the cost of metering: the same predict server with TENANTML_METERING on and off, in alternation. */
+async function partM(lg: LoadGen, o: Opts, rounds: number, out: string[]): Promise<void> {
+  const r = await meteringCost(lg, { ...o, rounds }, trainBenchModel(100, 6));
+  const row = (x: JobResult) => `| ${x.name} | ${f1(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${statuses(x)} |`;
+  const interleaved: JobResult[] = [];
+  for (let i = 0; i < r.rounds; i++) {
+    const pair = i % 2 === 0 ? [r.on[i], r.off[i]] : [r.off[i], r.on[i]];
+    interleaved.push(...pair);
+  }
+  const met = r.cost <= 0.05;
+  out.push(
+    '### (m) the cost of metering on the predict path',
+    '',
+    `Single-row predicts on a 100-tree depth-6 model, closed loop, ${o.connections} connections, ${o.durationMs / 1000} s measured after 1 s warm-up per step; two servers alike but for TENANTML_METERING, measured in alternation (${r.rounds} rounds, the first of each round swapped every round); the medians compared.`,
+    '',
+    '| step | req/s | p50 (ms) | p99 (ms) | statuses |',
+    '|---|---|---|---|---|',
+    ...interleaved.map(row),
+    '',
+    `- median req/s: metering on ${f1(r.medianOn)}, off ${f1(r.medianOff)}; cost ${pct(r.cost)} of throughput (target ≤ 5%) → ${met ? 'met' : 'MISSED'}`,
+    `- the metered server answered ${r.answeredOn} predictions (warm-up included) and metered ${r.meteredRows} predicted rows → ${r.meteredRows === r.answeredOn ? 'every one counted' : 'MISMATCH'}`,
+    '',
+  );
+}
+
 /** "native × 1990, onnxruntime × 10": which engine runs the cached models. */
 function engineCounts(models: { engine: string }[]): string {
   const n = new Map<string, number>();
@@ -411,6 +438,7 @@ export async function main(args: string[]): Promise<void> {
       }
       await partC(lg, o, capacity, out);
     }
+    if (want('m')) await partM(lg, o, numberOption(args, '--rounds', 3, USAGE), out);
   } finally {
     lg.close();
   }

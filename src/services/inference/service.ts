@@ -56,7 +56,7 @@ export interface InferenceDeps {
   /** Which engine runs models (default `auto`: native when it supports the graph exactly). */
   engine?: InferenceEngine;
   /** Metering (issue 8): each successful predict adds its requests, rows and compute share (O(1)). */
-  meter?: Pick<Meter, 'add'>;
+  meter?: Pick<Meter, 'prediction'>;
 }
 
 export interface Prediction {
@@ -300,9 +300,7 @@ export class InferenceService {
           this.deps.metrics.request(tenant, modelLabel, 'ok', instances.length, ms / 1000);
           const meter = this.deps.meter;
           if (meter) {
-            meter.add(tenant, 'predict_requests', 1, modelLabel);
-            meter.add(tenant, 'predicted_rows', instances.length, modelLabel);
-            meter.add(tenant, 'inference_cpu_seconds', computeMs / 1000, modelLabel);
+            meter.prediction(tenant, modelLabel, instances.length, computeMs / 1000);
           }
           return {
             id: requestId,

@@ -12,6 +12,11 @@ import type { UsageRepo } from '../../store/ports.ts';
 export interface Meter {
   /** Adds usage to the in-memory sums (O(1)); written at the next flush. */
   add(tenantId: string, kind: UsageKind, quantity: number, subject?: string | null): void;
+  /**
+   * One answered predict request (the predict path's one call): a request, its rows and its share of
+   * compute time, for `model`. The same as three add() calls, at a third of their cost.
+   */
+  prediction(tenantId: string, model: string, rows: number, cpuSeconds: number): void;
   /** Queues events that carry their own ids (a replay of the same id counts once); written at the next flush. */
   record(events: UsageEvent[]): void;
   /** Writes what is summed and queued; resolves with the events newly stored. Never rejects. */
@@ -28,7 +33,11 @@ export interface MeterOptions {
   random: Random;
   /** How often the sums and the queue are written, ms (0: only on flush() and close()). */
   flushMs: number;
-  /** Called for every quantity that enters the meter (e.g. Prometheus usage counters). */
+  /**
+   * Called for every quantity that enters the meter (e.g. Prometheus usage counters): events passed to
+   * record() as they are queued; summed usage (add, prediction) once per tenant, kind and subject when the
+   * sums are turned into events (at each flush), so that the predict path pays nothing for it.
+   */
   onAdd?: (tenantId: string, kind: UsageKind, quantity: number) => void;
   /** A failed write (ids only; the batch is kept and retried). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
@@ -38,6 +47,9 @@ export interface MeterOptions {
 
 const HOUR_MS = 3_600_000;
 const KIND_INDEX: ReadonlyMap<string, number> = new Map(USAGE_KINDS.map((k, i) => [k, i]));
+const PREDICT_REQUESTS = USAGE_KINDS.indexOf('predict_requests');
+const PREDICTED_ROWS = USAGE_KINDS.indexOf('predicted_rows');
+const INFERENCE_CPU = USAGE_KINDS.indexOf('inference_cpu_seconds');
 /** The subject of usage added without one (a map key cannot be null). */
 const NO_SUBJECT = '';
 
@@ -73,6 +85,18 @@ export class BufferedMeter implements Meter {
     if (!(quantity > 0) || !Number.isFinite(quantity)) return;
     const k = KIND_INDEX.get(kind);
     if (k === undefined) return;
+    this.sumsOf(tenantId, subject ?? NO_SUBJECT)[k] += quantity;
+  }
+
+  prediction(tenantId: string, model: string, rows: number, cpuSeconds: number): void {
+    const q = this.sumsOf(tenantId, model);
+    q[PREDICT_REQUESTS] += 1;
+    if (rows > 0 && Number.isFinite(rows)) q[PREDICTED_ROWS] += rows;
+    if (cpuSeconds > 0 && Number.isFinite(cpuSeconds)) q[INFERENCE_CPU] += cpuSeconds;
+  }
+
+  /** The running sums of this hour for a tenant and subject (created on first use). */
+  private sumsOf(tenantId: string, subject: string): Float64Array {
     const hour = Math.floor(this.opts.clock.now().getTime() / HOUR_MS);
     let bucket = this.curSums;
     if (hour !== this.curHour || bucket === null) {
@@ -89,14 +113,12 @@ export class BufferedMeter implements Meter {
       bySubject = new Map();
       bucket.set(tenantId, bySubject);
     }
-    const s = subject ?? NO_SUBJECT;
-    let q = bySubject.get(s);
+    let q = bySubject.get(subject);
     if (q === undefined) {
       q = new Float64Array(USAGE_KINDS.length);
-      bySubject.set(s, q);
+      bySubject.set(subject, q);
     }
-    q[k] += quantity;
-    this.opts.onAdd?.(tenantId, kind, quantity);
+    return q;
   }
 
   record(events: UsageEvent[]): void {
@@ -128,6 +150,7 @@ export class BufferedMeter implements Meter {
               subject: subject === NO_SUBJECT ? null : subject,
               origin: 'own',
             });
+            this.opts.onAdd?.(tenantId, USAGE_KINDS[k], q[k]);
           }
         }
       }
@@ -186,6 +209,7 @@ export class BufferedMeter implements Meter {
 export class NoopMeter implements Meter {
   readonly pending = 0;
   add(_tenantId: string, _kind: UsageKind, _quantity: number, _subject?: string | null): void {}
+  prediction(_tenantId: string, _model: string, _rows: number, _cpuSeconds: number): void {}
   record(_events: UsageEvent[]): void {}
   flush(): Promise<number> {
     return Promise.resolve(0);

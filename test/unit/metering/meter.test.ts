@@ -135,7 +135,7 @@ test('quantities that are not positive finite numbers are ignored', async () => 
   assert.equal(repo.calls.length, 0);
 });
 
-test('onAdd sees every quantity that enters the meter', async () => {
+test('onAdd sees every quantity that enters the meter: recorded events at once, sums once per flush', async () => {
   const seen: [string, string, number][] = [];
   const m = new BufferedMeter({
     repo: fakeRepo(),
@@ -145,6 +145,7 @@ test('onAdd sees every quantity that enters the meter', async () => {
     onAdd: (t, k, q) => seen.push([t, k, q]),
   });
   m.add('acme', 'predicted_rows', 3, 'x');
+  m.add('acme', 'predicted_rows', 2, 'x');
   m.record([
     {
       id: 'e1',
@@ -156,10 +157,28 @@ test('onAdd sees every quantity that enters the meter', async () => {
       origin: 'own',
     },
   ]);
+  // The sums reach onAdd only when they become events (the predict path pays nothing for the hook).
+  assert.deepEqual(seen, [['beta', 'monitoring_runs', 1]]);
+  await m.flush();
   assert.deepEqual(seen, [
-    ['acme', 'predicted_rows', 3],
     ['beta', 'monitoring_runs', 1],
+    ['acme', 'predicted_rows', 5],
   ]);
+  await m.flush(); // nothing new: nothing counted again
+  assert.equal(seen.length, 2);
+});
+
+test('prediction() meters a request, its rows and its compute time like three add() calls', async () => {
+  const repo = fakeRepo();
+  const m = meterWith(repo);
+  m.prediction('acme', 'churn', 4, 0.002);
+  m.prediction('acme', 'churn', 1, 0.0005);
+  m.prediction('acme', 'churn', 2, Number.NaN); // a bad time is skipped, the request and rows count
+  await m.flush();
+  assert.equal(repo.total('acme', 'predict_requests'), 3);
+  assert.equal(repo.total('acme', 'predicted_rows'), 7);
+  assert.ok(Math.abs(repo.total('acme', 'inference_cpu_seconds') - 0.0025) < 1e-12);
+  assert.ok([...repo.stored.values()].every((e) => e.subject === 'churn' && e.origin === 'own'));
 });
 
 test('metering off: a no-op meter that records nothing', async () => {

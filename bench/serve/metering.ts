@@ -1,0 +1,116 @@
+// The cost of metering on the predict path (issue 8): single-row predicts on a 100-tree model, closed
+// loop, against two servers alike but for TENANTML_METERING (on / off), measured in alternation
+// (on, off, on, off, …) so that the machine's drift falls on both alike; the medians are compared.
+// The "on" server's metered rows are read back from its store afterwards, so the measured path did meter.
+import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
+import type { JobResult } from './loadgen.ts';
+import {
+  instance,
+  type LoadGen,
+  registerModel,
+  type Served,
+  serve,
+  tenant,
+  type trainBenchModel,
+} from './rig.ts';
+
+export interface MeteringCost {
+  rounds: number;
+  on: JobResult[];
+  off: JobResult[];
+  medianOn: number;
+  medianOff: number;
+  /** 1 − on/off: the share of throughput metering costs (negative: within noise, on was faster). */
+  cost: number;
+  /** Predicted rows the "on" server metered (flushed on close), and the 200s it answered. */
+  meteredRows: number;
+  answeredOn: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function prepared(env: Record<string, string>, trained: ReturnType<typeof trainBenchModel>) {
+  const s = await serve(env);
+  const key = await tenant(s, 'bench-m', {
+    requestsPerSecond: 1_000_000,
+    predictionsPerSecond: 1_000_000,
+    inFlightRequests: 10_000,
+  });
+  await registerModel(s, 'bench-m', 'm100', trained);
+  const job = {
+    method: 'POST' as const,
+    path: '/v1/models/m100/predict',
+    headers: { Authorization: `Bearer ${key}` },
+    body: JSON.stringify({ instances: [instance(1)] }),
+  };
+  const warm = await s.platform.app.inject({
+    method: 'POST',
+    url: job.path,
+    headers: { ...job.headers, 'content-type': 'application/json' },
+    payload: job.body,
+  });
+  if (warm.statusCode !== 200) throw new Error(`warm-up predict: ${warm.statusCode} ${warm.body}`);
+  return { s, job };
+}
+
+async function meteredRows(s: Served): Promise<number> {
+  const scope = mintTenantScope('bench-m', SYSTEM);
+  const sums = await s.platform.store.usage.sums(scope, {
+    from: '2000-01-01T00:00:00.000Z',
+    to: '2100-01-01T00:00:00.000Z',
+    granularity: 'month',
+  });
+  return sums.filter((x) => x.kind === 'predicted_rows').reduce((a, x) => a + x.quantity, 0);
+}
+
+export async function meteringCost(
+  lg: LoadGen,
+  o: { durationMs: number; connections: number; rounds: number },
+  trained: ReturnType<typeof trainBenchModel>,
+): Promise<MeteringCost> {
+  const on = await prepared({ TENANTML_METERING: 'on' }, trained);
+  const off = await prepared({ TENANTML_METERING: 'off' }, trained);
+  const results: { on: JobResult[]; off: JobResult[] } = { on: [], off: [] };
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      // Alternate which goes first, so neither always follows the other's garbage or warm caches.
+      const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+      for (const which of order) {
+        const { s, job } = which === 'on' ? on : off;
+        const [res] = await lg.run(s.port, [
+          {
+            ...job,
+            name: `predict metering ${which} #${r + 1}`,
+            mode: 'closed',
+            connections: o.connections,
+            durationMs: o.durationMs + 1000,
+            warmupMs: 1000,
+          },
+        ]);
+        results[which].push(res);
+      }
+    }
+    const answeredOn = results.on.reduce((a, x) => a + (x.statuses['200'] ?? 0), 0) + 1; // + the warm-up
+    await on.s.platform.meter.flush(); // what the meter still buffers
+    const rows = await meteredRows(on.s);
+    const medianOn = median(results.on.map((x) => x.rps));
+    const medianOff = median(results.off.map((x) => x.rps));
+    return {
+      rounds: o.rounds,
+      on: results.on,
+      off: results.off,
+      medianOn,
+      medianOff,
+      cost: 1 - medianOn / medianOff,
+      meteredRows: rows,
+      answeredOn,
+    };
+  } finally {
+    await on.s.close();
+    await off.s.close();
+  }
+}
