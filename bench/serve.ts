@@ -132,6 +132,103 @@ function defaultWindowMs(): number {
   return v === undefined ? loadConfig({}, tmpdir()).inferenceBatchWindowMs : Number(v);
 }
 
+/**
+ * A second anchor: a bare Fastify route taking predict's request body (validated by a schema like
+ * predict's) and answering a prediction-shaped body (serialised by a schema) with no work at all — what
+ * any JSON POST API pays per request in Fastify before doing anything.
+ */
+async function postEcho(lg: LoadGen, o: Opts): Promise<{ peak: JobResult; half: JobResult }> {
+  const app = Fastify({ logger: false });
+  app.post(
+    '/echo',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['instances'],
+          additionalProperties: false,
+          properties: {
+            instances: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object' } },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              model: {
+                type: 'object',
+                properties: {
+                  name: { type: 'string' },
+                  version: { type: 'integer' },
+                  mode: { type: 'string' },
+                },
+              },
+              predictions: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    label: { type: 'string' },
+                    probabilities: { type: 'object', additionalProperties: { type: 'number' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const n = (req.body as { instances: unknown[] }).instances.length;
+      return {
+        id: 'req_0',
+        model: { name: 'm100', version: 1, mode: 'tenant' },
+        predictions: Array.from({ length: n }, (_, i) => ({
+          id: `req_0.${i}`,
+          label: 'yes',
+          probabilities: { no: 0.25, yes: 0.75 },
+        })),
+      };
+    },
+  );
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const job = {
+    method: 'POST' as const,
+    path: '/echo',
+    headers: { Authorization: 'Bearer not-checked' },
+    body: JSON.stringify({ instances: [instance(1)] }),
+  };
+  try {
+    const [peak] = await lg.run(port, [
+      {
+        ...job,
+        name: 'echo',
+        mode: 'closed',
+        connections: o.connections,
+        durationMs: o.durationMs + 1000,
+        warmupMs: 1000,
+      },
+    ]);
+    const [half] = await lg.run(port, [
+      {
+        ...job,
+        name: 'echo @50%',
+        mode: 'open',
+        rate: Math.round(peak.rps / 2),
+        connections: o.connections,
+        durationMs: o.durationMs + 1000,
+        warmupMs: 1000,
+      },
+    ]);
+    return { peak, half };
+  } finally {
+    await app.close();
+  }
+}
+
 async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
   const hello = Fastify({ logger: false });
   hello.get('/', async () => ({ hello: 'world' }));
@@ -161,6 +258,7 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
     },
   ]);
   await hello.close();
+  const echo = await postEcho(lg, o);
 
   const trained = trainBenchModel(100, 6);
   const rows: string[] = [];
@@ -183,6 +281,7 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
     '| server | peak req/s | of hello-world | p99 at peak (ms) | req/s at 50% | p50 at 50% (ms) | p99 at 50% (ms) | requests per ONNX run (50%) | statuses at peak |',
     '|---|---|---|---|---|---|---|---|---|',
     `| Fastify hello-world | ${f1(h.rps)} | 100% | ${f2(h.p99)} | ${f1(hHalf.rps)} | ${f2(hHalf.p50)} | ${f2(hHalf.p99)} | | ${statuses(h)} |`,
+    `| Fastify JSON POST echo (predict's body and answer, schemas, no work) | ${f1(echo.peak.rps)} | ${pct(echo.peak.rps / h.rps)} | ${f2(echo.peak.p99)} | ${f1(echo.half.rps)} | ${f2(echo.half.p50)} | ${f2(echo.half.p99)} | | ${statuses(echo.peak)} |`,
     ...rows,
     '',
     `- target ≥ 50% of hello-world req/s: ${pct(results[def].peak.rps / h.rps)} (default window, ${def} ms) → ${results[def].peak.rps / h.rps >= 0.5 ? 'met' : 'MISSED'}`,
