@@ -53,11 +53,25 @@ export function refuseSpent(inference: InferenceService) {
   };
 }
 
-/** Aborted when the connection closes before the answer is sent: a request still queued then leaves the queue. */
-export function clientGone(reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
-  });
-  return ac.signal;
+/**
+ * A signal aborted when the connection closes before the answer is sent (a request still queued then
+ * leaves the queue), made on first call: most requests are admitted at once and never need one, and an
+ * AbortController with its close listener per request was ~3% of the predict path's time.
+ */
+export function clientGone(reply: FastifyReply): () => AbortSignal {
+  let ac: AbortController | undefined;
+  return () => {
+    if (ac) return ac.signal;
+    ac = new AbortController();
+    const res = reply.raw;
+    if (res.closed) {
+      if (!res.writableFinished) ac.abort(); // gone before anyone asked
+    } else {
+      const controller = ac;
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
+      });
+    }
+    return ac.signal;
+  };
 }

@@ -42,8 +42,11 @@ export type AdmissionQuotas = Pick<Quotas, 'requestsPerSecond' | 'predictionsPer
 export interface AdmitOptions {
   /** The tenant's share of contended slots, relative to others (TIER_WEIGHTS of its tier). Default 1. */
   weight?: number;
-  /** Aborting it takes a waiting request out of the queue (client gone, deadline passed): 503. */
-  signal?: AbortSignal;
+  /**
+   * Aborting it takes a waiting request out of the queue (client gone, deadline passed): 503. A function
+   * is called only when the request has to wait, so a request admitted at once makes no signal at all.
+   */
+  signal?: AbortSignal | (() => AbortSignal);
 }
 
 export interface Ticket {
@@ -287,7 +290,8 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
       refund(tenantId, cost);
       throw err;
     };
-    if (admitOpts.signal?.aborted) refuseNow(cancelled());
+    const signal = typeof admitOpts.signal === 'function' ? admitOpts.signal() : admitOpts.signal;
+    if (signal?.aborted) refuseNow(cancelled());
     if (queue.sizeOf(tenantId) >= maxQueuedPerTenant) {
       refuseNow(shed('tenant_queue_full', `the tenant already has ${maxQueuedPerTenant} requests waiting`));
     }
@@ -307,7 +311,6 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     }
 
     return new Promise<Ticket>((resolve, reject) => {
-      const signal = admitOpts.signal;
       let entry: QueueEntry<Waiter> | undefined;
       const onAbort = () => {
         if (entry && queue.remove(entry)) refuseWaiting(entry.value, cancelled());

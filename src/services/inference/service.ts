@@ -254,12 +254,15 @@ export class InferenceService {
     }
   }
 
-  /** `signal`: aborted when the client went away, so a request still waiting for a slot leaves the queue. */
+  /**
+   * `signal`: aborted when the client went away, so a request still waiting for a slot leaves the queue
+   * (a function: asked for only when the request has to wait).
+   */
   async predict(
     scope: TenantScope,
     name: string,
     instances: unknown[],
-    opts: { signal?: AbortSignal; phases?: PredictPhases } = {},
+    opts: { signal?: AbortSignal | (() => AbortSignal); phases?: PredictPhases } = {},
   ): Promise<PredictResult> {
     const started = performance.now();
     const tenant = scope.tenantId;
@@ -350,7 +353,7 @@ export class InferenceService {
     return refused;
   }
 
-  private async admit(tenantId: string, rows: number, signal?: AbortSignal) {
+  private async admit(tenantId: string, rows: number, signal?: AbortSignal | (() => AbortSignal)) {
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return null;
     const { quotas, weight } = await limitsOf(tenantId);

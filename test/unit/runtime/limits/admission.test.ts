@@ -286,6 +286,31 @@ describe('runtime/limits/admission (memory limiter)', () => {
     (await again).release();
   });
 
+  test('a signal given as a function is made only when the request has to wait', async () => {
+    const a = open({ maxConcurrent: 1 });
+    const q = quotas({ inFlightRequests: 3, requestsPerSecond: 100 });
+    let made = 0;
+    const ac = new AbortController();
+    const lazy = () => {
+      made++;
+      return ac.signal;
+    };
+    const running = await a.admit('t1', 1, q, { signal: lazy });
+    assert.equal(made, 0, 'admitted at once: no signal asked for');
+    const waiting = a.admit('t1', 1, q, { signal: lazy });
+    await settle();
+    assert.equal(made, 1);
+    ac.abort();
+    assert.deepEqual((await refusal(waiting)).extra, { reason: 'cancelled' });
+    // A client already gone when the request would wait: refused at once, nothing queued.
+    const gone = new AbortController();
+    gone.abort();
+    const e = await refusal(a.admit('t1', 1, q, { signal: () => gone.signal }));
+    assert.deepEqual(e.extra, { reason: 'cancelled' });
+    assert.equal(a.stats().queued, 0);
+    running.release();
+  });
+
   test('close refuses waiting requests with 503 unavailable, and later admits too', async () => {
     const a = open({ maxConcurrent: 1 });
     const running = await a.admit('t1', 1, quotas());
