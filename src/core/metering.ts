@@ -34,6 +34,23 @@ export interface UsageEvent {
   origin: UsageOrigin;
 }
 
+/**
+ * Why an event cannot be stored, or null when it can: a non-empty id and tenant, a known kind and origin,
+ * a finite quantity > 0 and an instant `at`. The meter drops such an event (logged) instead of writing it:
+ * on SQLite a NaN fails the batch's NOT NULL check on every retry, on PostgreSQL it is stored and turns
+ * every sum and cost of the month into NaN.
+ */
+export function usageEventProblem(e: UsageEvent): string | null {
+  if (typeof e.id !== 'string' || e.id === '') return 'id must be a non-empty string';
+  if (typeof e.tenantId !== 'string' || e.tenantId === '') return 'tenantId must be a non-empty string';
+  if (!(USAGE_KINDS as readonly string[]).includes(e.kind)) return 'kind is not a usage kind';
+  if (e.origin !== 'own' && e.origin !== 'shared') return 'origin must be own or shared';
+  if (typeof e.quantity !== 'number' || !Number.isFinite(e.quantity) || !(e.quantity > 0))
+    return 'quantity must be a finite number > 0';
+  if (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at))) return 'at must be an ISO 8601 instant';
+  return null;
+}
+
 export const GRANULARITIES = ['hour', 'day', 'month'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
 

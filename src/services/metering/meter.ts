@@ -6,7 +6,7 @@
 // error is then skipped by id instead of counted twice.
 import type { Clock, Random } from '../../core/clock.ts';
 import { newId } from '../../core/ids.ts';
-import { USAGE_KINDS, type UsageEvent, type UsageKind } from '../../core/metering.ts';
+import { USAGE_KINDS, type UsageEvent, type UsageKind, usageEventProblem } from '../../core/metering.ts';
 import type { UsageRepo } from '../../store/ports.ts';
 
 export interface Meter {
@@ -17,7 +17,11 @@ export interface Meter {
    * compute time, for `model`. The same as three add() calls, at a third of their cost.
    */
   prediction(tenantId: string, model: string, rows: number, cpuSeconds: number): void;
-  /** Queues events that carry their own ids (a replay of the same id counts once); written at the next flush. */
+  /**
+   * Queues events that carry their own ids (a replay of the same id counts once); written at the next
+   * flush. An invalid event (see usageEventProblem: a quantity that is not finite and > 0, a bad instant,
+   * kind or origin) is dropped and logged.
+   */
   record(events: UsageEvent[]): void;
   /** Writes what is summed and queued; resolves with the events newly stored. Never rejects. */
   flush(): Promise<number>;
@@ -123,6 +127,16 @@ export class BufferedMeter implements Meter {
 
   record(events: UsageEvent[]): void {
     for (const e of events) {
+      // An event the store cannot take would fail its whole batch at every retry (or, stored, make the
+      // month's sums NaN): it is dropped here, logged by its ids.
+      const problem = usageEventProblem(e);
+      if (problem !== null) {
+        this.opts.warn?.(
+          { id: e.id, tenantId: e.tenantId, kind: e.kind, problem },
+          'metering: an invalid usage event was dropped',
+        );
+        continue;
+      }
       this.queue.push(e);
       this.opts.onAdd?.(e.tenantId, e.kind, e.quantity);
     }

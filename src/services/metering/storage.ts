@@ -95,7 +95,7 @@ export class StorageSampler {
         const bytes = await storageBytes(this.deps, this.deps.scopeOf(tenantId));
         for (const category of STORAGE_CATEGORIES) {
           const q = bytes[category] * hours;
-          if (q <= 0) continue;
+          if (!(q > 0) || !Number.isFinite(q)) continue;
           events.push({
             id: storageEventId(tenantId, category, hourStart),
             tenantId,

@@ -14,6 +14,8 @@ import {
   type PriceTable,
   periodStart,
   thresholdsToAlert,
+  type UsageEvent,
+  usageEventProblem,
 } from '../../../src/core/metering.ts';
 
 describe('core/metering: periods', () => {
@@ -237,5 +239,41 @@ describe('core/metering: budgets', () => {
       thresholdsToAlert(budgetState(budget({ alertAt: [1.5, 2] }), 160, '2026-01'), [2]),
       [1.5],
     );
+  });
+});
+
+describe('core/metering: usage events', () => {
+  const ok: UsageEvent = {
+    id: 'job:j1:cpu',
+    tenantId: 'acme',
+    kind: 'training_cpu_seconds',
+    quantity: 1.5,
+    at: '2026-03-01T10:00:00.000Z',
+    subject: 'churn',
+    origin: 'shared',
+  };
+
+  test('usageEventProblem: a storable event has none', () => {
+    assert.equal(usageEventProblem(ok), null);
+    assert.equal(usageEventProblem({ ...ok, at: '2026-03-01T12:00:00+02:00', subject: null }), null);
+    assert.equal(usageEventProblem({ ...ok, quantity: Number.MIN_VALUE }), null);
+  });
+
+  test('usageEventProblem names what is wrong', () => {
+    const cases: [Partial<UsageEvent>, RegExp][] = [
+      [{ id: '' }, /^id/],
+      [{ tenantId: '' }, /^tenantId/],
+      [{ kind: 'gpu_seconds' as UsageEvent['kind'] }, /^kind/],
+      [{ origin: 'other' as UsageEvent['origin'] }, /^origin/],
+      [{ quantity: Number.NaN }, /^quantity/],
+      [{ quantity: Number.POSITIVE_INFINITY }, /^quantity/],
+      [{ quantity: -1 }, /^quantity/],
+      [{ quantity: 0 }, /^quantity/],
+      [{ quantity: '3' as unknown as number }, /^quantity/],
+      [{ at: 'not a date' }, /^at/],
+      [{ at: '' }, /^at/],
+    ];
+    for (const [over, re] of cases)
+      assert.match(usageEventProblem({ ...ok, ...over }) ?? '', re, JSON.stringify(over));
   });
 });

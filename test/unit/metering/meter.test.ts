@@ -135,6 +135,50 @@ test('quantities that are not positive finite numbers are ignored', async () => 
   assert.equal(repo.calls.length, 0);
 });
 
+test('record() drops invalid events (logged by id) and writes the valid ones of the same call', async () => {
+  const repo = fakeRepo();
+  const warned: Record<string, unknown>[] = [];
+  const seen: string[] = [];
+  const m = new BufferedMeter({
+    repo,
+    clock: new ManualClock('2026-03-01T10:15:00Z'),
+    random: cryptoRandom,
+    flushMs: 0,
+    warn: (o) => warned.push(o),
+    onAdd: (tenantId, kind) => seen.push(`${tenantId}/${kind}`),
+  });
+  const ok: UsageEvent = {
+    id: 'ok',
+    tenantId: 'acme',
+    kind: 'storage_byte_hours',
+    quantity: 5,
+    at: '2026-03-01T10:00:00Z',
+    subject: 'datasets',
+    origin: 'own',
+  };
+  const bad: [string, Partial<UsageEvent>][] = [
+    ['nan', { quantity: Number.NaN }],
+    ['inf', { quantity: Number.POSITIVE_INFINITY }],
+    ['neg', { quantity: -2 }],
+    ['zero', { quantity: 0 }],
+    ['at', { at: 'yesterday' }],
+    ['kind', { kind: 'gpu_seconds' as UsageEvent['kind'] }],
+    ['origin', { origin: 'theirs' as UsageEvent['origin'] }],
+    ['tenant', { tenantId: '' }],
+    ['', {}],
+  ];
+  m.record([...bad.map(([id, over]) => ({ ...ok, id, ...over })), ok]);
+  assert.equal(m.pending, 1);
+  assert.deepEqual(
+    warned.map((w) => w.id),
+    bad.map(([id]) => id),
+  );
+  assert.ok(warned.every((w) => typeof w.problem === 'string'));
+  assert.deepEqual(seen, ['acme/storage_byte_hours'], 'onAdd sees only what is queued');
+  assert.equal(await m.flush(), 1);
+  assert.deepEqual([...repo.stored.keys()], ['ok']);
+});
+
 test('onAdd sees every quantity that enters the meter: recorded events at once, sums once per flush', async () => {
   const seen: [string, string, number][] = [];
   const m = new BufferedMeter({
