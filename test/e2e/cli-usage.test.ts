@@ -125,8 +125,26 @@ test('usage report: usage, cost and budget state per tenant, as a table and as C
   assert.equal(c.code, 0, c.stderr);
   const [header, ...rows] = c.stdout.trim().split('\n');
   const cols = header.split(',');
-  assert.equal(cols[0], 'tenant');
-  assert.ok(cols.includes('predicted_rows') && cols.includes('cost') && cols.includes('budget_monthly'));
+  // The columns docs/metering.md lists, in its order.
+  assert.deepEqual(cols, [
+    'tenant',
+    'month',
+    'training_cpu_seconds',
+    'training_wall_seconds',
+    'training_rows',
+    'predict_requests',
+    'predicted_rows',
+    'inference_cpu_seconds',
+    'storage_byte_hours',
+    'monitoring_runs',
+    'shared_training_cpu_seconds',
+    'cost',
+    'currency',
+    'budget_monthly',
+    'budget_ratio',
+    'blocks_training',
+    'blocks_predictions',
+  ]);
   const byTenant = new Map(rows.map((r) => [r.split(',')[0], r.split(',')]));
   assert.deepEqual([...byTenant.keys()].filter((k) => !k.startsWith('_')).sort(), ['ea', 'eb', 'ec']);
   const ea = byTenant.get('ea')!;

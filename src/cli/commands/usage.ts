@@ -2,6 +2,7 @@
 // or one with --tenant); `tenantml usage report --month YYYY-MM`: the operator's monthly report — usage,
 // cost and budget state per tenant, as a table or CSV. docs/metering.md.
 import { type Command, InvalidArgumentError } from 'commander';
+import { monthRange, USAGE_KINDS } from '../../core/metering.ts';
 import type { TenantmlClient } from '../../sdk/client.ts';
 import { isTenantmlError } from '../../sdk/errors.ts';
 import type { BudgetViewBody } from '../../sdk/index.ts';
@@ -20,20 +21,9 @@ function granularity(value: string): NonNullable<UsageQuery['granularity']> {
   return g as NonNullable<UsageQuery['granularity']>;
 }
 
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
-
 function month(value: string): string {
-  if (!MONTH.test(value.trim())) throw new InvalidArgumentError('expected a month as YYYY-MM');
+  if (!monthRange(value.trim())) throw new InvalidArgumentError('expected a month as YYYY-MM');
   return value.trim();
-}
-
-/** [from, to) of a YYYY-MM month, as ISO instants. */
-function monthBounds(m: string): { from: string; to: string } {
-  const [y, mo] = m.split('-').map(Number);
-  return {
-    from: new Date(Date.UTC(y, mo - 1, 1)).toISOString(),
-    to: new Date(Date.UTC(y, mo, 1)).toISOString(),
-  };
 }
 
 /** Up to 6 significant digits, no exponent for everyday sizes. */
@@ -120,17 +110,6 @@ function csvField(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const CSV_KINDS = [
-  'training_cpu_seconds',
-  'training_wall_seconds',
-  'training_rows',
-  'predict_requests',
-  'predicted_rows',
-  'inference_cpu_seconds',
-  'storage_byte_hours',
-  'monitoring_runs',
-] as const;
-
 export function registerUsage(program: Command, ctx: CommandContext): void {
   const usage = program
     .command('usage')
@@ -175,7 +154,7 @@ export function registerUsage(program: Command, ctx: CommandContext): void {
     .option('--csv', 'print CSV (one line per tenant) instead of a table')
     .action(async (opts: { month: string; csv?: boolean }, cmd: Command) => {
       const client = clientOf(ctx, cmd);
-      const { from, to } = monthBounds(opts.month);
+      const { from, to } = monthRange(opts.month) as { from: string; to: string };
       const res = await client.usage.get({ from, to, granularity: 'month' });
       // Every tenant appears, with usage or not; the shared namespace when it has usage (operator policy).
       const ids = new Set<string>((await client.tenants.list()).map((t) => t.id));
@@ -206,7 +185,7 @@ export function registerUsage(program: Command, ctx: CommandContext): void {
         const header = [
           'tenant',
           'month',
-          ...CSV_KINDS,
+          ...USAGE_KINDS,
           'shared_training_cpu_seconds',
           'cost',
           'currency',
@@ -219,7 +198,7 @@ export function registerUsage(program: Command, ctx: CommandContext): void {
           [
             l.tenantId,
             opts.month,
-            ...CSV_KINDS.map((k) => l.usage[k] ?? 0),
+            ...USAGE_KINDS.map((k) => l.usage[k] ?? 0),
             l.sharedUsage.training_cpu_seconds ?? 0,
             l.cost,
             res.currency,
