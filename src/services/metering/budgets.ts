@@ -59,7 +59,14 @@ export interface BudgetView {
   state: Omit<BudgetState, 'ratio'> & { ratio: number | null; alerted: number[] };
 }
 
-const round = (x: number): number => (Number.isFinite(x) ? Math.round(x * 1e6) / 1e6 : x);
+/** To 6 decimals; a value too large for that (or not finite) is left as it is. */
+const round = (x: number): number => {
+  const r = Math.round(x * 1e6) / 1e6;
+  return Number.isFinite(r) ? r : x;
+};
+
+/** The ratio an answer shows: null when it is not finite (a limit of 0 with anything spent). */
+const shownRatio = (ratio: number): number | null => (Number.isFinite(ratio) ? round(ratio) : null);
 
 /** Field errors of a budget request (range, order, types); empty when valid. */
 export function budgetProblems(b: unknown): FieldError[] {
@@ -132,7 +139,7 @@ export class BudgetService {
       state: {
         ...state,
         spent: round(state.spent),
-        ratio: round(state.ratio),
+        ratio: shownRatio(state.ratio),
         alerted: [...alerted].sort((a, b) => a - b),
       },
     };
@@ -234,7 +241,7 @@ export class BudgetService {
           threshold,
           spent: round(state.spent),
           limit: state.limit,
-          ratio: Number.isFinite(state.ratio) ? round(state.ratio) : null,
+          ratio: shownRatio(state.ratio),
           currency: this.deps.currency,
           hardLimit: budget.hardLimit,
           blocks: state.blocks,

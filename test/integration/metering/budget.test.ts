@@ -126,6 +126,27 @@ for (const kind of STORE_KINDS) {
       assert.equal((await budget(a.admin, 'GET')).status, 404, 'nothing was stored');
     });
 
+    test('a zero budget: ratio null once anything is spent (not a 500), every threshold alerts, the hard limit refuses', async () => {
+      const z = await tp.tenant(`bud-zero-${kind}`);
+      const put = await budget(z.admin, 'PUT', { monthly: 0, hardLimit: true });
+      assert.equal(put.status, 200, put.text);
+      // Nothing spent yet: 0 of 0 is no ratio to alert on, but spent ≥ monthly already refuses training.
+      assert.equal(put.body.state.ratio, 0);
+      assert.deepEqual(put.body.state.blocks, { training: true, predictions: false });
+      await spend(z.id, 0.01);
+      const got = await budget(z.admin, 'GET');
+      assert.equal(got.status, 200, got.text);
+      assert.equal(got.body.state.ratio, null);
+      assert.deepEqual(got.body.state.reached, [0.5, 0.8, 1]);
+      assert.equal(await tp.platform.services.budgets!.evaluate(z.id), 3);
+      assert.deepEqual((await budget(z.admin, 'GET')).body.state.alerted, [0.5, 0.8, 1]);
+      // A tiny limit: a ratio too large to round to 6 decimals is still a finite number in the answer.
+      const tiny = await budget(z.admin, 'PUT', { monthly: 1e-306, alertAt: [10] });
+      assert.equal(tiny.status, 200, tiny.text);
+      assert.ok(Number.isFinite(tiny.body.state.ratio) && tiny.body.state.ratio > 1e300, tiny.text);
+      assert.equal((await budget(z.admin, 'DELETE')).status, 204);
+    });
+
     test('who may: a predict key is refused; a tenant key cannot name another tenant nor override', async () => {
       assert.equal((await budget(a.predict, 'GET')).status, 403);
       assert.equal((await budget(a.predict, 'PUT', { monthly: 1 })).status, 403);
