@@ -98,7 +98,9 @@ export const UsageReportSchema = Type.Object(
   {
     from: Instant('start of the range (inclusive)'),
     to: Instant('end of the range (exclusive)'),
-    granularity: Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('month')]),
+    granularity: Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('month')], {
+      description: 'the periods usage is summed into (UTC hours, days or calendar months)',
+    }),
     currency: Type.String({ description: 'currency of every cost' }),
     prices: PriceTableSchema,
     sharedCostPolicy: Type.Optional(
