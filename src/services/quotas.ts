@@ -244,11 +244,8 @@ export class QuotaService implements QuotaSource {
         u.storageBytes ? (await u.storageBytes(scope)).total : await u.store.datasets.storedBytes(scope),
       ]),
       tryRead(['queuedJobs', 'concurrentJobs'], async () => {
-        const [queued, running] = await Promise.all([
-          u.store.jobs.list(scope, { state: 'queued', limit: 1000 }),
-          u.store.jobs.list(scope, { state: 'running', limit: 1000 }),
-        ]);
-        return [queued.length, running.length];
+        const { queued, running } = await u.store.jobs.countOf(scope);
+        return [queued, running];
       }),
       ...(u.monthToDate
         ? [

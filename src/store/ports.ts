@@ -216,6 +216,8 @@ export interface JobRepo {
   getById(jobId: string): Promise<Job | null>;
   /** Queued and running jobs per tenant (metrics, benchmarks). */
   counts(): Promise<{ tenantId: string; queued: number; running: number }[]>;
+  /** The tenant's queued and running jobs, counted (GET /v1/quotas). */
+  countOf(scope: TenantScope): Promise<{ queued: number; running: number }>;
 }
 
 export interface ModelVersion {

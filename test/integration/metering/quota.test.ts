@@ -190,6 +190,25 @@ for (const kind of STORE_KINDS) {
       assert.equal((await setTier('free', { quotas: {} })).status, 200);
     });
 
+    test('queued and running jobs are counted, not listed: past 1,000 (the list cap) and own only', async () => {
+      const store = tp.platform.store;
+      const c = await tp.tenant(`quo-many-${kind}`, { tier: 'premium' });
+      const scope = scopeOf(c.id);
+      const n = 1001;
+      for (let i = 0; i < n; i += 50)
+        await Promise.all(
+          Array.from({ length: Math.min(50, n - i) }, (_, k) =>
+            store.jobs.enqueue(scope, jobInput(`job_${kind}_many_${i + k}`), { maxQueued: 2000 }),
+          ),
+        );
+      const view = await quotas(c.admin);
+      assert.equal(view.status, 200, view.text);
+      assert.equal(line(view.body, 'queuedJobs').used, n);
+      assert.equal(line(view.body, 'concurrentJobs').used, 0);
+      // Another tenant's figures do not include them.
+      assert.equal(line((await quotas(b.admin)).body, 'queuedJobs').used, 0);
+    });
+
     test('another replica follows a tier edit within the TTL', async () => {
       let now = 0;
       const other = new QuotaService({

@@ -146,6 +146,14 @@ export class MemoryJobs implements JobRepo {
     return [];
   }
 
+  async countOf(scope: TenantScope): Promise<{ queued: number; running: number }> {
+    const own = [...this.jobs.values()].filter((j) => j.tenantId === scope.tenantId);
+    return {
+      queued: own.filter((j) => j.state === 'queued').length,
+      running: own.filter((j) => j.state === 'running').length,
+    };
+  }
+
   /** Test helper: takes the lease away, as if another worker had it now. */
   steal(jobId: string): void {
     const j = this.jobs.get(jobId);

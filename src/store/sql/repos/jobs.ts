@@ -477,5 +477,18 @@ export function jobRepo(ctx: SqlContext): JobRepo {
           .execute();
         return rows.map((r) => ({ tenantId: r.tenant_id, queued: num(r.queued), running: num(r.running) }));
       }),
+
+    countOf: (scope) =>
+      ctx.scoped(scope, async (trx) => {
+        const rows = await trx
+          .selectFrom('jobs')
+          .where('tenant_id', '=', scope.tenantId)
+          .where('state', 'in', ['queued', 'running'])
+          .groupBy('state')
+          .select((eb) => ['state', eb.fn.countAll<number | string>().as('n')])
+          .execute();
+        const n = (state: string) => num(rows.find((r) => r.state === state)?.n ?? 0);
+        return { queued: n('queued'), running: n('running') };
+      }),
   };
 }
