@@ -87,6 +87,10 @@ export const MAX_SPAN_DAYS: Readonly<Record<Granularity, number>> = Object.freez
 
 export const DEFAULT_GRANULARITY: Granularity = 'day';
 
+/** The earliest start and the latest end of a usage range (ms). */
+const MIN_INSTANT = Date.UTC(1970, 0, 1);
+const MAX_INSTANT = Date.UTC(9999, 0, 1);
+
 // A date (midnight UTC) or a date-time with a zone (Z or ±hh:mm); an instant without a zone is ambiguous.
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
@@ -126,6 +130,7 @@ export function parseUsageQuery(raw: RawUsageQuery, now: Date): UsageQuery {
   let from = read('from');
   let to = read('to');
   if (errors.length) throw invalidFields(errors);
+  const given = { from: from !== undefined, to: to !== undefined };
   if (from === undefined && to === undefined) {
     from = Date.parse(periodStart(now, 'month'));
     to = Date.parse(nextPeriod(periodStart(now, 'month'), 'month'));
@@ -138,6 +143,11 @@ export function parseUsageQuery(raw: RawUsageQuery, now: Date): UsageQuery {
   const t = to as number;
   const g2 = granularity as Granularity;
   if (t <= f) throw invalid('to', 'must be after from');
+  // Instants the answer can write as ISO 8601 (YYYY, not ±YYYYYY), from the Unix epoch on: the range,
+  // defaulted bounds included, lies in [1970-01-01, 9999-01-01). A defaulted bound names the given one.
+  if (f < MIN_INSTANT)
+    throw invalid(given.from ? 'from' : 'to', 'the range must start on 1970-01-01 or later');
+  if (t > MAX_INSTANT) throw invalid(given.to ? 'to' : 'from', 'the range must end on 9999-01-01 or earlier');
   if (t - f > MAX_SPAN_DAYS[g2] * DAY_MS)
     throw invalid('to', `the range may span at most ${MAX_SPAN_DAYS[g2]} days at granularity ${g2}`);
   return { from: new Date(f).toISOString(), to: new Date(t).toISOString(), granularity: g2 };

@@ -184,6 +184,7 @@ for (const kind of STORE_KINDS) {
         ['?from=2026-03-01T00:00:00', 'from'], // no zone: ambiguous
         ['?from=2026-03-02&to=2026-03-01', 'to'],
         ['?from=2026-01-01&to=2026-03-01&granularity=hour', 'to'], // more than 31 days by hour
+        ['?from=9999-12-31', 'from'], // its month would end in year 10000
       ];
       for (const [q, field] of cases) {
         const r = await usage(a.admin, q);

@@ -137,6 +137,30 @@ describe('metering: parseUsageQuery', () => {
     );
   });
 
+  test('the range lies in [1970-01-01, 9999-01-01): every bound the answer shows is a YYYY instant', () => {
+    const q = (raw: Record<string, string>) => parseUsageQuery(raw, now);
+    assert.equal(q({ from: '1970-01-01', to: '1970-02-01' }).from, '1970-01-01T00:00:00.000Z');
+    assert.equal(q({ from: '9998-12-01' }).to, '9999-01-01T00:00:00.000Z');
+    assert.deepEqual(
+      fieldsOf(() => q({ from: '1969-12-31T23:59:59Z', to: '1970-01-02' })),
+      ['from'],
+    );
+    assert.deepEqual(
+      fieldsOf(() => q({ to: '0000-01-01' })),
+      ['to'],
+      'the defaulted from names to',
+    );
+    assert.deepEqual(
+      fieldsOf(() => q({ from: '9999-12-31' })),
+      ['from'],
+      'the defaulted to names from',
+    );
+    assert.deepEqual(
+      fieldsOf(() => q({ from: '9998-12-31', to: '9999-01-01T00:00:00.001Z' })),
+      ['to'],
+    );
+  });
+
   test('parseInstant: dates and zoned date-times only', () => {
     assert.equal(parseInstant('2026-01-01'), Date.parse('2026-01-01T00:00:00Z'));
     assert.equal(parseInstant('2026-01-01T05:00Z'), Date.parse('2026-01-01T05:00:00Z'));
