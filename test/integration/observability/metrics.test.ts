@@ -97,6 +97,8 @@ for (const kind of STORE_KINDS) {
         });
         assert.equal(r.status, 200, r.text);
       }
+      // Prediction usage reaches the counter when the meter writes its sums (each flush), not per request.
+      await tp.platform.meter.flush();
       const text = await scrape(tp);
       assert.equal(
         series(text, 'tenantml_predict_requests_total', `tenant="${a.id}",model="churn",outcome="ok"`),
@@ -233,6 +235,7 @@ describe('the tenant label switched off', () => {
       key: a.admin,
       json: { dataset: 'churn', target: 'churned', algorithm: 'linear' },
     });
+    await tp.platform.meter.flush();
     const text = await scrape(tp);
     assert.equal(series(text, 'tenantml_usage_total', 'tenant="",kind="predict_requests"'), 1);
     assert.equal(series(text, 'tenantml_jobs', 'tenant="",state="queued"'), 1);
