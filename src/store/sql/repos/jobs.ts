@@ -12,13 +12,7 @@ import {
   nextState,
   type TrainSpec,
 } from '../../../core/jobs.ts';
-import {
-  effectiveQuotas,
-  type Quotas,
-  TIER_WEIGHTS,
-  type Tier,
-  type TierEdits,
-} from '../../../core/tiers.ts';
+import { effectiveQuotas, type Quotas, TIER_WEIGHTS, type Tier } from '../../../core/tiers.ts';
 import {
   DEFAULT_HALF_LIFE_SECONDS,
   decayUsage,
@@ -29,6 +23,7 @@ import type { ClaimRequest, JobOutcome, JobRepo } from '../../ports.ts';
 import type { Db, SqlContext } from '../context.ts';
 import type { JobsTable } from '../schema.ts';
 import { bool, num } from './rows.ts';
+import { readTierEdits } from './tier-quotas.ts';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -96,17 +91,10 @@ interface Candidates {
   globalRunning: number;
 }
 
-/** The operator's tier edits (tier_quotas), read in the claiming transaction: an edit holds from the next claim. */
-async function tierEdits(trx: Db): Promise<TierEdits> {
-  const out: TierEdits = {};
-  for (const r of await trx.selectFrom('tier_quotas').select(['tier', 'quotas']).execute())
-    out[r.tier as Tier] = JSON.parse(r.quotas) as Partial<Quotas>;
-  return out;
-}
-
 /** Every tenant with queued jobs, with what the fair scheduler weighs; and the cluster's running count. */
 async function candidates(trx: Db, nowMs: number, halfLifeSeconds: number): Promise<Candidates> {
-  const edits = await tierEdits(trx);
+  // The operator's tier edits, read in the claiming transaction: an edit holds from the next claim.
+  const edits = await readTierEdits(trx);
   const rows = await trx
     .selectFrom('jobs as j')
     .innerJoin('tenants as t', 't.id', 'j.tenant_id')
