@@ -214,6 +214,10 @@ for (const kind of STORE_KINDS) {
       const got = await budget(c.admin, 'GET');
       assert.deepEqual(got.body.state.alerted, [0.5, 0.8, 1]);
       assert.deepEqual(got.body.state.reached, [0.5, 0.8, 1]);
+      // Removing the budget and setting it again does not alert this month's thresholds a second time.
+      assert.equal((await budget(c.admin, 'DELETE')).status, 204);
+      assert.equal((await budget(c.admin, 'PUT', { monthly: 2, alertAt: [0.5, 0.8, 1] })).status, 200);
+      assert.equal(await budgets.evaluate(c.id), 0);
       // Another tenant's evaluation alerts nothing of C's, and C's deliveries are C's alone.
       assert.equal(
         (await tp.call({ method: 'GET', url: `/v1/webhooks/${hook.body.id}`, key: a.admin })).status,
