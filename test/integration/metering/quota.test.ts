@@ -273,6 +273,7 @@ for (const kind of STORE_KINDS) {
         [{ quotas: { nonsense: 3 } }, 'nonsense'],
         [{ quotas: { datasets: -1 } }, 'datasets'],
         [{ quotas: { datasets: 1.5 } }, 'datasets'],
+        [{ quotas: { datasets: 1e20 } }, 'datasets'], // beyond the JSON-safe integers
         [{ quotas: { datasets: '3' } }, 'datasets'],
         [{ quotas: [] }, 'quotas'],
         [{}, 'quotas'],
