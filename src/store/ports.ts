@@ -563,7 +563,13 @@ export interface UsageRepo {
    * System: stores events (any tenants); an event whose id is already stored is skipped, so a replayed
    * batch counts once. Events of a tenant that no longer exists are dropped. Returns how many were new.
    */
-  record(events: UsageEvent[]): Promise<number>;
+  record(
+    events: UsageEvent[],
+    opts?: {
+      /** Called, after the commit, for each event newly stored (the Prometheus usage counter counts these). */
+      onStored?(e: Pick<UsageEvent, 'tenantId' | 'kind' | 'quantity'>): void;
+    },
+  ): Promise<number>;
   /** The tenant's sums per period, kind and origin over the range. */
   sums(scope: TenantScope, q: UsageQuery): Promise<UsageSum[]>;
   /** System/operator: every tenant's sums (the shared namespace included). */

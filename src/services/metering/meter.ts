@@ -38,9 +38,9 @@ export interface MeterOptions {
   /** How often the sums and the queue are written, ms (0: only on flush() and close()). */
   flushMs: number;
   /**
-   * Called for every quantity that enters the meter (e.g. Prometheus usage counters): events passed to
-   * record() as they are queued; summed usage (add, prediction) once per tenant, kind and subject when the
-   * sums are turned into events (at each flush), so that the predict path pays nothing for it.
+   * Called for each event the store took as new, after its commit (e.g. the Prometheus usage counter): a
+   * replayed event, or one another process already stored (storage samples, a job's usage), is not
+   * counted again. Predictions reach it once per flush as their sums, so the predict path pays nothing.
    */
   onAdd?: (tenantId: string, kind: UsageKind, quantity: number) => void;
   /** A failed write (ids only; the batch is kept and retried). */
@@ -138,7 +138,6 @@ export class BufferedMeter implements Meter {
         continue;
       }
       this.queue.push(e);
-      this.opts.onAdd?.(e.tenantId, e.kind, e.quantity);
     }
   }
 
@@ -164,7 +163,6 @@ export class BufferedMeter implements Meter {
               subject: subject === NO_SUBJECT ? null : subject,
               origin: 'own',
             });
-            this.opts.onAdd?.(tenantId, USAGE_KINDS[k], q[k]);
           }
         }
       }
@@ -188,7 +186,11 @@ export class BufferedMeter implements Meter {
     const batch = this.queue;
     this.queue = [];
     try {
-      return await this.opts.repo.record(batch);
+      const onAdd = this.opts.onAdd;
+      return await this.opts.repo.record(
+        batch,
+        onAdd ? { onStored: (e) => onAdd(e.tenantId, e.kind, e.quantity) } : undefined,
+      );
     } catch (err) {
       // Kept with the same ids, ahead of anything queued meanwhile; retried at the next flush.
       this.queue = batch.concat(this.queue);

@@ -17,17 +17,21 @@ function fakeRepo() {
     setMode(m: typeof mode) {
       mode = m;
     },
-    async record(events: UsageEvent[]): Promise<number> {
+    async record(
+      events: UsageEvent[],
+      opts?: { onStored?(e: Pick<UsageEvent, 'tenantId' | 'kind' | 'quantity'>): void },
+    ): Promise<number> {
       calls.push(events);
       if (mode === 'fail') throw new Error('database down');
-      let added = 0;
+      const added: UsageEvent[] = [];
       for (const e of events)
         if (!stored.has(e.id)) {
           stored.set(e.id, e);
-          added++;
+          added.push(e);
         }
       if (mode === 'land-then-fail') throw new Error('connection reset after commit');
-      return added;
+      for (const e of added) opts?.onStored?.(e);
+      return added.length;
     },
     total(tenantId: string, kind: string): number {
       let s = 0;
@@ -174,12 +178,12 @@ test('record() drops invalid events (logged by id) and writes the valid ones of 
     bad.map(([id]) => id),
   );
   assert.ok(warned.every((w) => typeof w.problem === 'string'));
-  assert.deepEqual(seen, ['acme/storage_byte_hours'], 'onAdd sees only what is queued');
   assert.equal(await m.flush(), 1);
   assert.deepEqual([...repo.stored.keys()], ['ok']);
+  assert.deepEqual(seen, ['acme/storage_byte_hours'], 'onAdd sees only what was stored');
 });
 
-test('onAdd sees every quantity that enters the meter: recorded events at once, sums once per flush', async () => {
+test('onAdd sees what the store took as new, once, after the write: sums and recorded events alike', async () => {
   const seen: [string, string, number][] = [];
   const m = new BufferedMeter({
     repo: fakeRepo(),
@@ -188,27 +192,28 @@ test('onAdd sees every quantity that enters the meter: recorded events at once, 
     flushMs: 0,
     onAdd: (t, k, q) => seen.push([t, k, q]),
   });
+  const event = {
+    id: 'storage:beta:datasets:2026-01-01T00',
+    tenantId: 'beta',
+    kind: 'storage_byte_hours' as const,
+    quantity: 100,
+    at: '2026-01-01T00:00:00Z',
+    subject: 'datasets',
+    origin: 'own' as const,
+  };
   m.add('acme', 'predicted_rows', 3, 'x');
   m.add('acme', 'predicted_rows', 2, 'x');
-  m.record([
-    {
-      id: 'e1',
-      tenantId: 'beta',
-      kind: 'monitoring_runs',
-      quantity: 1,
-      at: '2026-01-01T00:00:00Z',
-      subject: 'm',
-      origin: 'own',
-    },
-  ]);
-  // The sums reach onAdd only when they become events (the predict path pays nothing for the hook).
-  assert.deepEqual(seen, [['beta', 'monitoring_runs', 1]]);
+  m.record([event]);
+  // Nothing is counted before the store has it (the predict path pays nothing for the hook).
+  assert.deepEqual(seen, []);
   await m.flush();
-  assert.deepEqual(seen, [
-    ['beta', 'monitoring_runs', 1],
+  assert.deepEqual(seen.sort(), [
     ['acme', 'predicted_rows', 5],
+    ['beta', 'storage_byte_hours', 100],
   ]);
-  await m.flush(); // nothing new: nothing counted again
+  // The same storage sample again (another worker's, or a replay): stored once, so counted once.
+  m.record([event]);
+  await m.flush();
   assert.equal(seen.length, 2);
 });
 

@@ -168,25 +168,34 @@ export function usageRepo(ctx: SqlContext): UsageRepo {
       for (let i = 0; i < events.length; i += CHUNK)
         added.push(...(await insertChunk(trx, events.slice(i, i + CHUNK))));
       await addToRollup(trx, added);
-      return added.length;
+      return added;
     });
   return {
-    record: async (events) => {
+    record: async (events, opts) => {
       if (events.length === 0) return 0;
-      // The same id twice in one batch is one event (the insert would skip it too; this keeps chunks small).
-      // Sorted by id: concurrent batches that share ids wait on each other in one order, never deadlock.
-      const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => byText(a.id, b.id));
-      try {
-        return await insertAll(unique);
-      } catch (e) {
-        // A tenant deleted while the batch was inserted: the retry's join no longer finds it.
-        if ((e as { code?: string }).code === FK_VIOLATION) return insertAll(unique);
-        throw e;
-      }
+      const stored = await insertUnique(events);
+      // After the commit: only what is now stored for good is reported.
+      if (opts?.onStored)
+        for (const a of stored)
+          opts.onStored({ tenantId: a.tenant_id, kind: a.kind as UsageKind, quantity: num(a.quantity) });
+      return stored.length;
     },
 
     sums: (scope: TenantScope, q) => ctx.scoped(scope, (trx) => sumsOf(trx, q, scope.tenantId)),
 
     sumsAll: (q) => ctx.system((trx) => sumsOf(trx, q, null)),
   };
+
+  async function insertUnique(events: UsageEvent[]): Promise<Added[]> {
+    // The same id twice in one batch is one event (the insert would skip it too; this keeps chunks small).
+    // Sorted by id: concurrent batches that share ids wait on each other in one order, never deadlock.
+    const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => byText(a.id, b.id));
+    try {
+      return await insertAll(unique);
+    } catch (e) {
+      // A tenant deleted while the batch was inserted: the retry's join no longer finds it.
+      if ((e as { code?: string }).code === FK_VIOLATION) return insertAll(unique);
+      throw e;
+    }
+  }
 }
