@@ -74,6 +74,22 @@ describeStores('store: usage events', ({ store, t }) => {
     ]);
   });
 
+  test('onStored reports exactly the events newly stored: not replays, not unknown tenants', async () => {
+    const s = store();
+    await tenants(s, 'uo-a');
+    const seen: string[] = [];
+    const onStored = (e: { tenantId: string; kind: string; quantity: number }) =>
+      seen.push(`${e.tenantId}/${e.kind}/${e.quantity}`);
+    const batch = [
+      ev('uo-1', 'uo-a', '2026-01-01T10:00:00.000Z', 2),
+      ev('uo-2', 'uo-nobody', '2026-01-01T10:00:00.000Z', 7),
+    ];
+    assert.equal(await s.usage.record(batch, { onStored }), 1);
+    assert.deepEqual(seen, ['uo-a/predicted_rows/2']);
+    assert.equal(await s.usage.record(batch, { onStored }), 0);
+    assert.deepEqual(seen, ['uo-a/predicted_rows/2'], 'a replay reports nothing');
+  });
+
   test("events of a tenant that does not exist are dropped, the batch's others stored", async () => {
     const s = store();
     await tenants(s, 'ud-a');
