@@ -57,7 +57,10 @@ export interface QuotaUsageReaders {
   /** Bytes stored for the tenant: datasets, models and logs (services/metering/storage.ts). */
   storageBytes?: (scope: TenantScope) => Promise<{ total: number }>;
   /** This month's usage (services/metering/usage.ts). */
-  monthToDate?: (scope: TenantScope, month?: string) => Promise<{ usage: { training_cpu_seconds?: number } }>;
+  monthToDate?: (
+    scope: TenantScope,
+    month?: string,
+  ) => Promise<{ ownUsage: { training_cpu_seconds?: number } }>;
 }
 
 export interface QuotaServiceDeps {
@@ -251,7 +254,7 @@ export class QuotaService implements QuotaSource {
         ? [
             tryRead(['cpuSecondsPerMonth'], async () => {
               const m = await u.monthToDate!(scope, monthOf(this.deps.clock.now()));
-              return [m.usage.training_cpu_seconds ?? 0];
+              return [m.ownUsage.training_cpu_seconds ?? 0];
             }),
           ]
         : []),

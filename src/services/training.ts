@@ -83,7 +83,7 @@ export interface TrainingDeps {
   clock: Clock;
   random: Random;
   /** The tenant's usage this month, for the cpuSecondsPerMonth quota (UsageService.monthToDate). */
-  usage?: { monthToDate(scope: TenantScope, month?: string): Promise<{ usage: UsageTotals }> };
+  usage?: { monthToDate(scope: TenantScope, month?: string): Promise<{ ownUsage: UsageTotals }> };
   /** The budget's hard limit: throws 402 budget_exceeded when it refuses new jobs (BudgetService). */
   budgets?: { checkTraining(scope: TenantScope): Promise<void> };
 }
@@ -380,11 +380,14 @@ export class TrainingService {
     return tenants.quotasOf ? tenants.quotasOf(t) : Promise.resolve(tenants.quotas(t));
   }
 
-  /** 422 quota_exceeded when this month's training CPU-seconds have reached cpuSecondsPerMonth. */
+  /**
+   * 422 quota_exceeded when this month's training CPU-seconds have reached cpuSecondsPerMonth. The
+   * tenant's own jobs count; its shares of shared-model training are cost (budgets), not its quota.
+   */
   private async checkMonthlyCpu(scope: TenantScope, quotas: Quotas): Promise<void> {
     if (!this.deps.usage) return;
     const month = monthOf(this.deps.clock.now());
-    const used = (await this.deps.usage.monthToDate(scope, month)).usage.training_cpu_seconds ?? 0;
+    const used = (await this.deps.usage.monthToDate(scope, month)).ownUsage.training_cpu_seconds ?? 0;
     if (used < quotas.cpuSecondsPerMonth) return;
     const rounded = Math.round(used * 1000) / 1000;
     throw new AppError(

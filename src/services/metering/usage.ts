@@ -65,7 +65,10 @@ export interface UsageReport {
 export interface MonthToDate {
   /** `YYYY-MM` */
   month: string;
+  /** Everything the tenant is charged for (its shares of shared training included). */
   usage: UsageTotals;
+  /** Its own use only (origin own): what its quotas count, e.g. cpuSecondsPerMonth. */
+  ownUsage: UsageTotals;
   cost: Cost;
 }
 
@@ -196,8 +199,12 @@ export class UsageService {
     const range = parseMonth(m);
     const sums = await this.deps.store.usage.sums(scope, { ...range, granularity: 'month' });
     const usage: UsageTotals = {};
-    for (const s of sums) usage[s.kind] = (usage[s.kind] ?? 0) + s.quantity;
-    return { month: m, usage, cost: costOf(usage, this.deps.prices) };
+    const ownUsage: UsageTotals = {};
+    for (const s of sums) {
+      usage[s.kind] = (usage[s.kind] ?? 0) + s.quantity;
+      if (s.origin === 'own') ownUsage[s.kind] = (ownUsage[s.kind] ?? 0) + s.quantity;
+    }
+    return { month: m, usage, ownUsage, cost: costOf(usage, this.deps.prices) };
   }
 
   /** Sums (ordered by tenant, period) into per-tenant periods. */

@@ -240,6 +240,21 @@ for (const kind of STORE_KINDS) {
           json: { dataset: 'leads', target: 'label', algorithm: 'linear' },
         });
       assert.equal((await train()).status, 202);
+      // Its share of training a shared model is cost (budgets), not its quota: 500 CPU-seconds of it
+      // refuse nothing.
+      await tp.platform.store.usage.record([
+        {
+          id: `cpu-${kind}-shared`,
+          tenantId: d.id,
+          kind: 'training_cpu_seconds',
+          quantity: 500,
+          at: clock.now().toISOString(),
+          subject: 'shared:churn@1',
+          origin: 'shared',
+        },
+      ]);
+      assert.equal((await train()).status, 202);
+      assert.equal(line((await quotas(d.admin)).body, 'cpuSecondsPerMonth').used, 0);
       await tp.platform.store.usage.record([
         {
           id: `cpu-${kind}-1`,
