@@ -9,7 +9,7 @@ import type { Store } from '../../store/ports.ts';
 import type { Meter } from './meter.ts';
 
 export interface TrainingUsageDeps {
-  store: Pick<Store, 'models'>;
+  store: Pick<Store, 'models'> & { tenants: Pick<Store['tenants'], 'get'> };
   sharedCost: SharedCostPolicy;
 }
 
@@ -52,9 +52,18 @@ export async function trainingUsage(
     const byTenant = new Map<string, number>();
     for (const d of sources) byTenant.set(d.tenantId, (byTenant.get(d.tenantId) ?? 0) + Math.max(0, d.rows));
     const contributors = [...byTenant].map(([tenantId, r]) => ({ tenantId, rows: r }));
+    // A contributor deleted since (its data withdrawn with it) cannot be charged: its share stays with
+    // the operator (the shared namespace), so no cost is lost.
+    const gone = new Set<string>();
+    for (const c of contributors) if (!(await deps.store.tenants.get(c.tenantId))) gone.add(c.tenantId);
     for (const { kind, suffix } of TRAINING_LINES) {
+      let operatorShare = 0;
       for (const share of apportion(quantities[kind], contributors)) {
         if (!(share.quantity > 0)) continue;
+        if (gone.has(share.tenantId)) {
+          operatorShare += share.quantity;
+          continue;
+        }
         events.push({
           id: `job:${job.id}:${suffix}:${share.tenantId}`,
           tenantId: share.tenantId,
@@ -65,6 +74,16 @@ export async function trainingUsage(
           origin: 'shared',
         });
       }
+      if (operatorShare > 0)
+        events.push({
+          id: `job:${job.id}:${suffix}:${SHARED_NAMESPACE}`,
+          tenantId: SHARED_NAMESPACE,
+          kind,
+          quantity: operatorShare,
+          at,
+          subject: job.spec.model,
+          origin: 'own',
+        });
     }
     return events;
   }

@@ -200,6 +200,27 @@ describeStores('metering sources', ({ store }) => {
         [SHARED_NAMESPACE, 'training_wall_seconds'],
       ],
     );
+
+    // A contributor deleted before the job ended cannot be charged: its share stays with the operator,
+    // so the job's whole cost is still accounted for.
+    await s.tenants.delete('cb');
+    const late = { ...job, id: 'job_shared_4' };
+    await meterFinishedJob(deps, shared, late);
+    await meter.flush();
+    const lateEvents = await trainingUsage(deps, shared, late);
+    const cpu = lateEvents.filter((e) => e.kind === 'training_cpu_seconds');
+    assert.deepEqual(
+      cpu.map((e) => [e.tenantId, e.quantity, e.origin]),
+      [
+        ['ca', 6, 'shared'],
+        [SHARED_NAMESPACE, 2, 'own'],
+      ],
+    );
+    assert.equal(
+      (await sums(s, SHARED_NAMESPACE))['training_cpu_seconds/own'],
+      2,
+      "the deleted contributor's share is the operator's",
+    );
   });
 
   test('a monitoring run counts once per model and window', async () => {
