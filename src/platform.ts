@@ -346,7 +346,10 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     withdraw,
     quotaService,
   );
-  const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw);
+  // The storageBytes quota counts every stored byte of the tenant: datasets, models, prediction logs.
+  const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw, (scope) =>
+    storageBytes({ store, blobs }, scope).then((b) => b.total),
+  );
   const training = new TrainingService({
     store,
     tenants,
@@ -376,6 +379,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     store,
     artifacts,
     blobs,
+    keyring, // the prediction log's writer thread takes the tenants' data keys from it at each flush
     clock,
     random,
     tenants,

@@ -44,6 +44,11 @@ export class DatasetService {
     private readonly random: Random,
     /** Told when a dataset is deleted, so shared models trained on it are tainted and retrained. */
     private readonly onWithdrawal?: (w: Withdrawal) => Promise<unknown>,
+    /**
+     * Bytes the tenant stores, as the storageBytes quota counts them: datasets, models and prediction logs
+     * (services/metering/storage.ts). Default: its datasets only.
+     */
+    private readonly storageUsed?: (scope: TenantScope) => Promise<number>,
   ) {}
 
   async upload(
@@ -57,7 +62,7 @@ export class DatasetService {
     const [existing, count, usedBytes] = await Promise.all([
       this.store.datasets.get(scope, name),
       this.store.datasets.count(scope),
-      this.store.datasets.storedBytes(scope),
+      this.storageUsed ? this.storageUsed(scope) : this.store.datasets.storedBytes(scope),
     ]);
     if (!existing && count >= quotas.datasets) {
       throw quotaError('datasets', quotas.datasets, count);

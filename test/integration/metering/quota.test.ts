@@ -229,6 +229,21 @@ for (const kind of STORE_KINDS) {
       assert.equal((await setTier('standard', { quotas: {} })).status, 200);
     });
 
+    test('storageBytes counts models and prediction logs too, not only datasets', async () => {
+      const d = await tp.tenant(`quo-sto-${kind}`, { quotaOverrides: { storageBytes: 4096 } });
+      // 8 KiB of model artifacts and nothing else: the next upload is refused on storage.
+      await tp.platform.services.artifacts.put(
+        scopeOf(d.id),
+        'models/m/v1/model.onnx',
+        Buffer.alloc(8192, 7),
+      );
+      const r = await tp.upload(d.admin, 'leads', csv());
+      assert.equal(r.status, 422, JSON.stringify(r.body));
+      assert.equal(r.body.quota, 'storageBytes');
+      assert.ok(r.body.used > 8192, `used ${r.body.used}`);
+      assert.ok(line((await quotas(d.admin)).body, 'storageBytes').used! > 8192);
+    });
+
     test('cpuSecondsPerMonth: training is refused with 422 once the month used it up', async () => {
       const d = await tp.tenant(`quo-cpu-${kind}`, { quotaOverrides: { cpuSecondsPerMonth: 100 } });
       assert.equal((await tp.upload(d.admin, 'leads', csv())).status, 201);
