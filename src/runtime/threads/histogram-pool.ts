@@ -70,7 +70,7 @@ const SPIN = 2048;
  * (On Node 20, `execArgv: ['--import', tsx]` does not reach a worker's module loader: the .ts entry
  * fails with ERR_UNKNOWN_FILE_EXTENSION, so the loader is registered from a small eval'd script.)
  */
-function workerBootstrap(entryUrl: URL): string {
+export function workerBootstrap(entryUrl: URL): string {
   const api = import.meta.resolve('tsx/esm/api');
   const entry = entryUrl.href;
   return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;

@@ -10,6 +10,7 @@ import { InferenceMetrics } from '../../runtime/metrics.ts';
 import type { BlobStore } from '../../store/artifacts/ports.ts';
 import type { Store } from '../../store/ports.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
+import type { KeyRing } from '../keyring.ts';
 import { RegistryService } from '../registry.ts';
 import type { TenantService } from '../tenants.ts';
 import { PredictionLog } from './prediction-log.ts';
@@ -30,6 +31,7 @@ export interface InferenceWiring {
     | 'inferenceConcurrency'
     | 'predictionLogSampleRate'
     | 'predictionLogFlushMs'
+    | 'artifactsDir'
     | 'metricsTenantLabel'
     | 'taintedServing'
     | 'redisUrl'
@@ -37,6 +39,11 @@ export interface InferenceWiring {
   store: Pick<Store, 'models'>;
   artifacts: TenantArtifacts;
   blobs: BlobStore;
+  /**
+   * The tenants' data keys: with a filesystem blob store the prediction log writes through a worker
+   * thread, which gets the keys of the tenants it writes for from here at each flush.
+   */
+  keyring?: Pick<KeyRing, 'dataKey'>;
   clock: Clock;
   random: Random;
   /** Tenants' quotas and tiers, for admission. */
@@ -69,6 +76,10 @@ export function createInference(w: InferenceWiring): {
     onDropped: (n) => metrics.logDropped.inc(n),
     onWritten: (n) => metrics.logWritten.inc(n),
     onError: (err) => w.warn?.({ err: String(err) }, 'prediction log: a batch could not be written'),
+    thread:
+      w.keyring && w.blobs.kind === 'fs'
+        ? { root: w.config.artifactsDir, dataKey: (id) => w.keyring!.dataKey(id) }
+        : undefined,
   });
   const admission =
     w.admission === false

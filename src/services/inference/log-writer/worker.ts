@@ -1,0 +1,152 @@
+// The prediction log's writer thread: holds the records the main thread posts (as bytes, outside the
+// main isolate's heap), and at each flush request encrypts them with the tenant's data key (given with
+// the request) and writes them as batch files through an FsBlobStore, exactly as the in-process path.
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { encryptBuffer } from '../../../store/artifacts/envelope.ts';
+import { FsBlobStore } from '../../../store/artifacts/fs.ts';
+import { tenantPath } from '../../../store/artifacts/ports.ts';
+import type { FromWriter, ToWriter, WriterData } from './protocol.ts';
+
+const data = workerData as WriterData;
+const root = resolve(data.root);
+const blobs = new FsBlobStore(root);
+const port = parentPort!;
+
+interface Group {
+  model: string;
+  day: string;
+  /** Chunks of lines as posted (each at most a few hundred lines), with their line counts. */
+  chunks: { bytes: Buffer; count: number }[];
+}
+
+/** Held records: tenant → (model, day) → group. */
+const held = new Map<string, Map<string, Group>>();
+/** Tenants being deleted → the epoch from which their keys are accepted again. */
+const barrier = new Map<string, number>();
+/** The file being written now (a forget waits for it). */
+let writing: { tenantId: string; done: Promise<unknown> } | null = null;
+
+function hold(batches: Extract<ToWriter, { type: 'records' }>['batches']): void {
+  for (const b of batches) {
+    let groups = held.get(b.tenantId);
+    if (!groups) {
+      groups = new Map();
+      held.set(b.tenantId, groups);
+    }
+    const k = `${b.model}\u0000${b.day}`;
+    let g = groups.get(k);
+    if (!g) {
+      g = { model: b.model, day: b.day, chunks: [] };
+      groups.set(k, g);
+    }
+    g.chunks.push({ bytes: Buffer.from(b.text, 'utf8'), count: b.count });
+  }
+}
+
+const send = (m: FromWriter): void => port.postMessage(m);
+
+/**
+ * Creates the folders of `key` below the tenant's folder one level at a time, never the tenant's folder
+ * itself: a tenant deleted meanwhile (its folder removed) makes this fail with ENOENT instead of
+ * bringing the folder back.
+ */
+async function folders(tenantId: string, key: string): Promise<void> {
+  let dir = join(root, tenantPath(tenantId, ''));
+  const parts = key.split('/').slice(0, -1);
+  if ([tenantId, ...parts].some((p) => p === '' || p === '.' || p === '..' || p.includes('\\'))) {
+    throw new Error('invalid prediction log path');
+  }
+  for (const p of parts) {
+    dir = join(dir, p);
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+function countOf(groups: Map<string, Group>): number {
+  let n = 0;
+  for (const g of groups.values()) for (const c of g.chunks) n += c.count;
+  return n;
+}
+
+async function writeTenant(
+  tenantId: string,
+  dek: Buffer,
+  epoch: number,
+  stamp: string,
+  groups: Map<string, Group>,
+) {
+  for (const g of groups.values()) {
+    // Chunks packed into files of at most maxRecordsPerFile records (a chunk is far smaller than that).
+    let i = 0;
+    while (i < g.chunks.length) {
+      const files: Buffer[] = [];
+      let count = 0;
+      while (i < g.chunks.length && (count === 0 || count + g.chunks[i].count <= data.maxRecordsPerFile)) {
+        files.push(g.chunks[i].bytes);
+        count += g.chunks[i].count;
+        i++;
+      }
+      if (epoch < (barrier.get(tenantId) ?? 0)) {
+        // Deleted while this flush ran: not one more file.
+        send({ type: 'progress', tenantId, written: 0, dropped: count, error: 'tenant deleted' });
+        continue;
+      }
+      const key = `predictions/${g.model}/${g.day}/${stamp}-${randomBytes(4).toString('hex')}.ndjson`;
+      try {
+        const done = (async () => {
+          await folders(tenantId, key);
+          const sealed = encryptBuffer(dek, tenantId, key, Buffer.concat(files));
+          await blobs.put(tenantPath(tenantId, key), sealed);
+        })();
+        writing = { tenantId, done: done.catch(() => {}) };
+        await done;
+        send({ type: 'progress', tenantId, written: count, dropped: 0 });
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const error = code === 'ENOENT' ? 'tenant folder gone (tenant deleted)' : String(err);
+        send({ type: 'progress', tenantId, written: 0, dropped: count, error });
+      } finally {
+        writing = null;
+      }
+    }
+  }
+}
+
+async function flush(m: Extract<ToWriter, { type: 'flush' }>): Promise<void> {
+  for (const [tenantId, key, epoch] of m.keys) {
+    const groups = held.get(tenantId);
+    if (!groups) continue;
+    held.delete(tenantId);
+    if (key === null || epoch < (barrier.get(tenantId) ?? 0)) {
+      send({ type: 'progress', tenantId, written: 0, dropped: countOf(groups) });
+      continue;
+    }
+    await writeTenant(tenantId, Buffer.from(key), epoch, m.stamp, groups);
+  }
+  send({ type: 'flushed', id: m.id });
+}
+
+// Flushes run one after the other; records that arrive meanwhile are held for the next one.
+let chain: Promise<void> = Promise.resolve();
+port.on('message', (m: ToWriter) => {
+  if (m.type === 'records') hold(m.batches);
+  else if (m.type === 'flush') chain = chain.then(() => flush(m));
+  else if (m.type === 'forget') {
+    // At once, not after the flushes queued before it: a flush under way stops before its next file.
+    barrier.set(m.tenantId, m.epoch);
+    const groups = held.get(m.tenantId);
+    if (groups) {
+      held.delete(m.tenantId);
+      send({ type: 'progress', tenantId: m.tenantId, written: 0, dropped: countOf(groups) });
+    }
+    const current = writing?.tenantId === m.tenantId ? writing.done : undefined;
+    void Promise.resolve(current).then(() => send({ type: 'forgotten', id: m.id }));
+  }
+});
