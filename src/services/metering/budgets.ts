@@ -116,9 +116,18 @@ export class BudgetService {
 
   constructor(private readonly deps: BudgetServiceDeps) {}
 
-  private month(): string {
-    return monthOf(this.deps.clock.now());
+  /** The current month, remembered until it ends (the predict path asks on every request). */
+  private month(now = this.deps.clock.now().getTime()): string {
+    if (now >= this.monthFrom && now < this.monthUntil) return this.monthText;
+    const d = new Date(now);
+    this.monthFrom = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    this.monthUntil = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    this.monthText = monthOf(d);
+    return this.monthText;
   }
+  private monthFrom = 0;
+  private monthUntil = 0;
+  private monthText = '';
 
   /** The budget, its state this month and the thresholds already alerted; 404 when none is set. */
   async get(scope: TenantScope): Promise<BudgetView> {
@@ -286,8 +295,8 @@ export class BudgetService {
    * a few seconds (the predict path must stay fast); a new month is always read afresh.
    */
   async predictionBlock(tenantId: string): Promise<AppError | undefined> {
-    const month = this.month();
     const now = this.deps.clock.now().getTime();
+    const month = this.month(now);
     let hit = this.states.get(tenantId);
     if (!hit || hit.month !== month || now - hit.at >= (this.deps.stateTtlMs ?? BUDGET_STATE_TTL_MS)) {
       const scope = mintTenantScope(tenantId, SYSTEM);
