@@ -389,6 +389,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     onQuotaChange: (listener) => quotaService.onChange(listener),
   });
   modelsChanged = () => inference.forgetResolutions();
+  // A deleted tenant's buffered predictions are dropped before its folder goes (never written into it).
+  tenants.beforeArtifactsDeleted = (id) => inference.predictionLog.forgetTenant(id);
   const webhooks = lifecycle.webhooks;
   const services = {
     webhooks,

@@ -80,9 +80,17 @@ export class TenantService {
     return t;
   }
 
+  /**
+   * Called after a tenant's key is forgotten and before its artifacts are deleted: what still holds its
+   * data in memory (the prediction log's buffer and writer) lets go of it, so nothing is written into the
+   * folder being deleted. Set by the composition root (the inference plane is built after this service).
+   */
+  beforeArtifactsDeleted?: (tenantId: string) => Promise<void>;
+
   async delete(id: string): Promise<void> {
     if (!isTenantId(id) || !(await this.repo.delete(id))) throw notFound('tenant');
     this.keyring.forget(id);
+    await this.beforeArtifactsDeleted?.(id);
     await this.artifacts.deleteTenant(id);
     await this.audit.deleteChain(id);
     await this.onWithdrawal?.({ tenantId: id, reason: 'tenant-deleted' });
