@@ -288,6 +288,8 @@ describeStores('metering: UsageService', ({ store }) => {
     assert.deepEqual(await service().monthToDate(scopeOf('sv-a')), {
       month: '2026-02',
       usage: { predicted_rows: 500, training_cpu_seconds: 6, monitoring_runs: 3 },
+      // Without its share of shared training (2 of the 6 CPU-seconds): what its quotas count.
+      ownUsage: { predicted_rows: 500, training_cpu_seconds: 4, monitoring_runs: 3 },
       cost: { training: 3, inference: 0, predictions: 1, storage: 0, monitoring: 0.75, total: 4.75 },
     });
     assert.deepEqual((await service().monthToDate(scopeOf('sv-a'), '2026-01')).usage, {
