@@ -15,8 +15,10 @@ import { machineParts, numberOption } from './common.ts';
 import type { JobResult } from './serve/loadgen.ts';
 import { meteringCost } from './serve/metering.ts';
 import {
+  BIG_QUOTAS,
   instance,
   LoadGen,
+  predictServer,
   registerModel,
   rssMb,
   type Served,
@@ -51,11 +53,6 @@ const statuses = (r: JobResult): string =>
   Object.entries(r.statuses)
     .map(([k, v]) => `${k}×${v}`)
     .join(' ');
-const BIG_QUOTAS = {
-  requestsPerSecond: 1_000_000,
-  predictionsPerSecond: 1_000_000,
-  inFlightRequests: 10_000,
-};
 
 interface Opts {
   durationMs: number;
@@ -68,23 +65,12 @@ async function predictPeak(
   windowMs: number,
   trained: ReturnType<typeof trainBenchModel>,
 ): Promise<{ peak: JobResult; half: JobResult; runs: number; requests: number }> {
-  const s = await serve({ TENANTML_INFERENCE_BATCH_WINDOW_MS: String(windowMs) });
+  const { s, job } = await predictServer(
+    { TENANTML_INFERENCE_BATCH_WINDOW_MS: String(windowMs) },
+    'bench-a',
+    trained,
+  );
   try {
-    const key = await tenant(s, 'bench-a', BIG_QUOTAS);
-    await registerModel(s, 'bench-a', 'm100', trained);
-    const job = {
-      method: 'POST' as const,
-      path: '/v1/models/m100/predict',
-      headers: { Authorization: `Bearer ${key}` },
-      body: JSON.stringify({ instances: [instance(1)] }),
-    };
-    const warm = await s.platform.app.inject({
-      method: 'POST',
-      url: job.path,
-      headers: { ...job.headers, 'content-type': 'application/json' },
-      payload: job.body,
-    });
-    if (warm.statusCode !== 200) throw new Error(`warm-up predict: ${warm.statusCode} ${warm.body}`);
     const [peak] = await lg.run(s.port, [
       {
         ...job,

@@ -4,15 +4,7 @@
 // The "on" server's metered rows are read back from its store afterwards, so the measured path did meter.
 import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
 import type { JobResult } from './loadgen.ts';
-import {
-  instance,
-  type LoadGen,
-  registerModel,
-  type Served,
-  serve,
-  tenant,
-  type trainBenchModel,
-} from './rig.ts';
+import { type LoadGen, predictServer, type Served, type trainBenchModel } from './rig.ts';
 
 export interface MeteringCost {
   rounds: number;
@@ -33,30 +25,6 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-async function prepared(env: Record<string, string>, trained: ReturnType<typeof trainBenchModel>) {
-  const s = await serve(env);
-  const key = await tenant(s, 'bench-m', {
-    requestsPerSecond: 1_000_000,
-    predictionsPerSecond: 1_000_000,
-    inFlightRequests: 10_000,
-  });
-  await registerModel(s, 'bench-m', 'm100', trained);
-  const job = {
-    method: 'POST' as const,
-    path: '/v1/models/m100/predict',
-    headers: { Authorization: `Bearer ${key}` },
-    body: JSON.stringify({ instances: [instance(1)] }),
-  };
-  const warm = await s.platform.app.inject({
-    method: 'POST',
-    url: job.path,
-    headers: { ...job.headers, 'content-type': 'application/json' },
-    payload: job.body,
-  });
-  if (warm.statusCode !== 200) throw new Error(`warm-up predict: ${warm.statusCode} ${warm.body}`);
-  return { s, job };
-}
-
 async function meteredRows(s: Served): Promise<number> {
   const scope = mintTenantScope('bench-m', SYSTEM);
   const sums = await s.platform.store.usage.sums(scope, {
@@ -72,8 +40,8 @@ export async function meteringCost(
   o: { durationMs: number; connections: number; rounds: number },
   trained: ReturnType<typeof trainBenchModel>,
 ): Promise<MeteringCost> {
-  const on = await prepared({ TENANTML_METERING: 'on' }, trained);
-  const off = await prepared({ TENANTML_METERING: 'off' }, trained);
+  const on = await predictServer({ TENANTML_METERING: 'on' }, 'bench-m', trained);
+  const off = await predictServer({ TENANTML_METERING: 'off' }, 'bench-m', trained);
   const results: { on: JobResult[]; off: JobResult[] } = { on: [], off: [] };
   try {
     for (let r = 0; r < o.rounds; r++) {

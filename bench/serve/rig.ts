@@ -138,6 +138,52 @@ export async function tenant(
   return JSON.parse(k.body).key as string;
 }
 
+/** Quotas no bench request should meet (the steps measure the server, not a tenant's limits). */
+export const BIG_QUOTAS = {
+  requestsPerSecond: 1_000_000,
+  predictionsPerSecond: 1_000_000,
+  inFlightRequests: 10_000,
+};
+
+/** A request as the load generator sends it. */
+export interface PredictJob {
+  method: 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * A server with one tenant and one live model (`m100`), answered once (the model is loaded): the
+ * single-row predict request to send it.
+ */
+export async function predictServer(
+  env: Record<string, string>,
+  tenantId: string,
+  trained: TrainedModel,
+): Promise<{ s: Served; job: PredictJob }> {
+  const s = await serve(env);
+  const key = await tenant(s, tenantId, BIG_QUOTAS);
+  await registerModel(s, tenantId, 'm100', trained);
+  const job: PredictJob = {
+    method: 'POST',
+    path: '/v1/models/m100/predict',
+    headers: { Authorization: `Bearer ${key}` },
+    body: JSON.stringify({ instances: [instance(1)] }),
+  };
+  const warm = await s.platform.app.inject({
+    method: 'POST',
+    url: job.path,
+    headers: { ...job.headers, 'content-type': 'application/json' },
+    payload: job.body,
+  });
+  if (warm.statusCode !== 200) {
+    await s.close();
+    throw new Error(`warm-up predict: ${warm.statusCode} ${warm.body}`);
+  }
+  return { s, job };
+}
+
 /** Writes a trained model into the tenant's namespace and registers it (live: the model's first version). */
 export async function registerModel(
   s: Served,
