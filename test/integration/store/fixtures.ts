@@ -1,4 +1,5 @@
 // Shared inputs for the store conformance suite, and the loop that runs a suite against every adapter.
+import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import type { TrainSpec } from '../../../src/core/jobs.ts';
 import { type Actor, mintTenantScope, SYSTEM, type TenantScope } from '../../../src/core/scope.ts';
@@ -315,5 +316,51 @@ export function describeStores(
         store: () => (ts as TestStore).store,
       });
     });
+  }
+}
+
+/** A PostgreSQL client connected as the application role (not the tables' owner: RLS applies). */
+interface AppClient {
+  query(sql: string): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+/**
+ * Row-level security on tenant tables, checked with bare SQL as the application role: with
+ * app.tenant_id = A every table shows A's rows only (and has some), B's rows can be neither updated nor
+ * deleted, each `plants` statement (writing a row for B, or moving A's to B) is refused, and with no
+ * tenant set nothing is visible. `owner` runs a query as the owner (to see that B's rows exist).
+ */
+export async function assertRowLevelSecurity(
+  app: AppClient,
+  owner: (sql: string) => Promise<Record<string, unknown>[]>,
+  t: { a: string; b: string; tables: readonly string[]; plants: readonly string[]; refusal?: RegExp },
+): Promise<void> {
+  for (const table of t.tables) {
+    const [row] = await owner(`select count(*) as n from ${table} where tenant_id = '${t.b}'`);
+    assert.ok(Number(row.n) > 0, `${table}: B's rows exist`);
+  }
+  await app.query('begin');
+  try {
+    await app.query(`select set_config('app.tenant_id', '${t.a}', true)`);
+    for (const table of t.tables) {
+      const { rows } = await app.query(`select * from ${table}`);
+      assert.ok(rows.length > 0, `${table}: A's rows are visible`);
+      assert.deepEqual([...new Set(rows.map((r) => r.tenant_id))], [t.a], table);
+      const upd = await app.query(`update ${table} set tenant_id = tenant_id where tenant_id = '${t.b}'`);
+      assert.equal(upd.rowCount, 0, `${table}: update of B's rows`);
+      const del = await app.query(`delete from ${table} where tenant_id = '${t.b}'`);
+      assert.equal(del.rowCount, 0, `${table}: delete of B's rows`);
+    }
+    for (const stmt of t.plants) {
+      await app.query('savepoint p');
+      await assert.rejects(app.query(stmt), t.refusal ?? /row-level security/, stmt);
+      await app.query('rollback to savepoint p');
+    }
+  } finally {
+    await app.query('rollback').catch(() => {});
+  }
+  for (const table of t.tables) {
+    const { rows } = await app.query(`select * from ${table}`);
+    assert.equal(rows.length, 0, `${table}: no tenant set, nothing`);
   }
 }

@@ -9,6 +9,7 @@ import type { Store, WebhookDelivery } from '../../../src/store/ports.ts';
 import { openStore } from '../../../src/store/sql/index.ts';
 import { createTestStore, type TestStore, testAppLoginUrl } from '../../helpers/stores.ts';
 import {
+  assertRowLevelSecurity,
   at,
   deliveryInput,
   describeStores,
@@ -370,42 +371,15 @@ describe('store: row-level security on the MLOps tables [postgres]', () => {
   });
 
   test("with app.tenant_id = A: A's rows only; B's cannot be changed, deleted or planted", async () => {
-    for (const table of TABLES) {
-      const [owner] = await ts.query(`select count(*) as n from ${table} where tenant_id = 'ml-b'`);
-      assert.ok(Number(owner.n) > 0, `${table}: B's rows exist`);
-    }
-    await app.query('begin');
-    try {
-      await app.query("select set_config('app.tenant_id', 'ml-a', true)");
-      for (const table of TABLES) {
-        const { rows } = await app.query(`select * from ${table}`);
-        assert.ok(rows.length > 0, `${table}: A's rows are visible`);
-        assert.deepEqual([...new Set(rows.map((r) => r.tenant_id))], ['ml-a'], table);
-        const upd = await app.query(`update ${table} set tenant_id = tenant_id where tenant_id = 'ml-b'`);
-        assert.equal(upd.rowCount, 0, `${table}: update of B's rows`);
-        const del = await app.query(`delete from ${table} where tenant_id = 'ml-b'`);
-        assert.equal(del.rowCount, 0, `${table}: delete of B's rows`);
-      }
-      const plants = [
-        "insert into monitor_cursors (tenant_id, model, updated_at) values ('ml-b', 'm', 't')",
-        "insert into monitor_windows (tenant_id, model, version, granularity, start, rows, aggregate, updated_at) values ('ml-b', 'm', 1, 'hour', 's', 1, '{}', 't')",
-        "insert into monitor_feedback (tenant_id, model, prediction_id, label, received_at, state) values ('ml-b', 'm', 'p', '1', 't', 'pending')",
-        "insert into retrain_policies (tenant_id, model, policy, updated_at) values ('ml-b', 'm', '{}', 't')",
-        "insert into webhooks (tenant_id, id, url, events, secret, created_at, created_by) values ('ml-b', 'w', 'u', '[]', '\\x00', 't', 'o')",
-        "update webhook_deliveries set tenant_id = 'ml-b' where tenant_id = 'ml-a'",
-      ];
-      for (const stmt of plants) {
-        await app.query('savepoint p');
-        await assert.rejects(app.query(stmt), /row-level security/, stmt);
-        await app.query('rollback to savepoint p');
-      }
-    } finally {
-      await app.query('rollback').catch(() => {});
-    }
-    for (const table of TABLES) {
-      const { rows } = await app.query(`select * from ${table}`);
-      assert.equal(rows.length, 0, `${table}: no tenant set, nothing`);
-    }
+    const plants = [
+      "insert into monitor_cursors (tenant_id, model, updated_at) values ('ml-b', 'm', 't')",
+      "insert into monitor_windows (tenant_id, model, version, granularity, start, rows, aggregate, updated_at) values ('ml-b', 'm', 1, 'hour', 's', 1, '{}', 't')",
+      "insert into monitor_feedback (tenant_id, model, prediction_id, label, received_at, state) values ('ml-b', 'm', 'p', '1', 't', 'pending')",
+      "insert into retrain_policies (tenant_id, model, policy, updated_at) values ('ml-b', 'm', '{}', 't')",
+      "insert into webhooks (tenant_id, id, url, events, secret, created_at, created_by) values ('ml-b', 'w', 'u', '[]', '\\x00', 't', 'o')",
+      "update webhook_deliveries set tenant_id = 'ml-b' where tenant_id = 'ml-a'",
+    ];
+    await assertRowLevelSecurity(app, (q) => ts.query(q), { a: 'ml-a', b: 'ml-b', tables: TABLES, plants });
     const [b] = await ts.query("select count(*) as n from webhook_deliveries where tenant_id = 'ml-b'");
     assert.equal(Number(b.n), 1, "B's delivery is intact");
   });
