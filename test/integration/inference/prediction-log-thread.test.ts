@@ -189,6 +189,23 @@ describe('prediction log through its writer thread', () => {
     assert.equal(counts.written, 2);
   });
 
+  test('after close, forgetTenant and flush resolve (a tenant deleted during shutdown is not held up by the stopped thread)', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const { log, counts } = threadLog(w);
+    log.append(a, rec('1', 'm'));
+    await log.close();
+    const limit = <T>(p: Promise<T>, what: string) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} hangs`)), 2000).unref()),
+      ]);
+    await limit(w.deleteTenant('ta', log), 'tenant deletion after close');
+    await limit(log.flush(), 'flush after close');
+    assert.equal(existsSync(w.tenantDir('ta')), false);
+    assert.equal(counts.written, 1);
+  });
+
   test("a deleted tenant's records are dropped and counted; its folder is not recreated", async () => {
     const w = world();
     const a = w.addTenant('ta');

@@ -131,7 +131,10 @@ export class WriterThread {
 
   /** Posts a request and waits for its answer, keeping the process alive meanwhile (see start()). */
   private ask(msg: Extract<ToWriter, { id: number }>): Promise<void> {
-    if (!this.live) return Promise.resolve();
+    // No thread (between a death and its replacement, or stopped by close): nothing to wait for — a
+    // message to a stopped thread is never answered, and its promise would keep a tenant's deletion
+    // waiting for ever.
+    if (!this.live || this.closing) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.waiting.set(msg.id, resolve);
       this.worker.ref();
@@ -149,5 +152,8 @@ export class WriterThread {
   async close(): Promise<void> {
     this.closing = true;
     await this.worker.terminate();
+    // A forget still waiting when the thread stopped: nothing of the tenant is being written any more.
+    for (const done of this.waiting.values()) done();
+    this.waiting.clear();
   }
 }
