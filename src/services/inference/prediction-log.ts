@@ -243,7 +243,8 @@ export class PredictionLog {
         try {
           await t.dataKey(id); // a deleted tenant: no folder made
           made = await mkdir(dir, { recursive: true });
-          // A copy in its own memory: the key may sit in a pooled buffer shared with other bytes.
+          // A copy in its own memory (the key may sit in a pooled buffer shared with other bytes), which
+          // the flush transfers to the thread: it leaves this thread, and the thread zeroes it once written.
           return [id, new Uint8Array(await t.dataKey(id)), epoch];
         } catch {
           if (made !== undefined) await rmdir(dir).catch(() => {});

@@ -4,7 +4,7 @@
 // and its folder never comes back, also when the deletion races a flush; the bound counts what the thread
 // holds; a killed thread is replaced and what it held is counted as dropped.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -187,6 +187,49 @@ describe('prediction log through its writer thread', () => {
     log.append(a, rec('3', 'm'));
     assert.equal(counts.dropped, 1);
     assert.equal(counts.written, 2);
+  });
+
+  test('data keys live only as long as a flush: the copy handed over leaves the main thread, the thread zeroes it once written', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const b = w.addTenant('tb');
+    const { log, counts } = threadLog(w, {
+      thread: {
+        root: w.root,
+        dataKey: (id) => w.keyring.dataKey(id),
+        workerEntry: new URL('./log-writer-key-spy.ts', import.meta.url),
+      },
+    });
+    const writer = log.writerThread!;
+    const handed: Uint8Array[] = [];
+    const flush = writer.flush.bind(writer);
+    writer.flush = (stamp, keys) => {
+      for (const [, key] of keys) if (key) handed.push(key);
+      return flush(stamp, keys);
+    };
+    log.append(a, rec('1', 'm'));
+    log.append(b, rec('2', 'm'));
+    await log.flush();
+    assert.equal(counts.written, 2);
+    assert.equal(handed.length, 2);
+    for (const key of handed) assert.equal(key.byteLength, 0, 'no copy of the key stays on the main thread');
+    const spy = readFileSync(join(w.root, 'key-spy.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      spy,
+      [{ keys: 2, zeroed: true }],
+      "the thread's keys are zeroed when the flush is answered",
+    );
+    // The key ring's own cached key is untouched: the next flush still writes.
+    log.append(a, rec('3', 'm'));
+    await log.close();
+    assert.equal(counts.written, 3);
+    assert.deepEqual(
+      (await readAll(log, a, 'm')).records.map((r) => r.id),
+      ['1', '3'],
+    );
   });
 
   test('after close, forgetTenant and flush resolve (a tenant deleted during shutdown is not held up by the stopped thread)', async () => {

@@ -121,7 +121,16 @@ export class WriterThread {
 
   /** Asks the thread to write the named tenants' records; resolves when it has (or when it died). */
   flush(stamp: string, keys: [string, Uint8Array | null, number][]): Promise<void> {
-    return this.ask({ type: 'flush', id: this.nextId++, stamp, keys });
+    // The keys' memory moves to the thread (which zeroes it once written): no copy stays here.
+    const own = keys.flatMap(([, key]) => (key ? [key] : []));
+    if (!this.live || this.closing) {
+      for (const key of own) key.fill(0);
+      return Promise.resolve();
+    }
+    return this.ask(
+      { type: 'flush', id: this.nextId++, stamp, keys },
+      own.map((k) => k.buffer as ArrayBuffer),
+    );
   }
 
   /** Drops the tenant's records and resolves once the thread writes nothing more for it (see protocol.ts). */
@@ -130,7 +139,7 @@ export class WriterThread {
   }
 
   /** Posts a request and waits for its answer, keeping the process alive meanwhile (see start()). */
-  private ask(msg: Extract<ToWriter, { id: number }>): Promise<void> {
+  private ask(msg: Extract<ToWriter, { id: number }>, transfer: ArrayBuffer[] = []): Promise<void> {
     // No thread (between a death and its replacement, or stopped by close): nothing to wait for — a
     // message to a stopped thread is never answered, and its promise would keep a tenant's deletion
     // waiting for ever.
@@ -138,7 +147,7 @@ export class WriterThread {
     return new Promise<void>((resolve) => {
       this.waiting.set(msg.id, resolve);
       this.worker.ref();
-      this.worker.postMessage(msg);
+      this.worker.postMessage(msg, transfer);
     });
   }
 

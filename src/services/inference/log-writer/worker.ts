@@ -120,15 +120,27 @@ async function writeTenant(
 }
 
 async function flush(m: Extract<ToWriter, { type: 'flush' }>): Promise<void> {
-  for (const [tenantId, key, epoch] of m.keys) {
-    const groups = held.get(tenantId);
-    if (!groups) continue;
-    held.delete(tenantId);
-    if (key === null || epoch < (barrier.get(tenantId) ?? 0)) {
-      send({ type: 'progress', tenantId, written: 0, dropped: countOf(groups) });
-      continue;
+  try {
+    for (const [tenantId, key, epoch] of m.keys) {
+      const groups = held.get(tenantId);
+      if (!groups) continue;
+      held.delete(tenantId);
+      if (key === null || epoch < (barrier.get(tenantId) ?? 0)) {
+        send({ type: 'progress', tenantId, written: 0, dropped: countOf(groups) });
+        continue;
+      }
+      // A view on the key the flush carried (no copy), zeroed below.
+      await writeTenant(
+        tenantId,
+        Buffer.from(key.buffer, key.byteOffset, key.byteLength),
+        epoch,
+        m.stamp,
+        groups,
+      );
     }
-    await writeTenant(tenantId, Buffer.from(key), epoch, m.stamp, groups);
+  } finally {
+    // The data keys live as long as the flush that needed them: none stays in this thread's memory.
+    for (const [, key] of m.keys) key?.fill(0);
   }
   send({ type: 'flushed', id: m.id });
 }
