@@ -49,6 +49,8 @@ export interface DecodedValue {
 }
 
 export interface DecodedGraph {
+  /** The model's IR version (0 when absent). */
+  irVersion: number;
   /** Operator set versions by domain ('' is the default ONNX domain). */
   opsets: Map<string, number>;
   input: DecodedValue;
@@ -267,6 +269,9 @@ function readNode(r: Reader): DecodedNode {
     else if (field === 7) node.domain = r.string();
     else if (field === 5) {
       const [name, value] = readAttribute(r.sub());
+      // ONNX Runtime refuses a node naming an attribute twice; a Map would silently keep the last one.
+      if (node.attrs.has(name))
+        throw new Unsupported(`${node.opType || 'a node'} attribute ${name} given twice`);
       node.attrs.set(name, value);
     } else if (field === 8) throw new Unsupported('a node naming a function overload');
     else r.skip(wire); // name, doc_string, metadata
@@ -315,7 +320,8 @@ function readTensor(r: Reader): { name: string; tensor: DecodedTensor } {
   if (dataType !== DT.FLOAT) throw new Unsupported(`initializer '${name}' is not float32`);
   const size = dims.reduce((a, b) => a * b, 1);
   let data: Float32Array;
-  if (raw && raw[1] > raw[0]) {
+  // raw_data, when present (even empty), is the tensor's data for ONNX Runtime: float_data is then ignored.
+  if (raw) {
     if (raw[1] - raw[0] !== size * 4) throw new Unsupported(`initializer '${name}' has a wrong size`);
     data = new Float32Array(size); // a copy: aligned, and the model bytes are not kept
     const view = new DataView(r.buf.buffer, r.buf.byteOffset + raw[0], size * 4);
@@ -382,11 +388,13 @@ const MODEL_LEVEL = new Set(['model-local functions', 'training information']);
 export function decodeModel(bytes: Uint8Array): DecodedGraph {
   const opsets = new Map<string, number>();
   let graph: Reader | null = null;
+  let irVersion = 0;
   try {
     const m = new Reader(bytes, 0, bytes.byteLength);
     while (!m.done()) {
       const [field, wire] = m.tag();
-      if (field === 7) graph = m.sub();
+      if (field === 1) irVersion = m.int();
+      else if (field === 7) graph = m.sub();
       else if (field === 8) {
         const o = m.sub();
         let domain = '';
@@ -426,5 +434,5 @@ export function decodeModel(bytes: Uint8Array): DecodedGraph {
   // Graph inputs that are initializers (IR < 4 style) are constants, not feeds.
   const feeds = inputs.filter((v) => !initializers.has(v.name));
   if (feeds.length !== 1) throw new Unsupported(`${feeds.length} graph inputs`);
-  return { opsets, input: feeds[0], outputs, initializers, nodes };
+  return { irVersion, opsets, input: feeds[0], outputs, initializers, nodes };
 }

@@ -33,6 +33,7 @@ type Step = (v: Values, rows: number) => void;
 
 const DEFAULT_OPSET = { min: 7, max: 22 };
 const ML_OPSET = { min: 1, max: 4 };
+const MAX_IR_VERSION = 10;
 
 function attrsOnly(node: DecodedNode, allowed: string[]): void {
   for (const k of node.attrs.keys())
@@ -57,6 +58,9 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
     if (!range) throw new Unsupported(`operator domain ${domain}`);
     if (v < range.min || v > range.max) throw new Unsupported(`opset ${domain || 'ai.onnx'} ${v}`);
   }
+  // ONNX Runtime refuses an IR version newer than it knows; let it decide on anything past the one the
+  // trainers write (8) and the versions measured (up to 10).
+  if (g.irVersion > MAX_IR_VERSION) throw new Unsupported(`IR version ${g.irVersion}`);
   const opset = g.opsets.get('') ?? 0;
   if (g.input.elemType !== 'float') throw new Unsupported('the input is not float32');
   if (g.input.dims) {
@@ -109,6 +113,10 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
   let bytes = 0;
   const ops = new Set<string>();
   for (const node of g.nodes) {
+    // A node of a domain the model imports no opset of: ONNX Runtime refuses the model (ai.onnx.ml) or
+    // runs it at its own latest opset (the default domain) — not a version checked above.
+    if (!g.opsets.has(node.domain))
+      throw new Unsupported(`${node.opType} of a domain without an opset import`);
     const key = `${node.domain === 'ai.onnx.ml' ? 'ml.' : node.domain ? `${node.domain}.` : ''}${node.opType}`;
     ops.add(key);
     const arity = (nIn: number, nOut: number) => {

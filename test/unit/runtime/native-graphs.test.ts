@@ -534,6 +534,83 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
       ortLoads: false,
     },
     {
+      name: 'an attribute given twice (ORT refuses the node; a map would keep the last)',
+      bytes: () =>
+        model({
+          nodes: [
+            node(
+              'ArgMax',
+              ['input'],
+              ['label'],
+              [attrInt('axis', 1), attrInt('keepdims', 1), attrInt('keepdims', 0)],
+            ),
+          ],
+          initializers: [],
+          outputs: [
+            {
+              name: 'label',
+              type: {
+                tensorType: {
+                  elemType: onnx.TensorProto.DataType.INT64,
+                  shape: { dim: [{ dimParam: 'N' }] },
+                },
+              },
+            },
+          ],
+        }),
+      reason: /ArgMax attribute keepdims given twice/,
+      ortLoads: false,
+    },
+    {
+      name: 'a node of a domain the model imports no opset of',
+      bytes: () => model(treeOut(treeNode(small, 1)), { opsets: [['', 17]] }),
+      reason: /TreeEnsembleRegressor of a domain without an opset import/,
+      ortLoads: false,
+    },
+    {
+      name: 'a default-domain node without a default opset import (ORT takes its latest opset)',
+      bytes: () =>
+        model(
+          {
+            nodes: [node('Sigmoid', ['input'], ['p'])],
+            initializers: [],
+            outputs: [valueInfo('p', 'float', [4])],
+          },
+          { opsets: [['ai.onnx.ml', 3]] },
+        ),
+      reason: /Sigmoid of a domain without an opset import/,
+      ortLoads: true,
+    },
+    {
+      name: 'an IR version newer than ORT reads',
+      bytes: () => {
+        const m = onnx.ModelProto.decode(model(treeOut(treeNode(small, 1))));
+        m.irVersion = 99;
+        return onnx.ModelProto.encode(m).finish();
+      },
+      reason: /IR version 99/,
+      ortLoads: false,
+    },
+    {
+      name: 'an initializer with empty raw_data beside float_data (ORT reads raw_data)',
+      bytes: () =>
+        model({
+          nodes: [node('Add', ['input', 'B'], ['value'])],
+          initializers: [
+            {
+              name: 'B',
+              dims: [1],
+              dataType: onnx.TensorProto.DataType.FLOAT,
+              floatData: [2],
+              rawData: new Uint8Array(0),
+            },
+          ],
+          outputs: [valueInfo('value', 'float', [4])],
+        }),
+      reason: /initializer 'B' has a wrong size/,
+      ortLoads: false,
+    },
+    {
       name: 'bytes that are not ONNX',
       bytes: () => new TextEncoder().encode('definitely not a protobuf \u00ff\u00fe'),
       reason: /not an ONNX model|graph/,
