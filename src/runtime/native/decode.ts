@@ -384,8 +384,18 @@ function readValueInfo(r: Reader): DecodedValue {
 
 const MODEL_LEVEL = new Set(['model-local functions', 'training information']);
 
-/** Decodes `bytes`; throws Unsupported for what this engine does not read (several graph inputs, …). */
-export function decodeModel(bytes: Uint8Array): DecodedGraph {
+/** A node's operator as the planner names it: `ml.` before ai.onnx.ml operators, `<domain>.` before others'. */
+export function operatorKey(node: Pick<DecodedNode, 'domain' | 'opType'>): string {
+  const d = node.domain;
+  return `${d === 'ai.onnx.ml' ? 'ml.' : d ? `${d}.` : ''}${node.opType}`;
+}
+
+/**
+ * Decodes `bytes`; throws Unsupported for what this engine does not read (several graph inputs, …).
+ * With `operators`, a node whose operatorKey is not among them is refused before any initializer is
+ * decoded: an imported model bound for ONNX Runtime costs no copy of its weights and no time on them.
+ */
+export function decodeModel(bytes: Uint8Array, operators?: ReadonlySet<string>): DecodedGraph {
   const opsets = new Map<string, number>();
   let graph: Reader | null = null;
   let irVersion = 0;
@@ -417,19 +427,27 @@ export function decodeModel(bytes: Uint8Array): DecodedGraph {
   if (!graph) throw new Unsupported('no graph');
   const nodes: DecodedNode[] = [];
   const initializers = new Map<string, DecodedTensor>();
+  const tensors: Reader[] = [];
   const inputs: DecodedValue[] = [];
   const outputs: DecodedValue[] = [];
   const g = graph;
   while (!g.done()) {
     const [field, wire] = g.tag();
     if (field === 1) nodes.push(readNode(g.sub()));
-    else if (field === 5) {
-      const { name, tensor } = readTensor(g.sub());
-      initializers.set(name, tensor);
-    } else if (field === 11) inputs.push(readValueInfo(g.sub()));
+    else if (field === 5) tensors.push(g.sub());
+    else if (field === 11) inputs.push(readValueInfo(g.sub()));
     else if (field === 12) outputs.push(readValueInfo(g.sub()));
     else if (field === 15) throw new Unsupported('sparse initializers');
     else g.skip(wire); // name, doc_string, value_info, quantization annotations, metadata
+  }
+  if (operators)
+    for (const node of nodes) {
+      const key = operatorKey(node);
+      if (!operators.has(key)) throw new Unsupported(`operator ${key}`);
+    }
+  for (const t of tensors) {
+    const { name, tensor } = readTensor(t);
+    initializers.set(name, tensor);
   }
   // Graph inputs that are initializers (IR < 4 style) are constants, not feeds.
   const feeds = inputs.filter((v) => !initializers.has(v.name));

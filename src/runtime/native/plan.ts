@@ -4,7 +4,14 @@
 // Softmax, ArgMax), with the attribute values they use. Anything else — another operator, attribute,
 // type, shape or opset — is Unsupported, and the model is served by ONNX Runtime. Pure: no I/O.
 import type { Outputs } from '../batcher.ts';
-import { type DecodedGraph, type DecodedNode, decodeModel, type ElemType, Unsupported } from './decode.ts';
+import {
+  type DecodedGraph,
+  type DecodedNode,
+  decodeModel,
+  type ElemType,
+  operatorKey,
+  Unsupported,
+} from './decode.ts';
 import { argmaxRows, binary, concatCols, GEMM_STRIDE_K, matmul, sigmoidRows, softmaxRows } from './ops.ts';
 import { compileTrees, runTrees, type TreePlan, treeBytes } from './trees.ts';
 
@@ -34,6 +41,18 @@ type Step = (v: Values, rows: number) => void;
 const DEFAULT_OPSET = { min: 7, max: 22 };
 const ML_OPSET = { min: 1, max: 4 };
 const MAX_IR_VERSION = 10;
+/** The operators compileGraph's switch compiles (operatorKey names). */
+const OPERATORS: ReadonlySet<string> = new Set([
+  'ml.TreeEnsembleRegressor',
+  'MatMul',
+  'Add',
+  'Sub',
+  'Identity',
+  'Sigmoid',
+  'Concat',
+  'Softmax',
+  'ArgMax',
+]);
 
 function attrsOnly(node: DecodedNode, allowed: string[]): void {
   for (const k of node.attrs.keys())
@@ -49,7 +68,7 @@ function intAttr(node: DecodedNode, name: string, dflt: number): number {
 
 /** Compiles the ONNX bytes for `nFeatures` input columns; throws Unsupported for any graph it cannot run exactly. */
 export function compileOnnx(bytes: Uint8Array, nFeatures: number): NativePlan {
-  return compileGraph(decodeModel(bytes), nFeatures);
+  return compileGraph(decodeModel(bytes, OPERATORS), nFeatures);
 }
 
 export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
@@ -117,7 +136,7 @@ export function compileGraph(g: DecodedGraph, nFeatures: number): NativePlan {
     // runs it at its own latest opset (the default domain) — not a version checked above.
     if (!g.opsets.has(node.domain))
       throw new Unsupported(`${node.opType} of a domain without an opset import`);
-    const key = `${node.domain === 'ai.onnx.ml' ? 'ml.' : node.domain ? `${node.domain}.` : ''}${node.opType}`;
+    const key = operatorKey(node);
     ops.add(key);
     const arity = (nIn: number, nOut: number) => {
       if (node.inputs.length !== nIn || node.outputs.length !== nOut || node.inputs.some((x) => !x))

@@ -644,6 +644,22 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
   }
 });
 
+test('a graph with an operator it does not run is refused before any initializer is read', () => {
+  // An imported model bound for ONNX Runtime: its weights are neither copied nor checked natively (the
+  // double initializer, read first, would be refused as 'not float32').
+  const bytes = model({
+    nodes: [node('Add', ['input', 'B'], ['h']), node('Relu', ['h'], ['value'])],
+    initializers: [
+      { name: 'B', dims: [4], dataType: onnx.TensorProto.DataType.DOUBLE, doubleData: [1, 2, 3, 4] },
+    ],
+    outputs: [valueInfo('value', 'float', [4])],
+  });
+  assert.throws(
+    () => compileOnnx(bytes, 4),
+    (e: unknown) => e instanceof Unsupported && e.reason === 'operator Relu',
+  );
+});
+
 const cols4 = ['a', 'b', 'c', 'd'].map((name) => ({ name, type: 'numeric' }));
 
 test('a graph the native engine refuses still predicts, through ONNX Runtime', async () => {
