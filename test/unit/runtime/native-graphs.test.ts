@@ -238,6 +238,12 @@ function model(
   ).finish();
 }
 
+/** ArgMax's int64 output 'label' of shape [N]. */
+const labelOut: ValueInfo = {
+  name: 'label',
+  type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [{ dimParam: 'N' }] } } },
+};
+
 const small = randomEnsemble({ trees: 3, F: 4, targets: 1, seed: 3, modes: ['BRANCH_LT'], idBase: 0 });
 const withAttr = (name: string, replace: (a: NonNullable<Node['attribute']>[number]) => void): Node => {
   const n = treeNode(small, 1);
@@ -449,17 +455,7 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
             ),
           ],
           initializers: [],
-          outputs: [
-            {
-              name: 'label',
-              type: {
-                tensorType: {
-                  elemType: onnx.TensorProto.DataType.INT64,
-                  shape: { dim: [{ dimParam: 'N' }] },
-                },
-              },
-            },
-          ],
+          outputs: [labelOut],
         }),
       reason: /select_last_index/,
       ortLoads: true,
@@ -546,17 +542,7 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
             ),
           ],
           initializers: [],
-          outputs: [
-            {
-              name: 'label',
-              type: {
-                tensorType: {
-                  elemType: onnx.TensorProto.DataType.INT64,
-                  shape: { dim: [{ dimParam: 'N' }] },
-                },
-              },
-            },
-          ],
+          outputs: [labelOut],
         }),
       reason: /ArgMax attribute keepdims given twice/,
       ortLoads: false,
