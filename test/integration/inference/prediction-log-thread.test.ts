@@ -227,7 +227,7 @@ describe('prediction log through its writer thread', () => {
     await log.close();
     assert.equal(counts.written, 3);
     assert.deepEqual(
-      (await readAll(log, a, 'm')).records.map((r) => r.id),
+      (await readAll(log, a, 'm')).records.map((r) => r.id).sort(), // two files of the same (manual) time
       ['1', '3'],
     );
   });
@@ -408,6 +408,38 @@ describe('prediction log through its writer thread', () => {
     await log.close();
     const { records } = await readAll(log, a, 'm');
     assert.ok(records.some((r) => r.id === '100') && records.some((r) => r.id === '101'));
+  });
+
+  test('a replacement thread that cannot be made (new Worker throws: out of threads or memory) is retried later; serving goes on', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const real = new URL('../../../src/services/inference/log-writer/worker.ts', import.meta.url);
+    let makes = 0;
+    // Read once per thread made: the second make (the first replacement) fails in new Worker itself.
+    const flaky = {
+      get href() {
+        if (++makes === 2) throw new Error('out of threads');
+        return real.href;
+      },
+    } as URL;
+    const { log, counts } = threadLog(w, {
+      thread: { root: w.root, dataKey: (id) => w.keyring.dataKey(id), workerEntry: flaky },
+    });
+    await log.writerThread!.current.terminate();
+    await waitFor('the failed make reported', () =>
+      counts.errors.some((e) => /out of threads/.test(String(e))),
+    );
+    log.append(a, rec('1', 'm'));
+    await log.flush(); // no thread: dropped and counted, does not hang
+    assert.equal(counts.dropped, 1);
+    await waitFor('a thread made again', () => log.writerThread!.starts === 2, 5000);
+    log.append(a, rec('2', 'm'));
+    await log.close();
+    assert.equal(counts.written, 1);
+    assert.deepEqual(
+      (await readAll(log, a, 'm')).records.map((r) => r.id),
+      ['2'],
+    );
   });
 
   test('a thread that cannot start is retried at most once a second; records meanwhile are dropped and counted', async () => {

@@ -20,7 +20,8 @@ export interface WriterThreadOptions {
 const RESTART_MS = 1000;
 
 export class WriterThread {
-  private worker!: Worker;
+  /** The thread running, or the last one (undefined only while none could ever be made). */
+  private worker: Worker | undefined;
   /** Records posted and not yet reported written or dropped, per tenant. */
   private readonly perTenant = new Map<string, number>();
   private total = 0;
@@ -44,6 +45,7 @@ export class WriterThread {
 
   /** The running thread (tests terminate it to check the replacement). */
   get current(): Worker {
+    if (!this.worker) throw new Error('no prediction log writer thread could be made yet');
     return this.worker;
   }
 
@@ -55,7 +57,18 @@ export class WriterThread {
   private start(): void {
     const data: WriterData = { root: this.opts.root, maxRecordsPerFile: this.opts.maxRecordsPerFile };
     const entry = this.opts.workerEntry ?? new URL('./worker.ts', import.meta.url);
-    const worker = new Worker(workerBootstrap(entry), { eval: true, workerData: data });
+    let worker: Worker;
+    try {
+      worker = new Worker(workerBootstrap(entry), { eval: true, workerData: data });
+    } catch (err) {
+      // No thread can be made now (out of threads or memory): reported and tried again later, as for a
+      // thread that died — thrown from a timer or an exit handler it would end the process.
+      this.opts.onError(err);
+      this.live = false;
+      this.startedAt = Date.now();
+      this.restart();
+      return;
+    }
     this.starts++;
     this.live = true;
     this.startedAt = Date.now();
@@ -81,8 +94,14 @@ export class WriterThread {
     for (const done of this.waiting.values()) done();
     this.waiting.clear();
     this.live = false;
-    // A thread that cannot even start (a broken install) is retried once a second, not in a tight loop;
-    // records meanwhile are dropped and counted.
+    this.restart();
+  }
+
+  /**
+   * A thread that cannot even start (a broken install) is retried once a second, not in a tight loop;
+   * records meanwhile are dropped and counted.
+   */
+  private restart(): void {
     const wait = Math.max(0, RESTART_MS - (Date.now() - this.startedAt));
     if (wait === 0) this.start();
     else
@@ -107,7 +126,7 @@ export class WriterThread {
   }
 
   post(batches: LineBatch[]): void {
-    if (!this.live) {
+    if (!this.live || !this.worker) {
       this.opts.onDropped(batches.reduce((n, b) => n + b.count, 0));
       return;
     }
@@ -143,24 +162,25 @@ export class WriterThread {
     // No thread (between a death and its replacement, or stopped by close): nothing to wait for — a
     // message to a stopped thread is never answered, and its promise would keep a tenant's deletion
     // waiting for ever.
-    if (!this.live || this.closing) return Promise.resolve();
+    const worker = this.worker;
+    if (!this.live || this.closing || !worker) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.waiting.set(msg.id, resolve);
-      this.worker.ref();
-      this.worker.postMessage(msg, transfer);
+      worker.ref();
+      worker.postMessage(msg, transfer);
     });
   }
 
   private answered(id: number): void {
     this.waiting.get(id)?.();
     this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker.unref();
+    if (this.waiting.size === 0) this.worker?.unref();
   }
 
   /** Stops the thread (after the last flush resolved) and waits until it has exited. */
   async close(): Promise<void> {
     this.closing = true;
-    await this.worker.terminate();
+    await this.worker?.terminate();
     // A forget still waiting when the thread stopped: nothing of the tenant is being written any more.
     for (const done of this.waiting.values()) done();
     this.waiting.clear();
