@@ -382,7 +382,7 @@ function readValueInfo(r: Reader): DecodedValue {
   return { name, elemType, dims };
 }
 
-const MODEL_LEVEL = new Set(['model-local functions', 'training information']);
+const MODEL_LEVEL = new Set(['model-local functions', 'training information', 'a graph given in parts']);
 
 /** A node's operator as the planner names it: `ml.` before ai.onnx.ml operators, `<domain>.` before others'. */
 export function operatorKey(node: Pick<DecodedNode, 'domain' | 'opType'>): string {
@@ -404,8 +404,12 @@ export function decodeModel(bytes: Uint8Array, operators?: ReadonlySet<string>):
     while (!m.done()) {
       const [field, wire] = m.tag();
       if (field === 1) irVersion = m.int();
-      else if (field === 7) graph = m.sub();
-      else if (field === 8) {
+      else if (field === 7) {
+        // Protobuf merges a message field given twice (ONNX Runtime would run both parts' nodes); this
+        // reader would keep the last part only.
+        if (graph) throw new Unsupported('a graph given in parts');
+        graph = m.sub();
+      } else if (field === 8) {
         const o = m.sub();
         let domain = '';
         let version = 0;

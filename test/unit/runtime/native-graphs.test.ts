@@ -597,6 +597,23 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
       ortLoads: false,
     },
     {
+      name: 'a graph given in two parts (protobuf merges them: ORT runs both parts)',
+      bytes: () => {
+        // A ModelProto holding only a graph with a Relu and its output, then the whole model.
+        const first = onnx.ModelProto.encode({
+          graph: { node: [node('Relu', ['input'], ['r'])], output: [valueInfo('r', 'float', [4])] },
+        }).finish();
+        const whole = model({
+          nodes: [node('Sigmoid', ['input'], ['value'])],
+          initializers: [],
+          outputs: [valueInfo('value', 'float', [4])],
+        });
+        return Uint8Array.from([...first, ...whole]);
+      },
+      reason: /a graph given in parts/,
+      ortLoads: true,
+    },
+    {
       name: 'bytes that are not ONNX',
       bytes: () => new TextEncoder().encode('definitely not a protobuf \u00ff\u00fe'),
       reason: /not an ONNX model|graph/,
