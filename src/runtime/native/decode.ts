@@ -339,15 +339,19 @@ function readValueInfo(r: Reader): DecodedValue {
   while (!r.done()) {
     const [field, wire] = r.tag();
     if (field === 1) name = r.string();
-    else if (field === 2) type = r.sub();
-    else r.skip(wire);
+    else if (field === 2) {
+      if (type) throw new Unsupported(`value '${name}' has its type in parts`); // merged by protobuf
+      type = r.sub();
+    } else r.skip(wire);
   }
   if (!type) throw new Unsupported(`value '${name}' has no type`);
   let tensor: Reader | null = null;
   while (!type.done()) {
     const [field, wire] = type.tag();
-    if (field === 1) tensor = type.sub();
-    else if (field === 6)
+    if (field === 1) {
+      if (tensor) throw new Unsupported(`value '${name}' has its type in parts`);
+      tensor = type.sub();
+    } else if (field === 6)
       type.skip(wire); // denotation
     else throw new Unsupported(`value '${name}' is not a tensor`);
   }
@@ -358,6 +362,8 @@ function readValueInfo(r: Reader): DecodedValue {
     const [field, wire] = tensor.tag();
     if (field === 1) elem = tensor.uint();
     else if (field === 2) {
+      // A shape given twice is one shape of both parts' dimensions for protobuf (and ONNX Runtime).
+      if (dims) throw new Unsupported(`value '${name}' has its shape in parts`);
       dims = [];
       const shape = tensor.sub();
       while (!shape.done()) {

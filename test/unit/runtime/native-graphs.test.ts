@@ -614,6 +614,41 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
       ortLoads: true,
     },
     {
+      name: 'an input shape given in two parts (protobuf merges them: ORT reads [N, N, 4])',
+      bytes: () => {
+        const field = (n: number, body: Uint8Array) => {
+          const len: number[] = [];
+          for (let v = body.length; ; v >>>= 7) {
+            if (v < 0x80) {
+              len.push(v);
+              break;
+            }
+            len.push((v & 0x7f) | 0x80);
+          }
+          return Uint8Array.from([(n << 3) | 2, ...len, ...body]);
+        };
+        const dims = valueInfo('input', 'float', [4]).type?.tensorType?.shape?.dim ?? [];
+        const T = onnx.TypeProto.Tensor;
+        // TypeProto.Tensor with its shape field twice: [N], then [N, 4].
+        const tensor = Uint8Array.from([
+          ...T.encode({ elemType: 1, shape: { dim: [dims[0]] } }).finish(),
+          ...T.encode({ shape: { dim: dims } }).finish(),
+        ]);
+        const input = field(
+          11,
+          Uint8Array.from([...field(1, new TextEncoder().encode('input')), ...field(2, field(1, tensor))]),
+        );
+        const m = onnx.ModelProto.decode(model(treeOut(treeNode(small, 1))));
+        const graph = m.graph as InstanceType<typeof onnx.GraphProto>;
+        graph.input = [];
+        m.graph = null;
+        const graphBytes = Uint8Array.from([...onnx.GraphProto.encode(graph).finish(), ...input]);
+        return Uint8Array.from([...onnx.ModelProto.encode(m).finish(), ...field(7, graphBytes)]);
+      },
+      reason: /shape in parts/,
+      ortLoads: false,
+    },
+    {
       name: 'bytes that are not ONNX',
       bytes: () => new TextEncoder().encode('definitely not a protobuf \u00ff\u00fe'),
       reason: /not an ONNX model|graph/,
