@@ -234,7 +234,6 @@ export class PredictionLog {
     this.post();
     const tenants = writer.tenants();
     if (tenants.length === 0) return;
-    const stamp = this.deps.clock.now().toISOString().replace(/[-:.]/g, '');
     const keys = await Promise.all(
       tenants.map(async (id): Promise<[string, Uint8Array | null, number]> => {
         const epoch = this.epochs.get(id) ?? 0;
@@ -252,6 +251,10 @@ export class PredictionLog {
         }
       }),
     );
+    // Stamped as the request leaves, after the key reads: the thread writes only what reached it before
+    // the request, so every record of a batch was made before its stamp — monitoring looks for a
+    // prediction (late feedback) in the batches stamped from its time on.
+    const stamp = this.deps.clock.now().toISOString().replace(/[-:.]/g, '');
     await writer.flush(stamp, keys);
   }
 

@@ -18,6 +18,7 @@ import {
   type PredictionRecord,
 } from '../../../src/services/inference/prediction-log.ts';
 import { KeyRing } from '../../../src/services/keyring.ts';
+import { batchStamp } from '../../../src/services/monitoring/log-keys.ts';
 import { FsBlobStore } from '../../../src/store/artifacts/fs.ts';
 
 const clock = new ManualClock('2031-03-04T05:06:07Z');
@@ -230,6 +231,79 @@ describe('prediction log through its writer thread', () => {
       (await readAll(log, a, 'm')).records.map((r) => r.id).sort(), // two files of the same (manual) time
       ['1', '3'],
     );
+  });
+
+  test("a batch holds only records made before its flush stamp (monitoring's late-feedback lookup reads batches stamped from the prediction's time on): records arriving during a flush wait for the next", async () => {
+    const w = world();
+    const own = new ManualClock('2031-03-04T05:06:07Z');
+    const big = w.addTenant('tbig');
+    const b = w.addTenant('tb');
+    let gate: () => void = () => {};
+    const gated = new Promise<void>((r) => (gate = r));
+    let slow = false;
+    const { log, counts } = threadLog(w, {
+      clock: own,
+      thread: {
+        root: w.root,
+        // The key reads of one flush take a while (a database read each): the clock goes on meanwhile.
+        dataKey: async (id) => {
+          if (slow) await gated;
+          return w.keyring.dataKey(id);
+        },
+      },
+    });
+    const at = () => own.now().toISOString();
+    for (let i = 0; i < MAX_RECORDS_PER_FILE * 2; i++) log.append(big, rec(String(i), 'm', at()));
+    log.append(b, rec('b0', 'm', at()));
+    await waitFor('records posted', () => log.writerThread!.held === MAX_RECORDS_PER_FILE * 2 + 1);
+    const writer = log.writerThread!;
+    const post = writer.flush.bind(writer);
+    writer.flush = (stamp, keys) => {
+      const done = post(stamp, keys);
+      // Posted right after the flush request, while the thread writes tenant tbig's files.
+      own.advance(3000);
+      for (let i = 0; i < 256; i++) log.append(b, rec(`late${i}`, 'm', at()));
+      return done;
+    };
+    slow = true;
+    const flushed = log.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    own.advance(3000);
+    log.append(b, rec('b1', 'm', at())); // made while the keys are read
+    await waitFor('records posted', () => log.writerThread!.held === MAX_RECORDS_PER_FILE * 2 + 2);
+    gate();
+    await flushed;
+    writer.flush = post;
+    own.advance(3000);
+    await log.close();
+    assert.equal(counts.written, MAX_RECORDS_PER_FILE * 2 + 2 + 256);
+    const keys = await log.list(b, 'm');
+    assert.equal(keys.length, 2, 'the late records are in the next flush');
+    for (const k of keys) {
+      for (const r of await log.read(b, k))
+        assert.ok(Date.parse(r.at) <= batchStamp(k), `${r.id} made at ${r.at}, in batch ${k}`);
+    }
+  });
+
+  test('a tenant deleted while a flush writes another tenant first: its records that flush took are dropped and counted by the time forgetTenant resolves', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const b = w.addTenant('tb');
+    const { log, counts } = threadLog(w);
+    const many = MAX_RECORDS_PER_FILE * 10;
+    for (let i = 0; i < many; i++) log.append(a, rec(String(i), 'm'));
+    for (let i = 0; i < 5; i++) log.append(b, rec(`b${i}`, 'm'));
+    await waitFor('records posted', () => log.writerThread!.held === many + 5);
+    const flushed = log.flush();
+    await waitFor("the flush under way (a's first file written)", () => counts.written > 0);
+    await w.deleteTenant('tb', log);
+    assert.ok(!log.writerThread!.tenants().includes('tb'), "none of tb's records is still held or taken");
+    const bWritten = counts.written >= many + 5 ? 5 : 0;
+    assert.equal(counts.dropped, 5 - bWritten, `written ${counts.written}`);
+    await flushed;
+    assert.equal(counts.written, many + bWritten);
+    assert.equal(existsSync(w.tenantDir('tb')), false);
+    await log.close();
   });
 
   test('after close, forgetTenant and flush resolve (a tenant deleted during shutdown is not held up by the stopped thread)', async () => {

@@ -119,12 +119,34 @@ async function writeTenant(
   }
 }
 
-async function flush(m: Extract<ToWriter, { type: 'flush' }>): Promise<void> {
+/**
+ * The records a flush writes: what the named tenants have held when its request arrives (taken at once,
+ * so that records arriving while it writes wait for the next flush and every batch holds only records
+ * made before its stamp).
+ */
+function take(m: Extract<ToWriter, { type: 'flush' }>): Map<string, Map<string, Group>> {
+  const taken = new Map<string, Map<string, Group>>();
+  for (const [tenantId] of m.keys) {
+    const groups = held.get(tenantId);
+    if (!groups) continue;
+    held.delete(tenantId);
+    taken.set(tenantId, groups);
+  }
+  return taken;
+}
+
+/** What the flushes asked for and not yet done have taken, per tenant (a forget drops from them too). */
+const taking = new Set<Map<string, Map<string, Group>>>();
+
+async function flush(
+  m: Extract<ToWriter, { type: 'flush' }>,
+  taken: Map<string, Map<string, Group>>,
+): Promise<void> {
   try {
     for (const [tenantId, key, epoch] of m.keys) {
-      const groups = held.get(tenantId);
+      const groups = taken.get(tenantId);
       if (!groups) continue;
-      held.delete(tenantId);
+      taken.delete(tenantId);
       if (key === null || epoch < (barrier.get(tenantId) ?? 0)) {
         send({ type: 'progress', tenantId, written: 0, dropped: countOf(groups) });
         continue;
@@ -149,13 +171,18 @@ async function flush(m: Extract<ToWriter, { type: 'flush' }>): Promise<void> {
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: ToWriter) => {
   if (m.type === 'records') hold(m.batches);
-  else if (m.type === 'flush') chain = chain.then(() => flush(m));
-  else if (m.type === 'forget') {
+  else if (m.type === 'flush') {
+    const taken = take(m);
+    taking.add(taken);
+    chain = chain.then(() => flush(m, taken)).finally(() => taking.delete(taken));
+  } else if (m.type === 'forget') {
     // At once, not after the flushes queued before it: a flush under way stops before its next file.
     barrier.set(m.tenantId, m.epoch);
-    const groups = held.get(m.tenantId);
-    if (groups) {
-      held.delete(m.tenantId);
+    // Held, or taken by a flush that has not reached the tenant yet.
+    for (const records of [held, ...taking]) {
+      const groups = records.get(m.tenantId);
+      if (!groups) continue;
+      records.delete(m.tenantId);
       send({ type: 'progress', tenantId: m.tenantId, written: 0, dropped: countOf(groups) });
     }
     const current = writing?.tenantId === m.tenantId ? writing.done : undefined;
