@@ -76,6 +76,7 @@ export class PredictionLog {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
+  private closing: Promise<void> | undefined;
   private dropped = 0;
   private readonly max: number;
   /** With a writer thread: lines collected per (tenant, model, day) until the next post. */
@@ -279,13 +280,18 @@ export class PredictionLog {
     await this.writer.forget(tenantId, epoch);
   }
 
-  /** Stops the timer and writes what is left (with a writer thread: then stops the thread). */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.flush();
-    await this.writer?.close();
+  /**
+   * Stops the timer and writes what is left (with a writer thread: then stops the thread). A second call
+   * waits for the same close: what is left is written when it resolves, whoever called.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      if (this.timer) clearInterval(this.timer);
+      await this.flush();
+      await this.writer?.close();
+    })();
+    return this.closing;
   }
 
   /** The log's batch files for a model, oldest first, optionally only days within [from, to] (yyyy-mm-dd). */

@@ -190,6 +190,17 @@ describe('prediction log through its writer thread', () => {
     assert.equal(counts.written, 2);
   });
 
+  test('a second close waits for the first: what is left is written when either resolves', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const { log, counts } = threadLog(w);
+    log.append(a, rec('1', 'm'));
+    const first = log.close();
+    await log.close();
+    assert.equal(counts.written, 1, 'written before the second close resolved');
+    await first;
+  });
+
   test('data keys live only as long as a flush: the copy handed over leaves the main thread, the thread zeroes it once written', async () => {
     const w = world();
     const a = w.addTenant('ta');
