@@ -18,6 +18,7 @@ import {
   type WorkerOptions,
 } from './jobs/supervisor.ts';
 import { createObservability, type Observability } from './observability/observability.ts';
+import type { NativeHooks } from './runtime/loaded-model.ts';
 import { AdvisorService } from './services/advisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
@@ -75,6 +76,8 @@ export interface PlatformOptions {
   logStream?: { write(line: string): void };
   /** Overrides for the training workers this process runs (when `config.workerSlots` > 0). */
   workers?: WorkerOptions;
+  /** Stand-ins for the native inference engine's compiler and parity probe (tests). */
+  inferenceNative?: NativeHooks;
 }
 
 /** Reads a secret kept in the data folder, or creates it with mode 0600 on first start. */
@@ -384,6 +387,8 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     random,
     tenants,
     warn: (o, m) => app.log.warn(o, m),
+    info: (o, m) => app.log.info(o, m), // why a model version runs in ONNX Runtime
+    native: opts.inferenceNative,
     meter,
     predictionBlock: (tenantId) => lifecycle.budgets.predictionBlock(tenantId),
     onQuotaChange: (listener) => quotaService.onChange(listener),

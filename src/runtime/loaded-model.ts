@@ -2,18 +2,27 @@
 // thousands of cached models never multiply OS threads), what turns instances into its input, and its
 // micro-batcher. Built from decrypted artifact bytes; nothing here reads storage.
 // Two engines run a model: the native one (src/runtime/native/: tenantml's own graphs compiled into typed
-// arrays, exact parity with ONNX Runtime) when it supports every operator of the graph, ONNX Runtime
-// otherwise (imported models usually) or when the configuration says `onnxruntime`.
+// arrays, exact parity with ONNX Runtime) when it supports every operator of the graph and the process's
+// parity probe found those operators exact on this CPU, ONNX Runtime otherwise (imported models usually,
+// a compiler error) or when the configuration says `onnxruntime`; the model says why (fallbackKind).
 import * as ort from 'onnxruntime-node';
 import type { FeaturizerState } from '../ml/featurizer.ts';
 import { MicroBatcher, type Outputs } from './batcher.ts';
 import { Unsupported } from './native/decode.ts';
-import { compileOnnx } from './native/plan.ts';
+import { type ParityProbe, PROBED_OPS, processParity } from './native/parity-probe.ts';
+import { compileOnnx, type NativePlan } from './native/plan.ts';
 
 /** `auto`: the native engine when it runs the graph exactly, else ONNX Runtime; `onnxruntime`: always ORT. */
 export type InferenceEngine = 'auto' | 'onnxruntime';
 /** The engine a loaded model runs on. */
 export type EngineName = 'native' | 'onnxruntime';
+/**
+ * Why a model runs in ONNX Runtime, as a bounded metric label: the native compiler refused the graph
+ * (`unsupported_op`: an operator, attribute, type, shape or opset it does not run exactly), the parity
+ * probe found one of its operators differing on this CPU (`parity`), the compiler failed unexpectedly
+ * (`error`: a bug, the model still serves), or the configuration asks for ONNX Runtime (`forced`).
+ */
+export type FallbackKind = 'unsupported_op' | 'parity' | 'error' | 'forced';
 
 /** What model.json says about an imported ONNX model's tensors. */
 export interface ImportedIo {
@@ -83,13 +92,22 @@ export interface LoadedModel {
   readonly spec: ModelSpec;
   /** Which engine runs it. */
   readonly engine: EngineName;
-  /** Native: why the graph went to ONNX Runtime instead (no values), when it did. */
+  /** Why the graph went to ONNX Runtime instead (no values), when it did. */
   readonly fallbackReason?: string;
+  /** The reason's bounded kind (a metric label), when the model runs in ONNX Runtime. */
+  readonly fallbackKind?: FallbackKind;
   /** Columns of the model's input tensor. */
   readonly nFeatures: number;
   readonly bytes: number;
   readonly batcher: MicroBatcher;
   dispose(): Promise<void>;
+}
+
+/** Stand-ins for the native engine's parts, for tests (a compiler bug, a CPU whose kernels differ). */
+export interface NativeHooks {
+  compile?: (onnx: Uint8Array, nFeatures: number) => NativePlan;
+  /** The parity probe; default: the process's, run once (src/runtime/native/parity-probe.ts). */
+  parity?: ParityProbe;
 }
 
 export async function loadModel(
@@ -102,34 +120,62 @@ export async function loadModel(
     onRun?: () => void;
     /** Default `auto`. */
     engine?: InferenceEngine;
+    native?: NativeHooks;
   },
 ): Promise<LoadedModel> {
   const inputName = spec.imported?.input ?? 'input';
   const nFeatures = spec.featurizer ? spec.featurizer.nFeatures : spec.inputSchema.length;
-  let fallbackReason: string | undefined;
+  let fallback: { kind: FallbackKind; reason: string } = {
+    kind: 'forced',
+    reason: 'the configured engine is onnxruntime',
+  };
   if ((opts.engine ?? 'auto') === 'auto') {
+    let plan: NativePlan | undefined;
     try {
-      const plan = compileOnnx(onnx, nFeatures);
+      plan = (opts.native?.compile ?? compileOnnx)(onnx, nFeatures);
       if (plan.inputName !== inputName) throw new Unsupported(`the input is not named '${inputName}'`);
-      const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
-        opts.onRun?.();
-        return plan.run(input, rows);
-      };
-      return {
-        key,
-        spec,
-        engine: 'native',
-        nFeatures,
-        bytes: estimateNativeBytes(plan.bytes, opts.featurizerBytes),
-        batcher: new MicroBatcher(run, nFeatures, opts.batchWindowMs),
-        async dispose() {},
-      };
     } catch (err) {
-      if (!(err instanceof Unsupported)) throw err;
-      fallbackReason = err.reason;
+      // An Unsupported graph goes to ONNX Runtime by design; any other error is a bug of the native
+      // compiler, and the model still serves from ONNX Runtime (the caller logs and counts it).
+      fallback =
+        err instanceof Unsupported
+          ? { kind: 'unsupported_op', reason: err.reason }
+          : { kind: 'error', reason: 'native compiler error' };
+      plan = undefined;
+    }
+    if (plan) {
+      // Sigmoid, Softmax and MatMul reproduce ONNX Runtime's kernels as measured on x86-64 FMA3: before
+      // the first graph using one runs natively, the process's probe checks them on this CPU.
+      const probed = plan.ops.filter((op) => (PROBED_OPS as readonly string[]).includes(op));
+      const differs = probed.length ? (await (opts.native?.parity ?? processParity)()).differs : undefined;
+      const op = differs ? probed.find((o) => differs.has(o)) : undefined;
+      if (op === undefined) return nativeModel(key, spec, plan, nFeatures, opts);
+      fallback = { kind: 'parity', reason: `parity probe: ${op} differs on this CPU` };
     }
   }
-  return loadOrt(key, onnx, spec, inputName, nFeatures, opts, fallbackReason);
+  return loadOrt(key, onnx, spec, inputName, nFeatures, opts, fallback);
+}
+
+function nativeModel(
+  key: string,
+  spec: ModelSpec,
+  plan: NativePlan,
+  nFeatures: number,
+  opts: { batchWindowMs: number; featurizerBytes: number; onRun?: () => void },
+): LoadedModel {
+  const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
+    opts.onRun?.();
+    return plan.run(input, rows);
+  };
+  return {
+    key,
+    spec,
+    engine: 'native',
+    nFeatures,
+    bytes: estimateNativeBytes(plan.bytes, opts.featurizerBytes),
+    batcher: new MicroBatcher(run, nFeatures, opts.batchWindowMs),
+    async dispose() {},
+  };
 }
 
 async function loadOrt(
@@ -139,7 +185,7 @@ async function loadOrt(
   inputName: string,
   nFeatures: number,
   opts: { batchWindowMs: number; featurizerBytes: number; onRun?: () => void },
-  fallbackReason: string | undefined,
+  fallback: { kind: FallbackKind; reason: string },
 ): Promise<LoadedModel> {
   const session = await ort.InferenceSession.create(onnx, { ...SESSION_OPTIONS });
   const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
@@ -155,7 +201,8 @@ async function loadOrt(
     key,
     spec,
     engine: 'onnxruntime',
-    fallbackReason,
+    fallbackReason: fallback.reason,
+    fallbackKind: fallback.kind,
     nFeatures,
     bytes: estimateBytes(onnx.byteLength, opts.featurizerBytes),
     batcher: new MicroBatcher(run, nFeatures, opts.batchWindowMs),

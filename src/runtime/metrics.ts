@@ -29,7 +29,7 @@ export class InferenceMetrics {
   readonly logDropped: Counter;
   readonly logWritten: Counter;
   readonly batchCalls: Counter;
-  private readonly engineLoads: Counter<'engine'>;
+  private readonly engineLoads: Counter<'engine' | 'reason'>;
 
   constructor(opts: InferenceMetricsOptions) {
     this.tenantLabel = opts.tenantLabel;
@@ -92,15 +92,21 @@ export class InferenceMetrics {
     });
     this.engineLoads = new Counter({
       name: 'tenantml_model_engine_loads_total',
-      help: 'Model versions loaded, by the engine that runs them (native, onnxruntime)',
-      labelNames: ['engine'],
+      help: 'Model versions loaded, by the engine that runs them (native, onnxruntime) and why not native (none, unsupported_op, parity, error, forced)',
+      labelNames: ['engine', 'reason'],
       registers,
     });
   }
 
-  /** A model version was loaded onto `engine`. */
-  engineLoaded(engine: 'native' | 'onnxruntime'): void {
-    this.engineLoads.inc({ engine });
+  /**
+   * A model version was loaded onto `engine`; `reason` is why it is not native (a bounded kind: the
+   * loaded model's fallbackKind), `none` when it is.
+   */
+  engineLoaded(
+    engine: 'native' | 'onnxruntime',
+    reason: 'none' | 'unsupported_op' | 'parity' | 'error' | 'forced' = 'none',
+  ): void {
+    this.engineLoads.inc({ engine, reason });
   }
 
   /** Admission state (no tenant label): read at scrape time. */

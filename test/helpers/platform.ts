@@ -7,6 +7,7 @@ import type { Clock } from '../../src/core/clock.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import type { WorkerOptions } from '../../src/jobs/supervisor.ts';
 import { createPlatform, type Platform } from '../../src/platform.ts';
+import type { NativeHooks } from '../../src/runtime/loaded-model.ts';
 import { createTestStore, type StoreKind, type TestStore } from './stores.ts';
 
 export interface Call {
@@ -43,6 +44,8 @@ export async function createTestPlatform(
     logStream?: { write(line: string): void };
     /** Options of the platform's own workers (with TENANTML_WORKER_SLOTS > 0), e.g. test hooks. */
     workers?: WorkerOptions;
+    /** Stand-ins for the native inference engine's compiler and parity probe. */
+    inferenceNative?: NativeHooks;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tenantml-platform-'));
@@ -56,6 +59,7 @@ export async function createTestPlatform(
     clock: opts.clock,
     logStream: opts.logStream,
     ...(opts.workers ? { workers: opts.workers } : {}),
+    ...(opts.inferenceNative ? { inferenceNative: opts.inferenceNative } : {}),
   });
   const adminKey = platform.adminKey;
 

@@ -50,7 +50,7 @@ export function sigmoidRows(x: Float32Array): Float32Array {
 // MLAS's softmax (ONNX Runtime's Softmax for float): exp(x − max) by its own range reduction and
 // polynomial with fused multiply-adds, the exps summed in vector lanes, then each exp scaled by the
 // float32 reciprocal of the sum.
-const EXP_LOWER = f(-88.3762626647949);
+const EXP_LOWER = f(-103.9720840454);
 const ROUNDING_BIAS = 12582912; // 1.5 · 2^23
 const LOG2_RECIPROCAL = f(Math.LOG2E);
 const LOG2_HIGH = f(-6.93145752e-1);
@@ -64,7 +64,22 @@ const P4 = f(0x1fffff6 * 2 ** -26);
 const P56 = 1;
 const bits = new DataView(new ArrayBuffer(4));
 
-/** e^(x + negMax) the way MlasComputeSumExpVector computes it (x + negMax ≤ 0). */
+/** Float32 bits as a float (`bits` scratch view). */
+function fromBits(i: number): number {
+  bits.setInt32(0, i | 0);
+  return bits.getFloat32(0);
+}
+
+// The exponent range the scale is split over (MlasExpConstants.MinimumExponent / MaximumExponent).
+const MIN_EXPONENT = 0xc1000000 | 0;
+const MAX_EXPONENT = 0x3f800000;
+
+/**
+ * e^(x + negMax) (x + negMax ≤ 0) the way ONNX Runtime 1.30's x86-64 FMA3 softmax computes it: MLAS's
+ * range reduction and polynomial, clamped at -103.97 and the 2^m scale split in two factors (XNNPACK's
+ * trick), so results below 2^-126 come out as subnormals rather than 0 — measured by the parity probe
+ * against ONNX Runtime on rows whose logits span more than 87.
+ */
 function expShifted(x: number, negMax: number): number {
   let v = f(x + negMax);
   if (v < EXP_LOWER) v = EXP_LOWER;
@@ -73,15 +88,17 @@ function expShifted(x: number, negMax: number): number {
   v = fma(m, LOG2_HIGH, v);
   v = fma(m, LOG2_LOW, v);
   bits.setFloat32(0, biased);
-  bits.setInt32(0, ((bits.getInt32(0) << 23) + 0x3f800000) | 0);
-  const scale = bits.getFloat32(0);
+  const shifted = (bits.getInt32(0) << 23) | 0;
+  const normalExp = Math.max(Math.min(shifted, MAX_EXPONENT), MIN_EXPONENT);
+  const overflow = fromBits(shifted - normalExp + MAX_EXPONENT);
+  const normal = fromBits(normalExp + MAX_EXPONENT);
   let p = fma(P0, v, P1);
   p = fma(p, v, P2);
   p = fma(p, v, P3);
   p = fma(p, v, P4);
   p = fma(p, v, P56);
-  p = fma(p, v, P56);
-  return f(p * scale);
+  p = fma(p, f(v * overflow), overflow);
+  return f(p * normal);
 }
 
 const lanes = new Float32Array(8);

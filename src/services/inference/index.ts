@@ -6,6 +6,7 @@ import type { AppError } from '../../core/errors.ts';
 import { TIER_WEIGHTS } from '../../core/tiers.ts';
 import type { Tenant } from '../../core/types.ts';
 import { type Admission, createAdmission } from '../../runtime/limits/admission.ts';
+import type { NativeHooks } from '../../runtime/loaded-model.ts';
 import { InferenceMetrics } from '../../runtime/metrics.ts';
 import type { BlobStore } from '../../store/artifacts/ports.ts';
 import type { Store } from '../../store/ports.ts';
@@ -57,6 +58,10 @@ export interface InferenceWiring {
   /** Admission to use instead of the default one (tests, benchmarks); `false`: none. */
   admission?: Admission | false;
   warn?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Info-level log: why a model version runs in ONNX Runtime (ids and reason). */
+  info?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Stand-ins for the native engine's compiler and parity probe (tests). */
+  native?: NativeHooks;
   /** Metering of successful predictions (src/services/metering/meter.ts). */
   meter?: InferenceDeps['meter'];
 }
@@ -111,6 +116,8 @@ export function createInference(w: InferenceWiring): {
     admission,
     limitsOf: tenantLimits(w),
     warn: w.warn,
+    info: w.info,
+    native: w.native,
     meter: w.meter,
   });
   return { inference, metrics };

@@ -16,6 +16,7 @@ import {
   type LoadedModel,
   loadModel,
   type ModelSpec,
+  type NativeHooks,
 } from '../../runtime/loaded-model.ts';
 import type { InferenceMetrics } from '../../runtime/metrics.ts';
 import { type Lease, ModelCache } from '../../runtime/model-cache.ts';
@@ -53,6 +54,10 @@ export interface InferenceDeps {
   limitsOf?: (tenantId: string) => Promise<TenantLimits>;
   /** Where load failures are reported (ids only). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Where each load that runs in ONNX Runtime says why (ids and the reason, never data). */
+  info?: (obj: Record<string, unknown>, msg: string) => void;
+  /** Stand-ins for the native engine's compiler and parity probe (tests). */
+  native?: NativeHooks;
   /** Which engine runs models (default `auto`: native when it supports the graph exactly). */
   engine?: InferenceEngine;
   /** Metering (issue 8): each successful predict adds its requests, rows and compute share (O(1)). */
@@ -225,8 +230,21 @@ export class InferenceService {
         featurizerBytes: featurizerBytes + modelJsonRaw.byteLength,
         onRun: () => this.deps.metrics.batchCalls.inc(),
         engine: this.deps.engine,
+        native: this.deps.native,
       });
-      this.deps.metrics.engineLoaded(m.engine);
+      this.deps.metrics.engineLoaded(m.engine, m.fallbackKind ?? 'none');
+      if (m.engine === 'onnxruntime') {
+        const ids = { namespace: resolved.namespace, model: resolved.model, version: resolved.version };
+        if (m.fallbackKind === 'error')
+          this.deps.warn?.(
+            ids,
+            'inference: the native engine failed to compile the model; ONNX Runtime runs it',
+          );
+        this.deps.info?.(
+          { ...ids, engine: m.engine, reason: m.fallbackKind, detail: m.fallbackReason },
+          'inference: the model version runs in ONNX Runtime',
+        );
+      }
       return Object.assign(m, { ignored: ignoredColumns(featurizer) });
     } catch (err) {
       this.deps.warn?.(

@@ -675,6 +675,7 @@ describe('graphs the native engine refuses (and ONNX Runtime serves)', () => {
       try {
         assert.equal(m.engine, 'onnxruntime');
         assert.match(m.fallbackReason ?? '', c.reason);
+        assert.equal(m.fallbackKind, 'unsupported_op');
       } finally {
         await m.dispose();
       }
@@ -735,7 +736,9 @@ test('engine onnxruntime: even a supported graph runs in ONNX Runtime', async ()
   });
   assert.equal(auto.engine, 'native');
   assert.equal(forced.engine, 'onnxruntime');
-  assert.equal(forced.fallbackReason, undefined);
+  assert.equal(auto.fallbackKind, undefined);
+  assert.equal(forced.fallbackKind, 'forced');
+  assert.equal(forced.fallbackReason, 'the configured engine is onnxruntime');
   // The native footprint is its typed arrays plus a fixed part: far below the session estimate.
   assert.ok(auto.bytes < forced.bytes, `${auto.bytes} < ${forced.bytes}`);
   const x = inputsOnLevels(20, 4, 4);
