@@ -57,6 +57,11 @@ export interface PredictionLogDeps {
     postMs?: number;
     /** The thread's module (tests). */
     workerEntry?: URL;
+    /**
+     * Longest close() waits for the last flush (a blocked disk, a thread that stopped answering) before
+     * it stops the thread anyway, counting what the thread still held as dropped. Default 15 s.
+     */
+    closeTimeoutMs?: number;
   };
 }
 
@@ -288,8 +293,28 @@ export class PredictionLog {
     this.closing ??= (async () => {
       this.closed = true;
       if (this.timer) clearInterval(this.timer);
-      await this.flush();
-      await this.writer?.close();
+      const writer = this.writer;
+      if (!writer) {
+        await this.flush();
+        return;
+      }
+      // Shutdown must end: the last flush is waited for a bounded time, then the thread is stopped.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.flush().then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), this.deps.thread?.closeTimeoutMs ?? 15_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        const lost = writer.held;
+        if (lost > 0) this.drop(lost);
+        this.deps.onError?.(
+          new Error(`prediction log: the last flush did not end in time; ${lost} records dropped`),
+        );
+      }
+      await writer.close();
     })();
     return this.closing;
   }

@@ -201,6 +201,26 @@ describe('prediction log through its writer thread', () => {
     await first;
   });
 
+  test('close ends even when the last flush never does: the thread is stopped and what it held is counted dropped', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const { log, counts } = threadLog(w, {
+      thread: {
+        root: w.root,
+        dataKey: (id) => w.keyring.dataKey(id),
+        workerEntry: new URL('./log-writer-stuck.ts', import.meta.url),
+        closeTimeoutMs: 200,
+      },
+    });
+    for (let i = 0; i < 3; i++) log.append(a, rec(String(i), 'm'));
+    const started = performance.now();
+    await log.close();
+    assert.ok(performance.now() - started < 5000, 'close did not wait for ever');
+    assert.equal(counts.written, 0);
+    assert.equal(counts.dropped, 3, 'the records the stuck thread held are counted');
+    assert.ok(counts.errors.some((e) => String(e).includes('did not end in time')));
+  });
+
   test('data keys live only as long as a flush: the copy handed over leaves the main thread, the thread zeroes it once written', async () => {
     const w = world();
     const a = w.addTenant('ta');
