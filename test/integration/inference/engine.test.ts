@@ -2,7 +2,9 @@
 // (the default) and one with onnxruntime answer the same predict requests over HTTP with the same
 // predictions — GBDT and linear, binary, multiclass and regression, trained with the real trainer, plus
 // an imported shared model — while /metrics tells which engine loaded each version; loading many models
-// adds no OS thread on either engine; a bad setting is refused naming the variable.
+// adds no OS thread on either engine; a version that runs in ONNX Runtime says why (the reason label, an
+// info log with ids: a CPU whose Softmax differs, an injected compiler bug, the setting); a bad setting
+// is refused naming the variable.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +12,7 @@ import { loadConfig } from '../../../src/core/config.ts';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
 import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
+import { compileOnnx } from '../../../src/runtime/native/plan.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
 import { STORE_KINDS } from '../../helpers/stores.ts';
 import { registerImported, registerTrained } from './fixtures.ts';
@@ -74,12 +77,14 @@ const INSTANCES = [
 
 const osThreads = (): number => readdirSync('/proc/self/task').length;
 
-async function engineLoads(tp: TestPlatform, engine: string): Promise<number> {
+/** Loads counted on `engine` (with `reason`, when given) by the platform's /metrics. */
+async function engineLoads(tp: TestPlatform, engine: string, reason?: string): Promise<number> {
   const m = await tp.call({ method: 'GET', url: '/metrics', key: tp.adminKey });
-  const line = m.text
+  const prefix = `tenantml_model_engine_loads_total{engine="${engine}",reason="${reason ?? ''}`;
+  return m.text
     .split('\n')
-    .find((l) => l.startsWith(`tenantml_model_engine_loads_total{engine="${engine}"}`));
-  return line ? Number(line.split(' ').pop()) : 0;
+    .filter((l) => l.startsWith(reason ? `${prefix}"}` : prefix))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
 for (const kind of STORE_KINDS) {
@@ -125,9 +130,10 @@ for (const kind of STORE_KINDS) {
         assert.equal(answers[0].length, instances.length);
       }
       // auto ran all seven natively (the imported fixture is a tenantml graph too); onnxruntime none.
-      assert.equal(await engineLoads(platforms.auto, 'native'), MODELS.length + 1);
+      assert.equal(await engineLoads(platforms.auto, 'native', 'none'), MODELS.length + 1);
       assert.equal(await engineLoads(platforms.auto, 'onnxruntime'), 0);
-      assert.equal(await engineLoads(platforms.onnxruntime, 'onnxruntime'), MODELS.length + 1);
+      // Forced by the configuration: the reason label says so.
+      assert.equal(await engineLoads(platforms.onnxruntime, 'onnxruntime', 'forced'), MODELS.length + 1);
       assert.equal(await engineLoads(platforms.onnxruntime, 'native'), 0);
     });
 
@@ -152,6 +158,72 @@ for (const kind of STORE_KINDS) {
       }
       assert.deepEqual(bodies[0], bodies[1]);
       assert.ok(bodies[0].length >= 2, 'label and probabilities compared');
+    });
+
+    test('why a version runs in ONNX Runtime: parity probe, compiler error — counted by reason, logged with ids', async () => {
+      const lines: string[] = [];
+      const broken = MODELS.find((m) => m.name === 'gbdt-regression')?.trained.onnx as Uint8Array;
+      const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+        a.byteLength === b.byteLength && Buffer.from(a).equals(b);
+      const tp = await createTestPlatform(kind, {
+        env: { TENANTML_LOG_LEVEL: 'info' },
+        logStream: { write: (l) => lines.push(l) },
+        inferenceNative: {
+          // A CPU whose Softmax differs from ONNX Runtime's; a compiler bug on one model's bytes.
+          parity: async () => ({ differs: new Set(['Softmax']), durationMs: 0 }),
+          compile: (onnx, F) => {
+            if (sameBytes(onnx, broken)) throw new TypeError('compiler bug');
+            return compileOnnx(onnx, F);
+          },
+        },
+      });
+      try {
+        const t = await tp.tenant('eng-why');
+        const scope = mintTenantScope(t.id, SYSTEM);
+        for (const m of MODELS.filter((x) => x.name.startsWith('gbdt-')))
+          await registerTrained(tp.platform, scope, m.name, m.trained);
+        for (const name of ['gbdt-binary', 'gbdt-multiclass', 'gbdt-regression']) {
+          const r = await tp.call({
+            method: 'POST',
+            url: `/v1/models/${name}/predict`,
+            key: t.predict,
+            json: { instances: INSTANCES },
+          });
+          assert.equal(r.status, 200, `${name}: ${r.text}`);
+        }
+        assert.equal(await engineLoads(tp, 'native', 'none'), 1); // binary: Sigmoid is exact here
+        assert.equal(await engineLoads(tp, 'onnxruntime', 'parity'), 1); // multiclass: Softmax
+        assert.equal(await engineLoads(tp, 'onnxruntime', 'error'), 1); // regression: the compiler bug
+        const logs = lines.flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        });
+        const why = logs.filter((l) => l.msg === 'inference: the model version runs in ONNX Runtime');
+        assert.deepEqual(why.map((l) => [l.level, l.model, l.version, l.reason, l.detail]).sort(), [
+          [30, 'gbdt-multiclass', 1, 'parity', 'parity probe: Softmax differs on this CPU'],
+          [30, 'gbdt-regression', 1, 'error', 'native compiler error'],
+        ]);
+        for (const l of why) assert.equal(l.namespace, t.id);
+        const bug = logs.filter(
+          (l) => l.level === 40 && String(l.msg).includes('native engine failed to compile'),
+        );
+        assert.equal(bug.length, 1);
+        assert.equal(bug[0].model, 'gbdt-regression');
+        // Ids and the reason only: no error text, no instance value, no other field.
+        assert.ok(!lines.join('').includes('compiler bug'), 'no error text');
+        const fields = (l: Record<string, unknown>) =>
+          Object.keys(l)
+            .filter((k) => !['level', 'time', 'pid', 'hostname', 'msg', 'name'].includes(k))
+            .sort();
+        for (const l of why)
+          assert.deepEqual(fields(l), ['detail', 'engine', 'model', 'namespace', 'reason', 'version']);
+        assert.deepEqual(fields(bug[0]), ['model', 'namespace', 'version']);
+      } finally {
+        await tp.cleanup();
+      }
     });
 
     test('loading many model versions adds no OS thread on either engine', async () => {
