@@ -201,6 +201,27 @@ describe('prediction log through its writer thread', () => {
     await first;
   });
 
+  test('a fault inside the thread drops and counts what that flush took; the flush is answered, later ones run', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const { log, counts } = threadLog(w, {
+      thread: {
+        root: w.root,
+        dataKey: (id) => w.keyring.dataKey(id),
+        workerEntry: new URL('./log-writer-faulty.ts', import.meta.url),
+      },
+    });
+    log.append(a, rec('1', 'm'));
+    log.append(a, rec('2', 'm'));
+    await log.flush();
+    assert.equal(counts.dropped, 2);
+    assert.ok(counts.errors.some((e) => String(e).includes('injected fault')));
+    log.append(a, rec('3', 'm'));
+    await log.flush(); // answered too: the thread's flushes go on
+    assert.equal(counts.dropped, 3);
+    await log.close();
+  });
+
   test('close ends even when the last flush never does: the thread is stopped and what it held is counted dropped', async () => {
     const w = world();
     const a = w.addTenant('ta');

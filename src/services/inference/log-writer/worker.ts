@@ -75,6 +75,9 @@ function countOf(groups: Map<string, Group>): number {
   return n;
 }
 
+/** Records of the tenant being written that its progress messages have accounted for so far. */
+let reported = 0;
+
 async function writeTenant(
   tenantId: string,
   dek: Buffer,
@@ -95,6 +98,7 @@ async function writeTenant(
       }
       if (epoch < (barrier.get(tenantId) ?? 0)) {
         // Deleted while this flush ran: not one more file.
+        reported += count;
         send({ type: 'progress', tenantId, written: 0, dropped: count, error: 'tenant deleted' });
         continue;
       }
@@ -107,10 +111,12 @@ async function writeTenant(
         })();
         writing = { tenantId, done: done.catch(() => {}) };
         await done;
+        reported += count;
         send({ type: 'progress', tenantId, written: count, dropped: 0 });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const error = code === 'ENOENT' ? 'tenant folder gone (tenant deleted)' : String(err);
+        reported += count;
         send({ type: 'progress', tenantId, written: 0, dropped: count, error });
       } finally {
         writing = null;
@@ -142,13 +148,18 @@ async function flush(
   m: Extract<ToWriter, { type: 'flush' }>,
   taken: Map<string, Map<string, Group>>,
 ): Promise<void> {
+  let current: { tenantId: string; records: number } | null = null;
   try {
     for (const [tenantId, key, epoch] of m.keys) {
       const groups = taken.get(tenantId);
       if (!groups) continue;
       taken.delete(tenantId);
+      // From here the tenant's records are accounted for by `reported` (the catch below counts the rest).
+      current = { tenantId, records: countOf(groups) };
+      reported = 0;
       if (key === null || epoch < (barrier.get(tenantId) ?? 0)) {
-        send({ type: 'progress', tenantId, written: 0, dropped: countOf(groups) });
+        reported = current.records;
+        send({ type: 'progress', tenantId, written: 0, dropped: current.records });
         continue;
       }
       // A view on the key the flush carried (no copy), zeroed below.
@@ -160,11 +171,25 @@ async function flush(
         groups,
       );
     }
+  } catch (err) {
+    // Not a write that failed (those are counted per file): a bug. What this flush took and did not write
+    // is dropped and counted, and the flush is still answered, so later flushes and close() go on.
+    if (current && current.records > reported)
+      send({
+        type: 'progress',
+        tenantId: current.tenantId,
+        written: 0,
+        dropped: current.records - reported,
+        error: String(err),
+      });
+    for (const [tenantId, groups] of taken)
+      send({ type: 'progress', tenantId, written: 0, dropped: countOf(groups), error: String(err) });
+    taken.clear();
   } finally {
     // The data keys live as long as the flush that needed them: none stays in this thread's memory.
     for (const [, key] of m.keys) key?.fill(0);
+    send({ type: 'flushed', id: m.id });
   }
-  send({ type: 'flushed', id: m.id });
 }
 
 // Flushes run one after the other; records that arrive meanwhile are held for the next one.
