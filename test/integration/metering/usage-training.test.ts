@@ -55,7 +55,15 @@ describe('training usage from a real job (sqlite)', () => {
       { maxQueued: 10 },
     );
     const usage = async () => {
-      const r = await tp.call({ method: 'GET', url: '/v1/usage?granularity=month', key: t.admin });
+      // Days around now, not "this month": the check must hold across a month boundary too.
+      const day = 86_400_000;
+      const from = new Date(Date.now() - 2 * day).toISOString();
+      const to = new Date(Date.now() + 2 * day).toISOString();
+      const r = await tp.call({
+        method: 'GET',
+        url: `/v1/usage?granularity=day&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`,
+        key: t.admin,
+      });
       assert.equal(r.status, 200, r.text);
       return r.body.tenants[0].total.usage as Record<string, number>;
     };
