@@ -306,39 +306,41 @@ function startConfiguredWorkers(
   );
 }
 
-export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
-  const clock = opts.clock ?? systemClock;
-  const random = opts.random ?? cryptoRandom;
-  const { masterKey, adminKey, adminKeyFile } = await secrets(config, random);
-
-  // Registry changes made in this process reach predictions at once (the inference plane reuses
-  // resolutions for TENANTML_INFERENCE_RESOLVE_TTL_MS; other processes' changes arrive within that).
-  let modelsChanged = (): void => {};
-  const store = withModelChanges(
-    opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl })),
-    () => modelsChanged(),
-  );
+/**
+ * What the API process and a worker-only process both build on the store: encrypted artifacts and their
+ * keys, the audit chain, metering and usage, quotas, tenants, training and the model lifecycle. The API
+ * process adds HTTP, auth, datasets and inference on top; `warn` is where either logs.
+ */
+async function controlPlane(
+  config: Config,
+  store: Store,
+  masterKey: Buffer,
+  o: {
+    clock: Clock;
+    random: Random;
+    warn: (o: object, m: string) => void;
+    observability: Observability;
+  },
+) {
+  const { clock, random, warn, observability } = o;
   const blobs = new FsBlobStore(config.artifactsDir);
   const keyring = new KeyRing(masterKey, store.tenants);
   await ensureSharedNamespace(store, keyring, clock.now().toISOString());
   const artifacts = new TenantArtifacts(blobs, keyring);
   const audit = new AuditService(store.audit, clock);
-  // Metrics (GET /metrics) and traces (OTLP, when configured): docs/observability.md.
-  const observability = createObservability(config, config.workerSlots > 0 ? 'api+worker' : 'api');
   const meter = createMeter(config, {
     repo: store.usage,
     clock,
     random,
-    warn: (o, m) => app.log.warn(o, m),
+    warn,
     onAdd: (tenantId, kind, quantity) => observability.registry.countUsage(tenantId, kind, quantity),
   });
   // Reading usage and cost (GET /v1/usage, the operator's report, budgets).
   const usage = new UsageService({ store, prices: config.prices, clock, sharedCost: config.sharedCost });
-  const auth = new AuthService(adminKey, store.keys, clock, random);
+  // Quotas in one place: the tier edits; budgets and the hard limit are built with the lifecycle.
+  const quotaService = quotaServiceOf(store, blobs, clock, usage, warn);
   // A withdrawal (consent off, dataset or tenant deleted) reaches provenance, built just below.
   const withdraw = (w: Withdrawal) => lifecycle.provenance.withdraw(w);
-  // Quotas in one place (issue 8): the tier edits; budgets and the hard limit are built with the lifecycle.
-  const quotaService = quotaServiceOf(store, blobs, clock, usage, (o, m) => app.log.warn(o, m));
   const tenants = new TenantService(
     store.tenants,
     keyring,
@@ -348,10 +350,6 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     random,
     withdraw,
     quotaService,
-  );
-  // The storageBytes quota counts every stored byte of the tenant: datasets, models, prediction logs.
-  const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw, (scope) =>
-    storageBytes({ store, blobs }, scope).then((b) => b.total),
   );
   const training = new TrainingService({
     store,
@@ -371,11 +369,54 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     audit,
     clock,
     random,
-    warn: (o, m) => app.log.warn(o, m),
+    warn,
     meter,
     usage,
   };
   const lifecycle = modelLifecycle(lifecycleDeps);
+  return {
+    blobs,
+    keyring,
+    artifacts,
+    audit,
+    meter,
+    usage,
+    quotaService,
+    withdraw,
+    tenants,
+    training,
+    lifecycleDeps,
+    lifecycle,
+  };
+}
+
+export async function createPlatform(config: Config, opts: PlatformOptions = {}): Promise<Platform> {
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? cryptoRandom;
+  const { masterKey, adminKey, adminKeyFile } = await secrets(config, random);
+
+  // Registry changes made in this process reach predictions at once (the inference plane reuses
+  // resolutions for TENANTML_INFERENCE_RESOLVE_TTL_MS; other processes' changes arrive within that).
+  let modelsChanged = (): void => {};
+  const store = withModelChanges(
+    opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl })),
+    () => modelsChanged(),
+  );
+  // Metrics (GET /metrics) and traces (OTLP, when configured): docs/observability.md.
+  const observability = createObservability(config, config.workerSlots > 0 ? 'api+worker' : 'api');
+  const plane = await controlPlane(config, store, masterKey, {
+    clock,
+    random,
+    warn: (o, m) => app.log.warn(o, m),
+    observability,
+  });
+  const { blobs, keyring, artifacts, audit, meter, usage, quotaService, withdraw, tenants, training } = plane;
+  const { lifecycleDeps, lifecycle } = plane;
+  const auth = new AuthService(adminKey, store.keys, clock, random);
+  // The storageBytes quota counts every stored byte of the tenant: datasets, models, prediction logs.
+  const datasets = new DatasetService(store, tenants, artifacts, clock, random, withdraw, (scope) =>
+    storageBytes({ store, blobs }, scope).then((b) => b.total),
+  );
   const sharedModels = new SharedModelsService({ store, artifacts, clock, random });
   const { inference, metrics } = createInference({
     config,
@@ -498,54 +539,19 @@ export async function startWorkerProcess(
   const { masterKey } = await secrets(config, random);
   const store =
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
-  const keyring = new KeyRing(masterKey, store.tenants);
-  await ensureSharedNamespace(store, keyring, clock.now().toISOString());
-  const blobs = new FsBlobStore(config.artifactsDir);
-  const artifacts = new TenantArtifacts(blobs, keyring);
-  const audit = new AuditService(store.audit, clock);
   // No HTTP here, so no /metrics: the worker's observability is its job spans (when tracing is on).
   const observability = createObservability(config, 'worker');
-  const meter = createMeter(config, {
-    repo: store.usage,
-    clock,
-    random,
-    warn: (o, m) => opts.log?.warn(o, m),
-  });
-  const usage = new UsageService({ store, prices: config.prices, clock, sharedCost: config.sharedCost });
-  const quotaService = quotaServiceOf(store, blobs, clock, usage, (o, m) => opts.log?.warn(o, m));
-  const tenants = new TenantService(
-    store.tenants,
-    keyring,
-    artifacts,
-    audit,
-    clock,
-    random,
-    undefined,
-    quotaService,
-  );
-  const training = new TrainingService({
-    store,
-    tenants,
-    clock,
-    random,
-    usage,
-    budgets: { checkTraining: (scope) => lifecycle.budgets.checkTraining(scope) },
-  });
-  const lifecycleDeps: LifecycleDeps = {
+  const { artifacts, keyring, meter, lifecycleDeps, lifecycle } = await controlPlane(
     config,
     store,
-    training,
-    artifacts,
-    blobs,
-    keyring,
-    audit,
-    clock,
-    random,
-    warn: (o, m) => opts.log?.warn(o, m),
-    meter,
-    usage,
-  };
-  const lifecycle = modelLifecycle(lifecycleDeps);
+    masterKey,
+    {
+      clock,
+      random,
+      warn: (o, m) => opts.log?.warn(o, m),
+      observability,
+    },
+  );
   const workers = await startConfiguredWorkers(
     config,
     { store, artifacts, keyring, clock, random, log: opts.log, onFinished: lifecycle.onFinished },
