@@ -29,6 +29,8 @@ export interface Config {
   /** Largest JSON request body on other routes, bytes. */
   readonly maxJsonBytes: number;
   readonly redisUrl: string | undefined;
+  /** A Redis rate-limit answer slower than this counts as a failure and memory answers instead, ms. */
+  readonly redisTimeoutMs: number;
   /** Training jobs this process runs at once (`tenantml start` and `tenantml worker`); 0: none. */
   readonly workerSlots: number;
   /** Training jobs running at once across all workers. */
@@ -116,6 +118,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_MAX_UPLOAD_BYTES: 'largest dataset upload in bytes; default 268435456 (256 MiB)',
   TENANTML_MAX_JSON_BYTES: 'largest JSON request body in bytes; default 1048576 (1 MiB)',
   TENANTML_REDIS_URL: 'redis://host:port for rate-limit counters shared by API replicas; default in memory',
+  TENANTML_REDIS_TIMEOUT_MS:
+    'a Redis rate-limit answer slower than this (ms) counts as a failure: the replica counts in memory for a second; default 100',
   TENANTML_WORKER_SLOTS: 'training jobs this process runs at once; 0 serves the API only; default 2',
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
   TENANTML_TAINTED_SERVING:
@@ -244,6 +248,7 @@ export function loadConfig(env: Env, cwd: string): Config {
   const maxJsonBytes = int(env, 'TENANTML_MAX_JSON_BYTES', 1024 * 1024, 1024, 1024 ** 3, problems);
   const redisUrl = env.TENANTML_REDIS_URL?.trim() || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('TENANTML_REDIS_URL must be a redis:// URL');
+  const redisTimeoutMs = int(env, 'TENANTML_REDIS_TIMEOUT_MS', 100, 1, 60_000, problems);
 
   const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
   const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
@@ -349,6 +354,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     maxUploadBytes,
     maxJsonBytes,
     redisUrl,
+    redisTimeoutMs,
     workerSlots,
     globalJobCap,
     taintedServing,

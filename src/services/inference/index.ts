@@ -36,6 +36,7 @@ export interface InferenceWiring {
     | 'metricsTenantLabel'
     | 'taintedServing'
     | 'redisUrl'
+    | 'redisTimeoutMs'
   >;
   store: Pick<Store, 'models'>;
   artifacts: TenantArtifacts;
@@ -96,6 +97,7 @@ export function createInference(w: InferenceWiring): {
           // event loop (first come, first served).
           maxConcurrent: w.config.inferenceConcurrency,
           redisUrl: w.config.redisUrl,
+          redisTimeoutMs: w.config.redisTimeoutMs,
           clock: w.clock,
           onLimiterError: (err) =>
             w.warn?.({ err: String(err) }, 'rate-limit store failed; counting in memory'),

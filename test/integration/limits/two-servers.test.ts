@@ -19,7 +19,11 @@ describe('rate limits shared by two server instances through Redis', () => {
   before(async () => {
     const model = trainTiny();
     for (let i = 0; i < 2; i++) {
-      const tp = await createTestPlatform('sqlite', { env: { TENANTML_REDIS_URL: REDIS_URL } });
+      // A generous Redis timeout: on a busy machine (the whole suite at once) a 100-ms answer can be late,
+      // and the replica then counts in memory by design — which this test must not mistake for sharing.
+      const tp = await createTestPlatform('sqlite', {
+        env: { TENANTML_REDIS_URL: REDIS_URL, TENANTML_REDIS_TIMEOUT_MS: '5000' },
+      });
       const t = await tp.tenant(tenant, { quotaOverrides: { requestsPerSecond: 5 } });
       await registerTrained(tp.platform, mintTenantScope(tenant, SYSTEM), 'churn', model);
       servers.push(tp);

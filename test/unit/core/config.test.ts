@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../../src/core/config.ts';
+import { DEFAULT_PRICES } from '../../../src/core/metering.ts';
 
 describe('configuration', () => {
   test('defaults: embedded SQLite in ./data on port 8080', () => {
@@ -63,6 +64,67 @@ describe('configuration', () => {
   test("the client commands' own variables are not the server's business", () => {
     const c = loadConfig({ TENANTML_URL: 'http://x', TENANTML_API_KEY: 'k', TENANTML_TENANT: 't' }, '/x');
     assert.equal(c.port, 8080);
+  });
+
+  test('metering, prices, shared cost, tracing and the Redis timeout: defaults and accepted values', () => {
+    const d = loadConfig({}, '/x');
+    assert.equal(d.metering, true);
+    assert.equal(d.meteringFlushMs, 5000);
+    assert.deepEqual(d.prices, { ...DEFAULT_PRICES });
+    assert.equal(d.sharedCost, 'contributors');
+    assert.equal(d.otlpTracesEndpoint, null);
+    assert.equal(d.redisTimeoutMs, 100);
+    const c = loadConfig(
+      {
+        TENANTML_METERING: 'off',
+        TENANTML_METERING_FLUSH_MS: '250',
+        TENANTML_PRICES: '{"currency":"EUR","cpuSecond":0.0001,"gbMonth":0}',
+        TENANTML_SHARED_COST: 'operator',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+        TENANTML_REDIS_TIMEOUT_MS: '2000',
+      },
+      '/x',
+    );
+    assert.equal(c.metering, false);
+    assert.equal(c.meteringFlushMs, 250);
+    assert.deepEqual(c.prices, { ...DEFAULT_PRICES, currency: 'EUR', cpuSecond: 0.0001, gbMonth: 0 });
+    assert.equal(c.sharedCost, 'operator');
+    assert.equal(
+      c.otlpTracesEndpoint,
+      'http://collector:4318/v1/traces',
+      'the standard base gets /v1/traces',
+    );
+    assert.equal(c.redisTimeoutMs, 2000);
+    const own = loadConfig(
+      {
+        TENANTML_OTLP_TRACES_ENDPOINT: 'https://otel.example/v1/traces',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:4318',
+      },
+      '/x',
+    );
+    assert.equal(own.otlpTracesEndpoint, 'https://otel.example/v1/traces', 'our own variable wins');
+  });
+
+  test('bad metering, price, shared-cost, tracing and Redis-timeout values each name their variable', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ TENANTML_METERING: 'maybe' }, /TENANTML_METERING must be on or off/],
+      [{ TENANTML_METERING_FLUSH_MS: '0' }, /TENANTML_METERING_FLUSH_MS/],
+      [{ TENANTML_PRICES: 'cheap' }, /TENANTML_PRICES must be a JSON object/],
+      [{ TENANTML_PRICES: '[1,2]' }, /TENANTML_PRICES must be a JSON object/],
+      [{ TENANTML_PRICES: '{"cpuSecond":-1}' }, /TENANTML_PRICES\.cpuSecond must be a number ≥ 0/],
+      [{ TENANTML_PRICES: '{"gbMonth":"1"}' }, /TENANTML_PRICES\.gbMonth must be a number ≥ 0/],
+      [{ TENANTML_PRICES: '{"currency":"euro"}' }, /TENANTML_PRICES\.currency must be a 3-letter code/],
+      [{ TENANTML_PRICES: '{"gpuSecond":1}' }, /TENANTML_PRICES\.gpuSecond is not a price/],
+      [{ TENANTML_SHARED_COST: 'nobody' }, /TENANTML_SHARED_COST must be contributors or operator/],
+      [{ TENANTML_OTLP_TRACES_ENDPOINT: 'collector:4318' }, /OTLP traces endpoint must be an http\(s\) URL/],
+      [
+        { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://x/v1/traces' },
+        /OTLP traces endpoint must be an http\(s\) URL/,
+      ],
+      [{ TENANTML_REDIS_TIMEOUT_MS: '-1' }, /TENANTML_REDIS_TIMEOUT_MS/],
+    ];
+    for (const [env, message] of cases)
+      assert.throws(() => loadConfig(env, '/x'), message, JSON.stringify(env));
   });
 
   test('a port out of range', () => {
