@@ -70,6 +70,19 @@ export interface WindowReport {
   performance: { metric: 'accuracy' | 'rmse'; value: number; n: number } | null;
 }
 
+/** The report of a window whose version has no reference profile to compare with. */
+export function noReferenceReport(rows: number): WindowReport {
+  return {
+    status: 'no_reference',
+    rows,
+    datasetDrift: false,
+    driftedShare: 0,
+    features: [],
+    prediction: null,
+    performance: null,
+  };
+}
+
 export function assessWindow(
   profile: ReferenceProfile | null | undefined,
   agg: WindowAggregate,
@@ -77,17 +90,7 @@ export function assessWindow(
 ): WindowReport {
   const o: DriftOptions = { ...DEFAULT_DRIFT_OPTIONS, ...opts };
   const rows = agg?.rows ?? 0;
-  if (!profile) {
-    return {
-      status: 'no_reference',
-      rows,
-      datasetDrift: false,
-      driftedShare: 0,
-      features: [],
-      prediction: null,
-      performance: null,
-    };
-  }
+  if (!profile) return noReferenceReport(rows);
   const performance = performanceOf(profile, agg);
   if (rows < o.minRows) {
     return {

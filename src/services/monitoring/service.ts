@@ -15,7 +15,7 @@ import {
   foldPrediction,
   type WindowAggregate,
 } from '../../ml/drift/aggregate.ts';
-import { assessWindow, type WindowReport } from '../../ml/drift/assess.ts';
+import { assessWindow, noReferenceReport, type WindowReport } from '../../ml/drift/assess.ts';
 import { PROFILE_FORMAT, type ReferenceProfile } from '../../ml/drift/profile.ts';
 import { createRng } from '../../ml/rng.ts';
 import { fnv1a32 } from '../../ml/text.ts';
@@ -123,16 +123,6 @@ interface Work {
   before: StoredReport | null;
   dirty: boolean;
 }
-
-const noReference = (rows: number): WindowReport => ({
-  status: 'no_reference',
-  rows,
-  datasetDrift: false,
-  driftedShare: 0,
-  features: [],
-  prediction: null,
-  performance: null,
-});
 
 /** Which of `count` shards a tenant model belongs to (FNV-1a of tenant and name): stable across processes. */
 export function shardOf(tenantId: string, model: string, count: number): number {
@@ -447,7 +437,7 @@ export class MonitoringService {
     const base =
       w.agg && w.profile
         ? assessWindow(w.profile, w.agg, { minRows, driftShare })
-        : noReference(w.window.rows);
+        : noReferenceReport(w.window.rows);
     const record = w.info.record;
     let reference: StoredReport['reference'] = null;
     let performanceDrop = false;
