@@ -10,23 +10,12 @@ import { readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../../src/core/config.ts';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
-import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
 import { compileOnnx } from '../../../src/runtime/native/plan.ts';
+import { col } from '../../helpers/columns.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
 import { STORE_KINDS } from '../../helpers/stores.ts';
 import { registerImported, registerTrained } from './fixtures.ts';
-
-const col = (name: string, type: ColumnType): ColumnSchema => ({
-  name,
-  type,
-  nullable: true,
-  missing: 0,
-  distinct: 10,
-  distinctApprox: false,
-  identifying: false,
-  identifyingReasons: [],
-});
 
 function train(task: 'binary' | 'multiclass' | 'regression', algorithm: 'gbdt' | 'linear'): TrainedModel {
   const rows = [];

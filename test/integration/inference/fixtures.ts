@@ -3,21 +3,10 @@
 // what a finished training job leaves, without running one.
 import { createHash } from 'node:crypto';
 import { SYSTEM, sharedScope, type TenantScope } from '../../../src/core/scope.ts';
-import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
 import type { Platform } from '../../../src/platform.ts';
 import type { ModelVersion, Store } from '../../../src/store/ports.ts';
-
-const col = (name: string, type: ColumnType): ColumnSchema => ({
-  name,
-  type,
-  nullable: true,
-  missing: 0,
-  distinct: 10,
-  distinctApprox: false,
-  identifying: false,
-  identifyingReasons: [],
-});
+import { col } from '../../helpers/columns.ts';
 
 /** Features x (numeric), n (integer), color (categorical); target `label` ("yes" when x > 0). */
 export function trainTiny(

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import type { RawCell } from '../../../src/core/cells.ts';
-import type { ColumnSchema, ColumnType } from '../../../src/core/types.ts';
 import { toDense, transformInstances } from '../../../src/ml/featurizer.ts';
 import { type TrainedModel, trainModel } from '../../../src/ml/train.ts';
 import type { Task } from '../../../src/ml/types.ts';
@@ -15,17 +14,7 @@ import type { Outputs } from '../../../src/runtime/batcher.ts';
 import { loadModel, SESSION_OPTIONS } from '../../../src/runtime/loaded-model.ts';
 import { decodeModel } from '../../../src/runtime/native/decode.ts';
 import { compileOnnx } from '../../../src/runtime/native/plan.ts';
-
-const col = (name: string, type: ColumnType): ColumnSchema => ({
-  name,
-  type,
-  nullable: true,
-  missing: 0,
-  distinct: 10,
-  distinctApprox: false,
-  identifying: false,
-  identifyingReasons: [],
-});
+import { col } from '../../helpers/columns.ts';
 
 function lcg(seed: number): () => number {
   let s = seed;
