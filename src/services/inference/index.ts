@@ -117,6 +117,7 @@ export function createInference(w: InferenceWiring): {
     engine: w.config.inferenceEngine,
     admission,
     limitsOf: tenantLimits(w),
+    predictionBlock: w.predictionBlock,
     warn: w.warn,
     info: w.info,
     native: w.native,
@@ -127,26 +128,19 @@ export function createInference(w: InferenceWiring): {
 
 /**
  * A tenant's quotas and weight, read at most once per LIMITS_TTL_MS per tenant (a quota edit made in this
- * process drops them at once); then the budget's prediction block, if any, refuses with 402.
+ * process drops them at once).
  */
 function tenantLimits(w: InferenceWiring): (id: string) => Promise<TenantLimits> {
-  const { tenants, clock, predictionBlock } = w;
+  const { tenants, clock } = w;
   // A failed read (tenant deleted) is not kept: the next request asks again.
   const memo = ttlMemo<TenantLimits>({ ttlMs: LIMITS_TTL_MS, clock, maxKeys: 10_000 });
   w.onQuotaChange?.(() => memo.clear());
   const quotasOf = (t: Tenant) => (tenants.quotasOf ? tenants.quotasOf(t) : tenants.quotas(t));
-  const limits = (id: string) =>
+  return (id: string) =>
     memo.get(id, async () => {
       const t = await tenants.get(id);
       return { quotas: await quotasOf(t), weight: TIER_WEIGHTS[t.tier] };
     });
-  if (!predictionBlock) return limits;
-  return async (id) => {
-    const l = await limits(id);
-    const refused = await predictionBlock(id);
-    if (refused) throw refused;
-    return l;
-  };
 }
 
 export { PredictionLog, type PredictionRecord } from './prediction-log.ts';

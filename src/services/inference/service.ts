@@ -52,6 +52,8 @@ export interface InferenceDeps {
   /** Per-tenant rate limits and fair queuing, asked before any work (with `limitsOf`). */
   admission?: Admission;
   limitsOf?: (tenantId: string) => Promise<TenantLimits>;
+  /** The 402 a tenant's budget answers its predictions now (BudgetService.predictionBlock), or undefined. */
+  predictionBlock?: (tenantId: string) => Promise<AppError | undefined>;
   /** Where load failures are reported (ids only). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
   /** Where each load that runs in ONNX Runtime says why (ids and the reason, never data). */
@@ -353,17 +355,18 @@ export class InferenceService {
    * parsing, validation or featurizing; the request is counted like any refused one.
    */
   async spent(tenantId: string): Promise<AppError | undefined> {
+    // A budget's hard limit (services/metering/budgets.ts) refuses before the body is read, like a 429.
+    const blocked = await this.deps.predictionBlock?.(tenantId);
+    if (blocked) {
+      this.deps.metrics.request(tenantId, '', 'client_error', 0);
+      return blocked;
+    }
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return undefined;
     let quotas: AdmissionQuotas;
     try {
       ({ quotas } = await limitsOf(tenantId));
-    } catch (err) {
-      // A budget's hard limit (services/metering/budgets.ts) refuses before the body is read, like a 429.
-      if (isAppError(err) && err.code === 'budget_exceeded') {
-        this.deps.metrics.request(tenantId, '', 'client_error', 0);
-        return err;
-      }
+    } catch {
       return undefined; // the request itself meets the failure, the usual way
     }
     const refused = admission.spent(tenantId, quotas);
@@ -372,6 +375,8 @@ export class InferenceService {
   }
 
   private async admit(tenantId: string, rows: number, signal?: AbortSignal | (() => AbortSignal)) {
+    const blocked = await this.deps.predictionBlock?.(tenantId);
+    if (blocked) throw blocked;
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return null;
     const { quotas, weight } = await limitsOf(tenantId);
