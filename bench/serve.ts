@@ -59,6 +59,41 @@ interface Opts {
   connections: number;
 }
 
+/** A request the load generator repeats: what it sends, under a step name. */
+type Step = {
+  name: string;
+  method: 'GET' | 'POST';
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+};
+
+/**
+ * The two readings of (a) for one server: its peak (closed loop) and its latency at half of that peak
+ * (open loop, latency from the scheduled send time). `beforeHalf` runs between the two.
+ */
+async function peakThenHalf(
+  lg: LoadGen,
+  port: number,
+  step: Step,
+  o: Opts,
+  beforeHalf?: () => void,
+): Promise<{ peak: JobResult; half: JobResult }> {
+  const timing = { connections: o.connections, durationMs: o.durationMs + 1000, warmupMs: 1000 };
+  const [peak] = await lg.run(port, [{ ...step, ...timing, mode: 'closed' }]);
+  beforeHalf?.();
+  const [half] = await lg.run(port, [
+    {
+      ...step,
+      ...timing,
+      name: `${step.name} @50%`,
+      mode: 'open',
+      rate: Math.max(1, Math.round(peak.rps / 2)),
+    },
+  ]);
+  return { peak, half };
+}
+
 async function predictPeak(
   lg: LoadGen,
   o: Opts,
@@ -71,28 +106,16 @@ async function predictPeak(
     trained,
   );
   try {
-    const [peak] = await lg.run(s.port, [
-      {
-        ...job,
-        name: `predict w=${windowMs}`,
-        mode: 'closed',
-        connections: o.connections,
-        durationMs: o.durationMs + 1000,
-        warmupMs: 1000,
+    let before = batchRuns(s);
+    const { peak, half } = await peakThenHalf(
+      lg,
+      s.port,
+      { ...job, name: `predict w=${windowMs}` },
+      o,
+      () => {
+        before = batchRuns(s);
       },
-    ]);
-    const before = batchRuns(s);
-    const [half] = await lg.run(s.port, [
-      {
-        ...job,
-        name: `predict w=${windowMs} @50%`,
-        mode: 'open',
-        rate: Math.max(1, Math.round(peak.rps / 2)),
-        connections: o.connections,
-        durationMs: o.durationMs + 1000,
-        warmupMs: 1000,
-      },
-    ]);
+    );
     const after = batchRuns(s);
     return { peak, half, runs: after.runs - before.runs, requests: after.requests - before.requests };
   } finally {
@@ -188,28 +211,7 @@ async function postEcho(lg: LoadGen, o: Opts): Promise<{ peak: JobResult; half: 
     body: JSON.stringify({ instances: [instance(1)] }),
   };
   try {
-    const [peak] = await lg.run(port, [
-      {
-        ...job,
-        name: 'echo',
-        mode: 'closed',
-        connections: o.connections,
-        durationMs: o.durationMs + 1000,
-        warmupMs: 1000,
-      },
-    ]);
-    const [half] = await lg.run(port, [
-      {
-        ...job,
-        name: 'echo @50%',
-        mode: 'open',
-        rate: Math.round(peak.rps / 2),
-        connections: o.connections,
-        durationMs: o.durationMs + 1000,
-        warmupMs: 1000,
-      },
-    ]);
-    return { peak, half };
+    return await peakThenHalf(lg, port, { ...job, name: 'echo' }, o);
   } finally {
     await app.close();
   }
@@ -220,29 +222,12 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
   hello.get('/', async () => ({ hello: 'world' }));
   await hello.listen({ host: '127.0.0.1', port: 0 });
   const port = (hello.server.address() as { port: number }).port;
-  const [h] = await lg.run(port, [
-    {
-      name: 'hello',
-      method: 'GET',
-      path: '/',
-      mode: 'closed',
-      connections: o.connections,
-      durationMs: o.durationMs + 1000,
-      warmupMs: 1000,
-    },
-  ]);
-  const [hHalf] = await lg.run(port, [
-    {
-      name: 'hello @50%',
-      method: 'GET',
-      path: '/',
-      mode: 'open',
-      rate: Math.round(h.rps / 2),
-      connections: o.connections,
-      durationMs: o.durationMs + 1000,
-      warmupMs: 1000,
-    },
-  ]);
+  const { peak: h, half: hHalf } = await peakThenHalf(
+    lg,
+    port,
+    { name: 'hello', method: 'GET', path: '/' },
+    o,
+  );
   await hello.close();
   const echo = await postEcho(lg, o);
 
