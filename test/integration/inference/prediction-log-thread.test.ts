@@ -60,7 +60,17 @@ function world() {
   };
 }
 
-function threadLog(w: ReturnType<typeof world>, over: Partial<PredictionLogDeps> = {}) {
+/**
+ * A log with a writer thread over the world's folder and key ring; `thread` adds or replaces thread
+ * options (a test entry, timeouts), `over` any other dependency.
+ */
+function threadLog(
+  w: ReturnType<typeof world>,
+  over: Omit<Partial<PredictionLogDeps>, 'thread'> & {
+    thread?: Partial<NonNullable<PredictionLogDeps['thread']>>;
+  } = {},
+) {
+  const { thread, ...rest } = over;
   const counts = { written: 0, dropped: 0, errors: [] as unknown[] };
   const log = new PredictionLog({
     artifacts: w.artifacts,
@@ -72,8 +82,12 @@ function threadLog(w: ReturnType<typeof world>, over: Partial<PredictionLogDeps>
     onWritten: (n) => (counts.written += n),
     onDropped: (n) => (counts.dropped += n),
     onError: (e) => counts.errors.push(e),
-    thread: { root: w.root, dataKey: (id) => w.keyring.dataKey(id) },
-    ...over,
+    ...rest,
+    thread: {
+      ...thread,
+      root: thread?.root ?? w.root,
+      dataKey: thread?.dataKey ?? ((id) => w.keyring.dataKey(id)),
+    },
   });
   assert.ok(log.writerThread, 'the log runs a writer thread');
   return { log, counts };
@@ -171,7 +185,7 @@ describe('prediction log through its writer thread', () => {
     const w = world();
     const a = w.addTenant('ta');
     const { log, counts } = threadLog(w, {
-      thread: { root: w.root, dataKey: (id) => w.keyring.dataKey(id), postMs: 60_000 },
+      thread: { postMs: 60_000 },
     });
     const thread = log.writerThread!.current;
     let exited = false;
@@ -206,8 +220,6 @@ describe('prediction log through its writer thread', () => {
     const a = w.addTenant('ta');
     const { log, counts } = threadLog(w, {
       thread: {
-        root: w.root,
-        dataKey: (id) => w.keyring.dataKey(id),
         workerEntry: new URL('./log-writer-faulty.ts', import.meta.url),
       },
     });
@@ -227,8 +239,6 @@ describe('prediction log through its writer thread', () => {
     const a = w.addTenant('ta');
     const { log, counts } = threadLog(w, {
       thread: {
-        root: w.root,
-        dataKey: (id) => w.keyring.dataKey(id),
         workerEntry: new URL('./log-writer-stuck.ts', import.meta.url),
         closeTimeoutMs: 200,
       },
@@ -248,8 +258,6 @@ describe('prediction log through its writer thread', () => {
     const b = w.addTenant('tb');
     const { log, counts } = threadLog(w, {
       thread: {
-        root: w.root,
-        dataKey: (id) => w.keyring.dataKey(id),
         workerEntry: new URL('./log-writer-key-spy.ts', import.meta.url),
       },
     });
@@ -549,7 +557,7 @@ describe('prediction log through its writer thread', () => {
       },
     } as URL;
     const { log, counts } = threadLog(w, {
-      thread: { root: w.root, dataKey: (id) => w.keyring.dataKey(id), workerEntry: flaky },
+      thread: { workerEntry: flaky },
     });
     await log.writerThread!.current.terminate();
     await waitFor('the failed make reported', () =>
@@ -573,7 +581,7 @@ describe('prediction log through its writer thread', () => {
     const a = w.addTenant('ta');
     const broken = new URL('data:text/javascript,throw new Error("broken install")');
     const { log, counts } = threadLog(w, {
-      thread: { root: w.root, dataKey: (id) => w.keyring.dataKey(id), workerEntry: broken },
+      thread: { workerEntry: broken },
     });
     await waitFor('the first thread died', () => counts.errors.length >= 1);
     for (let i = 0; i < 5; i++) log.append(a, rec(String(i), 'm'));
