@@ -33,6 +33,32 @@ export function reapedChildrenCpuSeconds(): number {
 }
 
 /** 300 rows of a learnable binary problem, with a text column and an identifying one. */
+/** A linear training job on the dataset `tiny` (version 1, target `label`), as the job table takes it. */
+export function tinyJob(id: string, spec: Partial<TrainSpec> = {}, over: Partial<NewJob> = {}): NewJob {
+  return {
+    id,
+    kind: 'train',
+    priority: 0,
+    spec: {
+      model: 'churn',
+      dataset: 'tiny',
+      datasetVersion: 1,
+      target: 'label',
+      algorithm: 'linear',
+      mode: 'tenant',
+      params: {},
+      seed: 11,
+      validFraction: 0.2,
+      ...spec,
+    },
+    maxAttempts: 3,
+    limits: { timeoutSeconds: 120, cpuSeconds: 120, heapMb: 256 },
+    createdAt: new Date().toISOString(),
+    createdBy: 'test',
+    ...over,
+  };
+}
+
 export function csv(n = 300): string {
   const lines = ['x1,x2,colour,email,score,label'];
   for (let i = 0; i < n; i++) {
@@ -88,32 +114,7 @@ export async function createHarness(
     training,
     events,
     enqueue: (id, spec, over = {}) =>
-      store.jobs.enqueue(
-        mintTenantScope(TENANT, SYSTEM),
-        {
-          id,
-          kind: 'train',
-          priority: 0,
-          spec: {
-            model: 'churn',
-            dataset: 'tiny',
-            datasetVersion: 1,
-            target: 'label',
-            algorithm: 'linear',
-            mode: 'tenant',
-            params: {},
-            seed: 11,
-            validFraction: 0.2,
-            ...spec,
-          },
-          maxAttempts: 3,
-          limits: { timeoutSeconds: 120, cpuSeconds: 120, heapMb: 256 },
-          createdAt: new Date().toISOString(),
-          createdBy: 'test',
-          ...over,
-        },
-        { maxQueued: 100 },
-      ),
+      store.jobs.enqueue(mintTenantScope(TENANT, SYSTEM), tinyJob(id, spec, over), { maxQueued: 100 }),
     async workers(opts = {}, deps = {}) {
       const w = await startWorkers(
         {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
 import { meterFinishedJob } from '../../../src/services/metering/sources.ts';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
-import { csv, reapedChildrenCpuSeconds } from '../jobs/harness.ts';
+import { csv, reapedChildrenCpuSeconds, tinyJob } from '../jobs/harness.ts';
 
 describe('training usage from a real job (sqlite)', () => {
   let tp: TestPlatform;
@@ -32,26 +32,11 @@ describe('training usage from a real job (sqlite)', () => {
     // Queued straight into the job table: the API refuses the `__test` parameters.
     await store.jobs.enqueue(
       scope,
-      {
-        id: 'job_metered',
-        kind: 'train',
-        priority: 0,
-        spec: {
-          model: 'churn',
-          dataset: 'tiny',
-          datasetVersion: 1,
-          target: 'label',
-          algorithm: 'linear',
-          mode: 'tenant',
-          params: { __test: { burnCpuMs: 1500 } },
-          seed: 11,
-          validFraction: 0.2,
-        },
-        maxAttempts: 1,
-        limits: { timeoutSeconds: 60, cpuSeconds: 60, heapMb: 256 },
-        createdAt: new Date().toISOString(),
-        createdBy: 'test',
-      },
+      tinyJob(
+        'job_metered',
+        { params: { __test: { burnCpuMs: 1500 } } },
+        { maxAttempts: 1, limits: { timeoutSeconds: 60, cpuSeconds: 60, heapMb: 256 } },
+      ),
       { maxQueued: 10 },
     );
     const usage = async () => {
