@@ -12,6 +12,15 @@ let running: TestServer;
 let opEnv: Record<string, string>;
 let aEnv: Record<string, string>;
 let aKey: string;
+
+// These tests read "this month" (the CLI's default window, the budget's state now) and must not straddle
+// a UTC month boundary: within two minutes of one, wait for the new month before starting.
+async function clearOfMonthEnd(marginMs = 120_000): Promise<void> {
+  const now = new Date();
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  if (next - now.getTime() < marginMs) await new Promise((r) => setTimeout(r, next - now.getTime() + 50));
+}
+await clearOfMonthEnd();
 const month = new Date().toISOString().slice(0, 7);
 const at = new Date().toISOString();
 
