@@ -6,7 +6,6 @@ import { dirname, resolve } from 'node:path';
 import { sql } from 'kysely';
 import type { Store } from '../ports.ts';
 import type { SqlContext } from './context.ts';
-import { openPostgres } from './postgres.ts';
 import { adviceRepo } from './repos/advice.ts';
 import { auditRepo } from './repos/audit.ts';
 import { budgetRepo } from './repos/budgets.ts';
@@ -88,6 +87,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   if (target.kind === 'postgres') {
     if (opts.adminUrl !== undefined && parseStoreUrl(opts.adminUrl).kind !== 'postgres')
       throw new Error('tenantml: adminUrl must be a postgres:// URL like url');
+    // Imported here, not at the top: a SQLite deployment never loads pg (~15 MB of resident memory).
+    const { openPostgres } = await import('./postgres.ts');
     const h = await openPostgres({ url: target.url, adminUrl: opts.adminUrl, poolSize: opts.poolSize });
     return storeOf(h.ctx, h.close);
   }
