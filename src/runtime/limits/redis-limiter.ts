@@ -1,11 +1,15 @@
 // The shared adapter of the limiter port: rate-limiter-flexible's Redis store, so that every API replica
 // spends one tenant budget. When Redis fails or is slow, the counts fall back to this process's memory
 // (limits then hold per replica) rather than refusing every prediction: availability wins (docs/limits.md).
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Clock } from '../../core/clock.ts';
 import { type Bucket, UNBOUNDED_POINTS, type WindowLimiter } from './limiter.ts';
 import { createMemoryLimiter, toCount } from './memory-limiter.ts';
+
+// ioredis (~25 MB of resident memory) is required when a Redis limiter is made, not when this module is
+// imported: a process without TENANTML_REDIS_URL never loads it. CommonJS, so the require stays synchronous.
+const require = createRequire(import.meta.url);
 
 export interface RedisLimiterOptions {
   url: string;
@@ -22,6 +26,7 @@ export interface RedisLimiterOptions {
 }
 
 export function createRedisLimiter(opts: RedisLimiterOptions): WindowLimiter {
+  const { Redis } = require('ioredis') as typeof import('ioredis');
   const client = new Redis(opts.url, {
     commandTimeout: opts.timeoutMs,
     // A command waits for a reconnect at most until its timeout; never retried behind the caller's back.
