@@ -10,7 +10,8 @@ type AdmissionStat =
   | 'admitted'
   | 'rateLimited'
   | 'shed'
-  | 'limiterErrors';
+  | 'limiterErrors'
+  | 'held';
 
 export interface InferenceMetricsOptions {
   tenantLabel: boolean;
@@ -131,6 +132,7 @@ export class InferenceMetrics {
       'rateLimited',
     );
     gauge('tenantml_admission_shed_total', 'Predict requests shed with 503 since start', 'shed');
+    gauge('tenantml_admission_held', 'Predict refusals (429) being held before they are sent', 'held');
     gauge(
       'tenantml_admission_limiter_errors_total',
       'Rate-limit store failures answered from memory',

@@ -37,6 +37,7 @@ export interface InferenceWiring {
     | 'taintedServing'
     | 'redisUrl'
     | 'redisTimeoutMs'
+    | 'rateLimitHoldMs'
   >;
   store: Pick<Store, 'models'>;
   artifacts: TenantArtifacts;
@@ -98,6 +99,7 @@ export function createInference(w: InferenceWiring): {
           maxConcurrent: w.config.inferenceConcurrency,
           redisUrl: w.config.redisUrl,
           redisTimeoutMs: w.config.redisTimeoutMs,
+          holdMs: w.config.rateLimitHoldMs,
           clock: w.clock,
           onLimiterError: (err) =>
             w.warn?.({ err: String(err) }, 'rate-limit store failed; counting in memory'),

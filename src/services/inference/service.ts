@@ -370,7 +370,10 @@ export class InferenceService {
       return undefined; // the request itself meets the failure, the usual way
     }
     const refused = admission.spent(tenantId, quotas);
-    if (refused) this.deps.metrics.request(tenantId, '', 'client_error', 0);
+    if (refused) {
+      this.deps.metrics.request(tenantId, '', 'client_error', 0);
+      await admission.holdRefusal(tenantId);
+    }
     return refused;
   }
 
@@ -380,7 +383,13 @@ export class InferenceService {
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return null;
     const { quotas, weight } = await limitsOf(tenantId);
-    return admission.admit(tenantId, rows, quotas, { weight, signal });
+    try {
+      return await admission.admit(tenantId, rows, quotas, { weight, signal });
+    } catch (err) {
+      // A budget spent for the rest of its window: the 429 waits (holdMs at most) before it is sent.
+      if (isAppError(err) && err.code === 'rate_limited') await admission.holdRefusal(tenantId);
+      throw err;
+    }
   }
 
   private record(

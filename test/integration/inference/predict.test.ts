@@ -311,6 +311,27 @@ describe('predict API (sqlite)', () => {
     assert.equal((await predict(tp, a.predict, 'churn', [row])).status, 200);
   });
 
+  test('a 429 for a spent budget is held up to TENANTML_RATE_LIMIT_HOLD_MS while neighbours are served', async () => {
+    const holdMs = tp.platform.config.rateLimitHoldMs;
+    assert.equal(holdMs, 100, 'the default');
+    const held = await tp.tenant('api-held', { quotaOverrides: { requestsPerSecond: 1 } });
+    await registerTrained(tp.platform, mintTenantScope(held.id, SYSTEM), 'churn', yes);
+    assert.equal((await predict(tp, held.predict, 'churn', [row])).status, 200);
+    // The 2nd request is refused by admission (the counter store), the 3rd before its body is read: both held.
+    for (const path of ['admission', 'before the body']) {
+      const t0 = performance.now();
+      const refusal = predict(tp, held.predict, 'churn', [row]).then((r) => ({ r, at: performance.now() }));
+      const neighbour = await predict(tp, a.predict, 'churn', [row]);
+      const neighbourAt = performance.now();
+      const { r, at } = await refusal;
+      assert.equal(r.status, 429, `${path}: ${r.text}`);
+      assert.ok(Number(r.headers['retry-after']) >= 1);
+      assert.equal(neighbour.status, 200);
+      assert.ok(at - t0 >= holdMs - 5, `${path}: answered after ${at - t0} ms, not held`);
+      assert.ok(neighbourAt < at, `${path}: the neighbour waited for the held refusal`);
+    }
+  });
+
   test('an imported shared model (no featurizer): instances in input-schema order, named outputs', async () => {
     await registerImported(tp.platform, 'imported-risk');
     const r = await predict(tp, a.predict, 'imported-risk', [

@@ -322,8 +322,79 @@ describe('runtime/limits/admission (memory limiter)', () => {
     running.release();
   });
 
+  /** Spends t1's budget of 5 requests and finds it spent (the 6th is refused) at `atMs` into its window. */
+  async function spendAt(a: Admission, atMs: number): Promise<void> {
+    for (let i = 0; i < 5; i++) (await a.admit('t1', 1, quotas())).release();
+    mock.timers.tick(atMs);
+    await refusal(a.admit('t1', 1, quotas()));
+  }
+
+  /** A hold's promise and whether it has resolved yet. */
+  function watch(p: Promise<void>): { done: () => boolean } {
+    let resolved = false;
+    void p.then(() => {
+      resolved = true;
+    });
+    return { done: () => resolved };
+  }
+
+  test('holdRefusal: a spent tenant’s 429 waits min(the rest of its window, holdMs), then is sent', async () => {
+    const a = open({ holdMs: 100 });
+    await spendAt(a, 400); // 600 ms of the window left
+    const h = watch(a.holdRefusal('t1'));
+    await settle();
+    assert.equal(a.stats().held, 1);
+    mock.timers.tick(99);
+    await settle();
+    assert.equal(h.done(), false, 'still held after 99 ms');
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(h.done(), true, 'sent after holdMs');
+    assert.equal(a.stats().held, 0);
+
+    // Near the window's end the rest of the window is shorter than holdMs: that is the wait.
+    mock.timers.tick(450); // 50 ms left
+    const late = watch(a.holdRefusal('t1'));
+    mock.timers.tick(49);
+    await settle();
+    assert.equal(late.done(), false);
+    mock.timers.tick(1);
+    await settle();
+    assert.equal(late.done(), true, 'sent when the window resets');
+  });
+
+  test('holdRefusal resolves at once: a tenant not known spent, holdMs 0, maxHeld reached; close ends every hold', async () => {
+    const off = open({ holdMs: 0 });
+    await spendAt(off, 0);
+    const atOnce = watch(off.holdRefusal('t1'));
+    await settle();
+    assert.equal(atOnce.done(), true, 'holdMs 0: no hold');
+    await off.close();
+
+    const a = open({ holdMs: 500, maxHeld: 2 });
+    const other = watch(a.holdRefusal('t1'));
+    await settle();
+    assert.equal(other.done(), true, 'not known spent: no hold');
+    await spendAt(a, 0);
+    const first = watch(a.holdRefusal('t1'));
+    const second = watch(a.holdRefusal('t1'));
+    const third = watch(a.holdRefusal('t1'));
+    await settle();
+    assert.deepEqual(
+      [first.done(), second.done(), third.done()],
+      [false, false, true],
+      'beyond maxHeld: at once',
+    );
+    assert.equal(a.stats().held, 2);
+    await a.close();
+    await settle();
+    assert.deepEqual([first.done(), second.done()], [true, true], 'close ends the holds');
+    assert.equal(a.stats().held, 0);
+  });
+
   test('options are checked once, at creation', () => {
     assert.throws(() => createAdmission({ maxConcurrent: 0 }), /maxConcurrent/);
     assert.throws(() => createAdmission({ windowSeconds: 0.5 }), /windowSeconds/);
+    assert.throws(() => createAdmission({ holdMs: -1 }), /holdMs/);
   });
 });
