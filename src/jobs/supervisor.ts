@@ -13,6 +13,7 @@ import { type Clock, cryptoRandom, type Random, systemClock } from '../core/cloc
 import { isAppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Job, type JobProgress, TERMINAL_STATES, type TrainSpec } from '../core/jobs.ts';
+import { runsFromSource, siblingModule } from '../core/module-url.ts';
 import { mintTenantScope, SHARED_NAMESPACE, SYSTEM, sharedScope } from '../core/scope.ts';
 import type { DatasetVersion } from '../core/types.ts';
 import type { TenantArtifacts } from '../services/artifacts.ts';
@@ -100,10 +101,13 @@ export interface WorkerOptions {
   onEvent?: (e: WorkerEvent) => void;
 }
 
-const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+const CHILD_URL = siblingModule(import.meta.url, './child.ts');
+const CHILD_ENTRY = fileURLToPath(CHILD_URL);
 
-function tsxLoaderUrl(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** The child's loader flags: tsx's loader when it runs from source, none when built. */
+function childLoaderArgs(): string[] {
+  if (!runsFromSource(CHILD_URL.href)) return [];
+  return ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
 }
 
 /** Keeps the last few KiB of the child's standard error, for crash reasons. */
@@ -404,7 +408,7 @@ class RunningJob {
   private spawn(): Promise<{ code: number | null; signal: string | null }> {
     const { job, sup } = this;
     const child = fork(CHILD_ENTRY, [], {
-      execArgv: ['--import', sup.loaderUrl, `--max-old-space-size=${Math.max(16, job.limits.heapMb)}`],
+      execArgv: [...sup.loaderArgs, `--max-old-space-size=${Math.max(16, job.limits.heapMb)}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       // Nothing of the parent's environment: it may hold the master key.
@@ -647,7 +651,7 @@ export class Supervisor {
   readonly opt: Required<Omit<WorkerOptions, 'workerId' | 'onEvent'>>;
   readonly clock: Clock;
   readonly log: WorkerLog;
-  readonly loaderUrl = tsxLoaderUrl();
+  readonly loaderArgs = childLoaderArgs();
   private readonly running = new Map<string, RunningJob>();
   private stopping = false;
   private loopDone: Promise<void> | null = null;

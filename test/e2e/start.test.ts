@@ -1,4 +1,5 @@
-// The quick start as a user runs it: `tenantml start` (what `npm start` runs) with no configuration
+// The quick start as a user runs it: `tenantml start` (what `npm start` runs, there from the build —
+// test/e2e/built.test.ts — here from the source) with no configuration
 // serves /healthz within 30 seconds, generates the operator key with mode 0600, and stops cleanly on
 // SIGTERM. A bad setting stops it at once with a message naming the variable.
 import assert from 'node:assert/strict';

@@ -2,6 +2,7 @@
 // blocks of features over shared memory (SharedArrayBuffer + Atomics, no message per build). Every
 // feature's slots are summed by one thread in row order, so the model is identical to the inline one.
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { runsFromSource, siblingModule } from '../../core/module-url.ts';
 import type { BinnedMatrix } from '../../ml/gbdt/binning.ts';
 import { accumulateFeatures, buildHistogram, gatherGradients } from '../../ml/gbdt/histogram.ts';
 import type { HistogramPool } from '../../ml/gbdt/pool.ts';
@@ -66,14 +67,17 @@ const DEFAULT_MIN_CELLS = 1 << 16;
 const SPIN = 2048;
 
 /**
- * The worker's entry: register tsx's loader inside the worker, then import the .ts worker module.
- * (On Node 20, `execArgv: ['--import', tsx]` does not reach a worker's module loader: the .ts entry
- * fails with ERR_UNKNOWN_FILE_EXTENSION, so the loader is registered from a small eval'd script.)
+ * The worker's entry: a built (.js) entry is imported as it is; a .ts entry (run from source) needs tsx's
+ * loader registered inside the worker first. (On Node 20, `execArgv: ['--import', tsx]` does not reach a
+ * worker's module loader: the .ts entry fails with ERR_UNKNOWN_FILE_EXTENSION, so the loader is registered
+ * from a small eval'd script — which costs the thread ~30 MB, hence the build for serving.)
  */
 export function workerBootstrap(entryUrl: URL): string {
+  const href = entryUrl.href;
+  const entry = JSON.stringify(href);
+  if (!runsFromSource(href)) return `import(${entry});`;
   const api = import.meta.resolve('tsx/esm/api');
-  const entry = entryUrl.href;
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${entry}); });`;
 }
 
 /**
@@ -317,7 +321,9 @@ export async function createHistogramPool(opts: HistogramPoolOptions = {}): Prom
   const workers: Worker[] = [];
   const exits: Promise<void>[] = [];
   const ports: MessagePort[] = [];
-  const bootstrap = workerBootstrap(opts.workerEntry ?? new URL('./histogram-worker.ts', import.meta.url));
+  const bootstrap = workerBootstrap(
+    opts.workerEntry ?? siblingModule(import.meta.url, './histogram-worker.ts'),
+  );
   try {
     for (let i = 0; i < threads - 1; i++) {
       const { port1, port2 } = new MessageChannel();

@@ -2,6 +2,7 @@
 // of the records in flight to and held by the thread (per tenant: whose data keys a flush needs), and
 // replaces a thread that died, counting the records it held as dropped — serving never waits on it.
 import { Worker } from 'node:worker_threads';
+import { siblingModule } from '../../../core/module-url.ts';
 import { workerBootstrap } from '../../../runtime/threads/histogram-pool.ts';
 import type { FromWriter, LineBatch, ToWriter, WriterData } from './protocol.ts';
 
@@ -56,7 +57,7 @@ export class WriterThread {
 
   private start(): void {
     const data: WriterData = { root: this.opts.root, maxRecordsPerFile: this.opts.maxRecordsPerFile };
-    const entry = this.opts.workerEntry ?? new URL('./worker.ts', import.meta.url);
+    const entry = this.opts.workerEntry ?? siblingModule(import.meta.url, './worker.ts');
     let worker: Worker;
     try {
       worker = new Worker(workerBootstrap(entry), { eval: true, workerData: data });
