@@ -2,7 +2,8 @@
 // in one run (the generator in a child process). (a) single-row predict on a 100-tree model against a bare
 // Fastify hello-world: peak requests/s (closed loop) and p99 at half of peak (open loop), with the
 // micro-batcher on and off; (b) density: thousands of tenant models under Zipf(1.1) traffic and a cache
-// budget — hit ratio, RSS, cold-load p99, OS threads, and the measured bytes per loaded model;
+// budget, the server in its own process (bench/serve/density-server.ts) — hit ratio, its RSS, cold-load
+// p99, OS threads, and the measured bytes per loaded model;
 // (c) noisy neighbour: A floods at 3× capacity while B sends 5% — B's p99 and 429s, A's 429s.
 
 import { appendFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { loadConfig } from '../src/core/config.ts';
 import { machineParts, numberOption } from './common.ts';
+import { DensityServer } from './serve/density-client.ts';
 import type { JobResult } from './serve/loadgen.ts';
 import { meteringCost } from './serve/metering.ts';
 import {
@@ -20,12 +22,10 @@ import {
   LoadGen,
   predictServer,
   registerModel,
-  rssMb,
   type Served,
   serve,
   settingsFromEnvironment,
   tenant,
-  threads,
   trainBenchModel,
   zipf,
 } from './serve/rig.ts';
@@ -41,6 +41,8 @@ const USAGE = `npm run bench -- serve [flags]
   --budget-mb N      density: cache budget (default 256)
   --density-trees N  density: trees per tenant model (default 100)
   --density-depth N  density: depth of those trees (default 4)
+  --density-snapshot F  density: write the server's heap snapshot to file F after the run
+  --density-node-flags "F…"  density: node/V8 flags of the server process (e.g. "--max-semi-space-size=2")
   --capacity N       noisy neighbour: capacity in req/s when (a) is not run (default: measured by a short closed loop)
   --engine E         auto|onnxruntime: the inference engine of every server started (sets
                      TENANTML_INFERENCE_ENGINE; default: that variable, else auto)
@@ -267,46 +269,36 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
   const budgetMb = numberOption(args, '--budget-mb', 256, USAGE);
   const trees = numberOption(args, '--density-trees', 100, USAGE);
   const depth = numberOption(args, '--density-depth', 4, USAGE);
+  const snapshotAt = args.includes('--density-snapshot')
+    ? args[args.indexOf('--density-snapshot') + 1]
+    : undefined;
+  const nodeFlags = args.includes('--density-node-flags')
+    ? (args[args.indexOf('--density-node-flags') + 1] ?? '').split(' ').filter(Boolean)
+    : [];
   const trained = trainBenchModel(trees, depth);
-  const s = await serve({ TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024) });
+  // The server in its own process, started like `npm start`: the RSS read is the serving process's alone.
+  const s = await DensityServer.start(
+    { TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024) },
+    nodeFlags,
+  );
   try {
+    const rssStart = s.rssMb();
     const t0 = performance.now();
-    const auth = { authorization: `Bearer ${s.adminKey}` };
-    for (let i = 0; i < n; i++) {
-      const id = `d${i}`;
-      const t = await s.platform.app.inject({
-        method: 'POST',
-        url: '/v1/tenants',
-        headers: auth,
-        payload: { id, name: id, tier: 'premium', quotaOverrides: BIG_QUOTAS },
-      });
-      if (t.statusCode !== 201) throw new Error(`tenant ${id}: ${t.statusCode} ${t.body}`);
-      await registerModel(s, id, 'm', trained);
-    }
+    await s.ask({ type: 'setup', n, trained });
     const setupS = (performance.now() - t0) / 1000;
-    const cache = s.platform.services.inference.cache;
-    const body = JSON.stringify({ instances: [instance(3)] });
-    const predictOne = async (i: number) => {
-      const r = await s.platform.app.inject({
-        method: 'POST',
-        url: '/v1/models/m/predict',
-        headers: { ...auth, 'x-tenant-id': `d${i}`, 'content-type': 'application/json' },
-        payload: body,
-      });
-      if (r.statusCode !== 200) throw new Error(`predict d${i}: ${r.statusCode} ${r.body}`);
-    };
+    const rssSetup = s.rssMb();
     // Calibration: 200 cold loads one after another; resident bytes per model against the cache's estimate.
-    await predictOne(n - 1);
-    const rss0 = process.memoryUsage().rss;
-    const threads0 = threads();
-    const est0 = cache.bytes;
+    await s.ask({ type: 'predict', tenants: [n - 1] });
+    const rss0 = s.rssMb();
+    const c0 = await s.stats();
     const calib = Math.min(200, n - 1);
-    for (let i = 0; i < calib; i++) await predictOne(i);
-    const realPer = (process.memoryUsage().rss - rss0) / calib;
-    const estPer = (cache.bytes - est0) / calib;
-    const threadsCalib = threads();
+    await s.ask({ type: 'predict', tenants: Array.from({ length: calib }, (_, i) => i) });
+    const realPer = ((s.rssMb() - rss0) * 1024 * 1024) / calib;
+    const c1 = await s.stats();
+    const estPer = (c1.bytes - c0.bytes) / calib;
 
     // Zipf(1.1) traffic through the HTTP server: warm-up, then the measured window.
+    const body = JSON.stringify({ instances: [instance(3)] });
     const ranks = zipf(n, 1.1, 50_000);
     const requests = ranks.map((k) => ({
       path: '/v1/models/m/predict',
@@ -315,28 +307,33 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
     }));
     const job = { method: 'POST' as const, path: '', requests, mode: 'closed' as const, connections: 8 };
     await lg.run(s.port, [{ ...job, name: 'density warm-up', durationMs: o.durationMs }]);
-    const st0 = { ...cache.stats, recentLoadMs: [...cache.stats.recentLoadMs] };
-    const loadsBefore = cache.stats.recentLoadMs.length;
+    const st0 = await s.stats();
     let rssMax = 0;
     const sampler = setInterval(() => {
-      rssMax = Math.max(rssMax, rssMb());
+      rssMax = Math.max(rssMax, s.rssMb());
     }, 100);
     const [r] = await lg.run(s.port, [{ ...job, name: 'density', durationMs: o.durationMs * 2 }]);
     clearInterval(sampler);
-    rssMax = Math.max(rssMax, rssMb());
-    const hits = cache.stats.hits - st0.hits;
-    const misses = cache.stats.misses - st0.misses;
-    const loadMs = Float64Array.from(cache.stats.recentLoadMs.slice(loadsBefore)).sort();
+    rssMax = Math.max(rssMax, s.rssMb());
+    const end = await s.stats();
+    const hits = end.hits - st0.hits;
+    const misses = end.misses - st0.misses;
+    // The window's loads: the last (loads since st0) durations the cache kept.
+    const windowLoads = Math.min(end.loads - st0.loads, end.recentLoadMs.length);
+    const loadMs = Float64Array.from(end.recentLoadMs.slice(end.recentLoadMs.length - windowLoads)).sort();
     const q = (p: number) =>
       loadMs.length ? loadMs[Math.min(loadMs.length - 1, Math.floor(p * loadMs.length))] : Number.NaN;
-    const threadsEnd = threads();
     const hitRatio = hits / Math.max(1, hits + misses);
-    const engines = engineCounts(cache.values());
-    const mem = process.memoryUsage();
+    const engines =
+      Object.entries(end.engines)
+        .map(([e, k]) => `${e} × ${k}`)
+        .join(', ') || 'none';
+    const mem = end.memory;
+    const cap = budgetMb * 1.25;
     out.push(
       '### (b) density',
       '',
-      `${n} tenants, one model each (binary GBDT, ${trees} trees, depth ${depth}, ONNX ${trained.onnx!.byteLength} bytes, featurizer ${JSON.stringify(trained.featurizer).length} bytes; the same trained bytes in every tenant, each encrypted with its tenant's key), cache budget ${budgetMb} MiB. Setup ${f1(setupS)} s. Traffic: Zipf(1.1) over the tenants, 8 connections closed loop, operator key + X-Tenant-Id, ${o.durationMs / 1000} s warm-up then ${(2 * o.durationMs) / 1000} s measured.`,
+      `${n} tenants, one model each (binary GBDT, ${trees} trees, depth ${depth}, ONNX ${trained.onnx!.byteLength} bytes, featurizer ${JSON.stringify(trained.featurizer).length} bytes; the same trained bytes in every tenant, each encrypted with its tenant's key), cache budget ${budgetMb} MiB. The server runs in its own process started like \`npm start\` (node ${[...nodeFlags, ''].join(' ')}--import tsx, bench/serve/density-server.ts); its RSS is VmRSS from /proc/<pid>/status. Setup ${f1(setupS)} s. Traffic: Zipf(1.1) over the tenants, 8 connections closed loop, operator key + X-Tenant-Id, ${o.durationMs / 1000} s warm-up then ${(2 * o.durationMs) / 1000} s measured.`,
       '',
       '| measure | value | target |',
       '|---|---|---|',
@@ -344,15 +341,20 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
       `| hit ratio | ${pct(hitRatio)} (${hits} hits, ${misses} misses) | ≥ 90% → ${hitRatio >= 0.9 ? 'met' : 'MISSED'} |`,
       `| cold loads in the window: p50 / p99 / max (ms) | ${f2(q(0.5))} / ${f2(q(0.99))} / ${f2(loadMs[loadMs.length - 1] ?? Number.NaN)} (${loadMs.length} loads) | p99 ≤ 50 ms → ${q(0.99) <= 50 ? 'met' : 'MISSED'} |`,
       `| request latency p50 / p99 (ms) | ${f2(r.p50)} / ${f2(r.p99)} | |`,
-      `| process RSS, max in the window | ${f1(rssMax)} MB | whole process ≤ ${f1(budgetMb * 1.25)} MB (budget + 25%) → ${rssMax <= budgetMb * 1.25 ? 'met' : 'MISSED'} |`,
-      `| RSS above the process with one model loaded (${f1(rss0 / 1024 / 1024)} MB) | ${f1(rssMax - rss0 / 1024 / 1024)} MB | cache share ≤ ${f1(budgetMb * 1.25)} MB → ${rssMax - rss0 / 1024 / 1024 <= budgetMb * 1.25 ? 'met' : 'MISSED'} |`,
-      `| models in cache at the end; estimated bytes | ${cache.size}; ${f1(cache.bytes / 1024 / 1024)} MiB | |`,
+      `| server RSS: after start / after setup / one model loaded (MB) | ${f1(rssStart)} / ${f1(rssSetup)} / ${f1(rss0)} | |`,
+      `| server RSS, max in the window | ${f1(rssMax)} MB | ≤ ${f1(cap)} MB (budget + 25%) → ${rssMax <= cap ? 'met' : `MISSED by ${f1(rssMax - cap)} MB`} |`,
+      `| server RSS above the process with one model loaded | ${f1(rssMax - rss0)} MB | |`,
+      `| models in cache at the end; estimated bytes | ${end.size}; ${f1(end.bytes / 1024 / 1024)} MiB | |`,
       `| engine of the cached models | ${engines} | |`,
       `| at the end: RSS / V8 heap used / heap total / array buffers / other external (MB) | ${f1(mem.rss / 1e6)} / ${f1(mem.heapUsed / 1e6)} / ${f1(mem.heapTotal / 1e6)} / ${f1(mem.arrayBuffers / 1e6)} / ${f1((mem.external - mem.arrayBuffers) / 1e6)} | |`,
       `| RSS per loaded model (200 cold loads) vs the estimate | ${f1(realPer / 1024)} KiB vs ${f1(estPer / 1024)} KiB (real/estimate ${f2(realPer / estPer)}) | |`,
-      `| OS threads: 1 model / ${calib + 1} models / after ${cache.stats.loads} loads | ${threads0} / ${threadsCalib} / ${threadsEnd} | flat → ${threadsEnd <= threads0 + 2 ? 'met' : 'MISSED'} |`,
+      `| OS threads: 1 model / ${calib + 1} models / after ${end.loads} loads | ${c0.threads} / ${c1.threads} / ${end.threads} | flat → ${end.threads <= c0.threads + 2 ? 'met' : 'MISSED'} |`,
       '',
     );
+    if (snapshotAt) {
+      const snap = await s.ask({ type: 'snapshot', file: snapshotAt });
+      if (snap.type === 'snapshot') console.error(`density server heap snapshot: ${snap.file}`);
+    }
   } finally {
     await s.close();
   }
@@ -454,13 +456,6 @@ async function partM(lg: LoadGen, o: Opts, rounds: number, out: string[]): Promi
     `- the metered server answered ${r.answeredOn} predictions (warm-up included) and metered ${r.meteredRows} predicted rows → ${r.meteredRows === r.answeredOn ? 'every one counted' : 'MISMATCH'}`,
     '',
   );
-}
-
-/** "native × 1990, onnxruntime × 10": which engine runs the cached models. */
-function engineCounts(models: { engine: string }[]): string {
-  const n = new Map<string, number>();
-  for (const m of models) n.set(m.engine, (n.get(m.engine) ?? 0) + 1);
-  return [...n].map(([e, k]) => `${e} × ${k}`).join(', ') || 'none';
 }
 
 export async function main(args: string[]): Promise<void> {
