@@ -1,15 +1,20 @@
-// The bench's side of the density server (density-server.ts): a child process started like `npm start`
-// (node --import tsx, the platform's environment), asked over IPC, its RSS read from /proc/<pid>/status.
-import { type ChildProcess, fork } from 'node:child_process';
+// The bench's side of the density step's two processes on one data folder: the setup (density-setup.ts,
+// through tsx) writes the tenants and models, then the measured server (density-server.mjs) runs from the
+// build as `npm start` runs it. Both are asked over IPC; the server's RSS is read from /proc/<pid>/status.
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TrainedModel } from '../../src/ml/train.ts';
-import { settingsFromEnvironment } from './rig.ts';
+import { instance, settingsFromEnvironment } from './rig.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+/** Builds src/ into dist/ (scripts/build.mjs, what `npm start` does first): the server runs what is checked out. */
+export function buildForDensity(): void {
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
+}
 
 export interface DensityStats {
   hits: number;
@@ -27,6 +32,7 @@ export interface DensityStats {
 
 export type DensityRequest =
   | { type: 'setup'; n: number; trained: TrainedModel }
+  /** Predicts tenants `d<i>`'s model `m` one after another through the app (no socket). */
   | { type: 'predict'; tenants: number[] }
   | { type: 'stats' }
   | { type: 'snapshot'; file: string }
@@ -48,16 +54,24 @@ export function vmRssMb(pid: number): number {
 export class DensityServer {
   private constructor(
     private readonly child: ChildProcess,
-    private readonly dataDir: string,
     readonly port: number,
     readonly adminKey: string,
   ) {}
 
-  /** Starts the server: `env` over the bench's TENANTML_* over the rig's defaults (silent, no workers). */
-  static async start(env: Record<string, string>, nodeArgs: string[] = []): Promise<DensityServer> {
-    const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-density-'));
-    const child = fork(join(here, 'density-server.ts'), [], {
-      execArgv: [...nodeArgs, '--import', 'tsx'],
+  /**
+   * Starts a process on the data folder `dataDir` (the caller's; it outlives both processes): `setup`
+   * (density-setup.ts through tsx) or `server` (density-server.mjs from the build; call buildForDensity
+   * first). `env` over the bench's TENANTML_* over the rig's defaults (loopback, silent, no workers);
+   * `nodeArgs` go to node itself.
+   */
+  static async start(
+    kind: 'setup' | 'server',
+    dataDir: string,
+    env: Record<string, string>,
+    nodeArgs: string[] = [],
+  ): Promise<DensityServer> {
+    const child = fork(join(here, kind === 'setup' ? 'density-setup.ts' : 'density-server.mjs'), [], {
+      execArgv: kind === 'setup' ? [...nodeArgs, '--import', 'tsx'] : nodeArgs,
       serialization: 'advanced',
       stdio: 'inherit',
       env: {
@@ -69,6 +83,7 @@ export class DensityServer {
         TENANTML_PORT: '0',
         TENANTML_LOG_LEVEL: 'silent',
         TENANTML_WORKER_SLOTS: '0',
+        DENSITY_INSTANCE: JSON.stringify(instance(3)),
         ...settingsFromEnvironment(),
         ...env,
       },
@@ -76,10 +91,9 @@ export class DensityServer {
     const ready = await reply(child);
     if (ready.type !== 'ready') {
       child.kill();
-      await rm(dataDir, { recursive: true, force: true });
-      throw new Error(`density server did not start: ${JSON.stringify(ready)}`);
+      throw new Error(`density ${kind} did not start: ${JSON.stringify(ready)}`);
     }
-    return new DensityServer(child, dataDir, ready.port, ready.adminKey);
+    return new DensityServer(child, ready.port, ready.adminKey);
   }
 
   get pid(): number {
@@ -104,6 +118,7 @@ export class DensityServer {
     return r.stats;
   }
 
+  /** Closes the platform and waits until the process has exited (the data folder stays). */
   async close(): Promise<void> {
     try {
       await this.ask({ type: 'close' });
@@ -114,7 +129,6 @@ export class DensityServer {
         await new Promise((r) => this.child.once('exit', r));
         clearTimeout(timer);
       }
-      await rm(this.dataDir, { recursive: true, force: true });
     }
   }
 }
