@@ -1,20 +1,19 @@
 // `npm run bench -- serve [flags]`: the inference plane under load, server and load generator on loopback
-// in one run (the generator in a child process). (a) single-row predict on a 100-tree model against a bare
-// Fastify hello-world: peak requests/s (closed loop) and p99 at half of peak (open loop), with the
-// micro-batcher on and off; (b) density: thousands of tenant models under Zipf(1.1) traffic and a cache
-// budget, the server in its own process from the build (bench/serve/density-server.mjs) — hit ratio, its
-// RSS, cold-load p99, OS threads, and the measured bytes per loaded model;
-// (c) noisy neighbour: A floods at 3× capacity while B sends 5% — B's p99 and 429s, A's 429s.
+// in one run (the generator in a child process; every server in a process of its own, predict servers
+// from the build as `npm start` runs them: bench/serve/server-process.ts). (a) single-row predict on a
+// 100-tree model against a bare Fastify hello-world: peak requests/s (closed loop) and p99 at half of peak
+// (open loop), with the micro-batcher on and off; (b) density: thousands of tenant models under Zipf(1.1)
+// traffic and a cache budget — hit ratio, the server's RSS, cold-load p99, OS threads, and the measured
+// bytes per loaded model; (c) noisy neighbour: A floods at 3× capacity while B sends 5% — B's p99 and
+// 429s, A's 429s; (m) the cost of metering.
 
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify from 'fastify';
 import { loadConfig } from '../src/core/config.ts';
 import { machineParts, numberOption } from './common.ts';
-import { buildForDensity, DensityServer } from './serve/density-client.ts';
 import type { JobResult } from './serve/loadgen.ts';
 import { meteringCost } from './serve/metering.ts';
 import {
@@ -22,14 +21,11 @@ import {
   instance,
   LoadGen,
   predictServer,
-  registerModel,
-  type Served,
-  serve,
   settingsFromEnvironment,
-  tenant,
   trainBenchModel,
   zipf,
 } from './serve/rig.ts';
+import { ServerProcess, startAnchor } from './serve/server-process.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -109,7 +105,8 @@ async function predictPeak(
     trained,
   );
   try {
-    let before = batchRuns(s);
+    // Read between the peak and the half-load step (the generator's next step waits for it).
+    let before: Promise<{ runs: number; requests: number }> = batchRuns(s);
     const { peak, half } = await peakThenHalf(
       lg,
       s.port,
@@ -119,23 +116,19 @@ async function predictPeak(
         before = batchRuns(s);
       },
     );
-    const after = batchRuns(s);
-    return { peak, half, runs: after.runs - before.runs, requests: after.requests - before.requests };
+    const [b, after] = [await before, await batchRuns(s)];
+    return { peak, half, runs: after.runs - b.runs, requests: after.requests - b.requests };
   } finally {
     await s.close();
   }
 }
 
-/** ONNX runs and predict requests so far, read from the platform's own metrics. */
-function batchRuns(s: Served): { runs: number; requests: number } {
-  const m = s.platform.services.metrics.registry;
-  const read = (name: string): number => {
-    const metric = m.getSingleMetric(name) as unknown as
-      | { hashMap: Record<string, { value: number }> }
-      | undefined;
-    return Object.values(metric?.hashMap ?? {}).reduce((a, v) => a + v.value, 0);
+/** Model runs and predicted rows so far, read from the server's own metrics. */
+async function batchRuns(s: ServerProcess): Promise<{ runs: number; requests: number }> {
+  return {
+    runs: await s.metricSum('tenantml_onnx_runs_total'),
+    requests: await s.metricSum('tenantml_predict_rows_total'),
   };
-  return { runs: read('tenantml_onnx_runs_total'), requests: read('tenantml_predict_rows_total') };
 }
 
 /** The batch window a server gets when nothing sets it (the bench's own environment counts). */
@@ -144,95 +137,33 @@ function defaultWindowMs(): number {
   return v === undefined ? loadConfig({}, tmpdir()).inferenceBatchWindowMs : Number(v);
 }
 
-/**
- * A second anchor: a bare Fastify route taking predict's request body (validated by a schema like
- * predict's) and answering a prediction-shaped body (serialised by a schema) with no work at all — what
- * any JSON POST API pays per request in Fastify before doing anything.
- */
-async function postEcho(lg: LoadGen, o: Opts): Promise<{ peak: JobResult; half: JobResult }> {
-  const app = Fastify({ logger: false });
-  app.post(
-    '/echo',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['instances'],
-          additionalProperties: false,
-          properties: {
-            instances: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'object' } },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' },
-              model: {
-                type: 'object',
-                properties: {
-                  name: { type: 'string' },
-                  version: { type: 'integer' },
-                  mode: { type: 'string' },
-                },
-              },
-              predictions: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    id: { type: 'string' },
-                    label: { type: 'string' },
-                    probabilities: { type: 'object', additionalProperties: { type: 'number' } },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-    async (req) => {
-      const n = (req.body as { instances: unknown[] }).instances.length;
-      return {
-        id: 'req_0',
-        model: { name: 'm100', version: 1, mode: 'tenant' },
-        predictions: Array.from({ length: n }, (_, i) => ({
-          id: `req_0.${i}`,
-          label: 'yes',
-          probabilities: { no: 0.25, yes: 0.75 },
-        })),
-      };
-    },
-  );
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const port = (app.server.address() as { port: number }).port;
-  const job = {
-    method: 'POST' as const,
-    path: '/echo',
-    headers: { Authorization: 'Bearer not-checked' },
-    body: JSON.stringify({ instances: [instance(1)] }),
-  };
+/** One anchor of (a) in its own process (bench/serve/anchor-child.mjs): its peak and its latency at half. */
+async function anchorPeak(
+  lg: LoadGen,
+  o: Opts,
+  kind: 'hello' | 'echo',
+): Promise<{ peak: JobResult; half: JobResult }> {
+  const a = await startAnchor(kind);
+  const step: Step =
+    kind === 'hello'
+      ? { name: 'hello', method: 'GET', path: '/' }
+      : {
+          name: 'echo',
+          method: 'POST',
+          path: '/echo',
+          headers: { Authorization: 'Bearer not-checked' },
+          body: JSON.stringify({ instances: [instance(1)] }),
+        };
   try {
-    return await peakThenHalf(lg, port, { ...job, name: 'echo' }, o);
+    return await peakThenHalf(lg, a.port, step, o);
   } finally {
-    await app.close();
+    await a.close();
   }
 }
 
 async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
-  const hello = Fastify({ logger: false });
-  hello.get('/', async () => ({ hello: 'world' }));
-  await hello.listen({ host: '127.0.0.1', port: 0 });
-  const port = (hello.server.address() as { port: number }).port;
-  const { peak: h, half: hHalf } = await peakThenHalf(
-    lg,
-    port,
-    { name: 'hello', method: 'GET', path: '/' },
-    o,
-  );
-  await hello.close();
-  const echo = await postEcho(lg, o);
+  const { peak: h, half: hHalf } = await anchorPeak(lg, o, 'hello');
+  const echo = await anchorPeak(lg, o, 'echo');
 
   const trained = trainBenchModel(100, 6);
   const rows: string[] = [];
@@ -250,7 +181,7 @@ async function partA(lg: LoadGen, o: Opts, out: string[]): Promise<number> {
   out.push(
     '### (a) single-row predict vs a bare Fastify hello-world',
     '',
-    `Model: binary GBDT, 100 trees, depth 6, 10 numeric features; ONNX ${trained.onnx!.byteLength} bytes. Peak: closed loop, ${o.connections} keep-alive connections, ${o.durationMs / 1000} s measured after 1 s warm-up. Half load: open loop at 50% of that peak (latency from the scheduled send time). Load generator: raw keep-alive sockets in a child process (bench/serve/loadgen.ts).`,
+    `Model: binary GBDT, 100 trees, depth 6, 10 numeric features; ONNX ${trained.onnx!.byteLength} bytes. Peak: closed loop, ${o.connections} keep-alive connections, ${o.durationMs / 1000} s measured after 1 s warm-up. Half load: open loop at 50% of that peak (latency from the scheduled send time). Load generator: raw keep-alive sockets in a child process (bench/serve/loadgen.ts). Every server in a process of its own: predict from the build as \`npm start\` serves it (bench/serve/server-child.mjs), the anchors plain JavaScript (bench/serve/anchor-child.mjs).`,
     '',
     '| server | peak req/s | of hello-world | p99 at peak (ms) | req/s at 50% | p50 at 50% (ms) | p99 at 50% (ms) | requests per ONNX run (50%) | statuses at peak |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -277,38 +208,53 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
     ? (args[args.indexOf('--density-node-flags') + 1] ?? '').split(' ').filter(Boolean)
     : [];
   const trained = trainBenchModel(trees, depth);
-  const env = { TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024) };
-  buildForDensity();
+  const env = {
+    ...settingsFromEnvironment(),
+    TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024),
+  };
   const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-density-'));
-  // The tenants and models are written by a setup process; the measured server then starts on them from
+  // The tenants and models are written by a setup server; the measured server then starts on them from
   // the build, as `npm start` runs it — its RSS (VmRSS) is the serving process's alone, without the
   // setup's garbage (a server restarted on 2,000 tenants).
-  const setup = await DensityServer.start('setup', dataDir, env);
+  const setup = await ServerProcess.start(env, { dataDir });
   const t0 = performance.now();
   let setupRss: [number, number];
   try {
     const before = setup.rssMb();
-    await setup.ask({ type: 'setup', n, trained });
+    await setup.setupTenants('d', n, BIG_QUOTAS, 'm', trained);
     setupRss = [before, setup.rssMb()];
   } finally {
     await setup.close();
   }
   const setupS = (performance.now() - t0) / 1000;
-  const s = await DensityServer.start('server', dataDir, env, nodeFlags);
+  const s = await ServerProcess.start(env, { dataDir, nodeArgs: nodeFlags });
+  const auth = { authorization: `Bearer ${s.adminKey}` };
+  const body = JSON.stringify({ instances: [instance(3)] });
+  const predict = async (tenants: number[]) => {
+    for (const i of tenants) {
+      const r = await s.inject({
+        method: 'POST',
+        url: '/v1/models/m/predict',
+        headers: { ...auth, 'x-tenant-id': `d${i}`, 'content-type': 'application/json' },
+        payload: body,
+      });
+      if (r.status !== 200) throw new Error(`predict d${i}: ${r.status} ${r.body}`);
+    }
+  };
+  const stats = async () => ({ ...(await s.cache()), ...(await s.memory()) });
   try {
     const rssStart = s.rssMb();
     // Calibration: 200 cold loads one after another; resident bytes per model against the cache's estimate.
-    await s.ask({ type: 'predict', tenants: [n - 1] });
+    await predict([n - 1]);
     const rss0 = s.rssMb();
-    const c0 = await s.stats();
+    const c0 = await stats();
     const calib = Math.min(200, n - 1);
-    await s.ask({ type: 'predict', tenants: Array.from({ length: calib }, (_, i) => i) });
+    await predict(Array.from({ length: calib }, (_, i) => i));
     const realPer = ((s.rssMb() - rss0) * 1024 * 1024) / calib;
-    const c1 = await s.stats();
+    const c1 = await stats();
     const estPer = (c1.bytes - c0.bytes) / calib;
 
     // Zipf(1.1) traffic through the HTTP server: warm-up, then the measured window.
-    const body = JSON.stringify({ instances: [instance(3)] });
     const ranks = zipf(n, 1.1, 50_000);
     const requests = ranks.map((k) => ({
       path: '/v1/models/m/predict',
@@ -317,7 +263,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
     }));
     const job = { method: 'POST' as const, path: '', requests, mode: 'closed' as const, connections: 8 };
     await lg.run(s.port, [{ ...job, name: 'density warm-up', durationMs: o.durationMs }]);
-    const st0 = await s.stats();
+    const st0 = await stats();
     let rssMax = 0;
     const sampler = setInterval(() => {
       rssMax = Math.max(rssMax, s.rssMb());
@@ -325,7 +271,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
     const [r] = await lg.run(s.port, [{ ...job, name: 'density', durationMs: o.durationMs * 2 }]);
     clearInterval(sampler);
     rssMax = Math.max(rssMax, s.rssMb());
-    const end = await s.stats();
+    const end = await stats();
     const hits = end.hits - st0.hits;
     const misses = end.misses - st0.misses;
     // The window's loads: the last (loads since st0) durations the cache kept.
@@ -338,12 +284,12 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
       Object.entries(end.engines)
         .map(([e, k]) => `${e} × ${k}`)
         .join(', ') || 'none';
-    const mem = end.memory;
+    const mem = end;
     const cap = budgetMb * 1.25;
     out.push(
       '### (b) density',
       '',
-      `${n} tenants, one model each (binary GBDT, ${trees} trees, depth ${depth}, ONNX ${trained.onnx!.byteLength} bytes, featurizer ${JSON.stringify(trained.featurizer).length} bytes; the same trained bytes in every tenant, each encrypted with its tenant's key), cache budget ${budgetMb} MiB. Setup ${f1(setupS)} s in a process of its own (bench/serve/density-setup.ts); then the measured server starts on that data folder from the build, as \`npm start\` runs it (node ${[...nodeFlags, ''].join(' ')}dist/…, bench/serve/density-server.mjs); its RSS is VmRSS from /proc/<pid>/status. Traffic: Zipf(1.1) over the tenants, 8 connections closed loop, operator key + X-Tenant-Id, ${o.durationMs / 1000} s warm-up then ${(2 * o.durationMs) / 1000} s measured.`,
+      `${n} tenants, one model each (binary GBDT, ${trees} trees, depth ${depth}, ONNX ${trained.onnx!.byteLength} bytes, featurizer ${JSON.stringify(trained.featurizer).length} bytes; the same trained bytes in every tenant, each encrypted with its tenant's key), cache budget ${budgetMb} MiB. Setup ${f1(setupS)} s by a server process of its own; then the measured server starts on that data folder from the build, as \`npm start\` runs it (node ${[...nodeFlags, ''].join(' ')}bench/serve/server-child.mjs on dist/…); its RSS is VmRSS from /proc/<pid>/status. Traffic: Zipf(1.1) over the tenants, 8 connections closed loop, operator key + X-Tenant-Id, ${o.durationMs / 1000} s warm-up then ${(2 * o.durationMs) / 1000} s measured.`,
       '',
       '| measure | value | target |',
       '|---|---|---|',
@@ -362,10 +308,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
       `| OS threads: 1 model / ${calib + 1} models / after ${end.loads} loads | ${c0.threads} / ${c1.threads} / ${end.threads} | flat → ${end.threads <= c0.threads + 2 ? 'met' : 'MISSED'} |`,
       '',
     );
-    if (snapshotAt) {
-      const snap = await s.ask({ type: 'snapshot', file: snapshotAt });
-      if (snap.type === 'snapshot') console.error(`density server heap snapshot: ${snap.file}`);
-    }
+    if (snapshotAt) console.error(`density server heap snapshot: ${await s.heapSnapshot(snapshotAt)}`);
   } finally {
     await s.close();
     await rm(dataDir, { recursive: true, force: true });
@@ -374,14 +317,14 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
 
 async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Promise<void> {
   const trained = trainBenchModel(100, 6);
-  const s = await serve();
+  const s = await ServerProcess.start(settingsFromEnvironment());
   try {
     // A's own budget is half of the server's capacity: its flood is refused by its limits, not served.
     const aQuota = Math.max(1, Math.round(capacity / 2));
-    const keyA = await tenant(s, 'noisy-a', { requestsPerSecond: aQuota, predictionsPerSecond: aQuota });
-    const keyB = await tenant(s, 'quiet-b', BIG_QUOTAS);
-    await registerModel(s, 'noisy-a', 'm100', trained);
-    await registerModel(s, 'quiet-b', 'm100', trained);
+    const keyA = await s.tenant('noisy-a', { requestsPerSecond: aQuota, predictionsPerSecond: aQuota });
+    const keyB = await s.tenant('quiet-b', BIG_QUOTAS);
+    await s.register('noisy-a', 'm100', trained);
+    await s.register('quiet-b', 'm100', trained);
     const job = (key: string) => ({
       method: 'POST' as const,
       path: '/v1/models/m100/predict',
@@ -389,7 +332,7 @@ async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Pro
       body: JSON.stringify({ instances: [instance(2)] }),
     });
     for (const key of [keyA, keyB]) {
-      await s.platform.app.inject({
+      await s.inject({
         method: 'POST',
         url: '/v1/models/m100/predict',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -510,7 +453,12 @@ export async function main(args: string[]): Promise<void> {
     if (want('b')) await partB(lg, o, args, out);
     if (want('c')) {
       if (!capacity) {
-        const r = await predictPeak(lg, { ...o, durationMs: 3000 }, 1, trainBenchModel(100, 6));
+        const r = await predictPeak(
+          lg,
+          { ...o, durationMs: 3000 },
+          defaultWindowMs(),
+          trainBenchModel(100, 6),
+        );
         capacity = r.peak.rps;
       }
       await partC(lg, o, capacity, out);

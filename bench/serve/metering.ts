@@ -2,9 +2,9 @@
 // loop, against two servers alike but for TENANTML_METERING (on / off), measured in alternation
 // (on, off, on, off, …) so that the machine's drift falls on both alike; the medians are compared.
 // The "on" server's metered rows are read back from its store afterwards, so the measured path did meter.
-import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
+// Both servers run from the build in processes of their own (server-process.ts).
 import type { JobResult } from './loadgen.ts';
-import { type LoadGen, predictServer, type Served, type trainBenchModel } from './rig.ts';
+import { type LoadGen, predictServer, type trainBenchModel } from './rig.ts';
 
 export interface MeteringCost {
   rounds: number;
@@ -24,16 +24,6 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-
-async function meteredRows(s: Served): Promise<number> {
-  const scope = mintTenantScope('bench-m', SYSTEM);
-  const sums = await s.platform.store.usage.sums(scope, {
-    from: '2000-01-01T00:00:00.000Z',
-    to: '2100-01-01T00:00:00.000Z',
-    granularity: 'month',
-  });
-  return sums.filter((x) => x.kind === 'predicted_rows').reduce((a, x) => a + x.quantity, 0);
-}
 
 export async function meteringCost(
   lg: LoadGen,
@@ -63,8 +53,7 @@ export async function meteringCost(
       }
     }
     const answeredOn = results.on.reduce((a, x) => a + (x.statuses['200'] ?? 0), 0) + 1; // + the warm-up
-    await on.s.platform.meter.flush(); // what the meter still buffers
-    const rows = await meteredRows(on.s);
+    const rows = await on.s.meteredRows('bench-m'); // after the meter's buffer is written
     const medianOn = median(results.on.map((x) => x.rps));
     const medianOff = median(results.off.map((x) => x.rps));
     return {

@@ -1,19 +1,13 @@
-// The serve benchmark's rig: a real platform listening on loopback (SQLite, silent logs, no workers),
-// tenants created through its API, model versions written the way a finished training job writes them,
-// the load generator in a child process, and readings of the process (RSS, OS threads).
+// The serve benchmark's rig: the bench model and its requests, a predict server in a process of its own
+// (server-process.ts: the platform from the build, SQLite, silent logs, no workers) with a tenant and a
+// live model, the load generator in a child process, and Zipf traffic.
 import { type ChildProcess, fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../src/core/config.ts';
-import { mintTenantScope, SYSTEM } from '../../src/core/scope.ts';
 import type { ColumnSchema, ColumnType } from '../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../src/ml/train.ts';
-import { type Platform, startPlatform } from '../../src/platform.ts';
 import type { Job, JobResult } from './loadgen.ts';
+import { ServerProcess } from './server-process.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -71,71 +65,12 @@ export function instance(i = 0): Record<string, number> {
   return o;
 }
 
-export interface Served {
-  platform: Platform;
-  url: string;
-  port: number;
-  adminKey: string;
-  close(): Promise<void>;
-}
-
 /** TENANTML_* variables of the bench's own environment reach every server it starts (a step's own win). */
 export function settingsFromEnvironment(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (k.startsWith('TENANTML_') && v !== undefined) out[k] = v;
   return out;
-}
-
-export async function serve(env: Record<string, string> = {}): Promise<Served> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-serve-'));
-  const config = loadConfig(
-    {
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: '0',
-      TENANTML_LOG_LEVEL: 'silent',
-      TENANTML_WORKER_SLOTS: '0',
-      ...settingsFromEnvironment(),
-      ...env,
-    },
-    dataDir,
-  );
-  const running = await startPlatform(config);
-  const port = Number(new URL(running.url).port);
-  return {
-    platform: running.platform,
-    url: running.url,
-    port,
-    adminKey: running.platform.adminKey,
-    async close() {
-      await running.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** Creates a tenant through the API (with quota overrides) and returns a predict key for it. */
-export async function tenant(
-  s: Served,
-  id: string,
-  quotaOverrides: Record<string, number> = {},
-): Promise<string> {
-  const auth = { authorization: `Bearer ${s.adminKey}` };
-  const t = await s.platform.app.inject({
-    method: 'POST',
-    url: '/v1/tenants',
-    headers: auth,
-    payload: { id, name: id, tier: 'premium', quotaOverrides },
-  });
-  if (t.statusCode !== 201) throw new Error(`tenant ${id}: ${t.statusCode} ${t.body}`);
-  const k = await s.platform.app.inject({
-    method: 'POST',
-    url: `/v1/tenants/${id}/keys`,
-    headers: auth,
-    payload: { role: 'predict' },
-  });
-  return JSON.parse(k.body).key as string;
 }
 
 /** Quotas no bench request should meet (the steps measure the server, not a tenant's limits). */
@@ -154,65 +89,37 @@ export interface PredictJob {
 }
 
 /**
- * A server with one tenant and one live model (`m100`), answered once (the model is loaded): the
- * single-row predict request to send it.
+ * A server in its own process, run from the build (server-process.ts), with one tenant and one live model
+ * (`m100`), answered once (the model is loaded): the single-row predict request to send it.
+ * TENANTML_* variables of the bench's environment reach it, `env` over them.
  */
 export async function predictServer(
   env: Record<string, string>,
   tenantId: string,
   trained: TrainedModel,
-): Promise<{ s: Served; job: PredictJob }> {
-  const s = await serve(env);
-  const key = await tenant(s, tenantId, BIG_QUOTAS);
-  await registerModel(s, tenantId, 'm100', trained);
-  const job: PredictJob = {
-    method: 'POST',
-    path: '/v1/models/m100/predict',
-    headers: { Authorization: `Bearer ${key}` },
-    body: JSON.stringify({ instances: [instance(1)] }),
-  };
-  const warm = await s.platform.app.inject({
-    method: 'POST',
-    url: job.path,
-    headers: { ...job.headers, 'content-type': 'application/json' },
-    payload: job.body,
-  });
-  if (warm.statusCode !== 200) {
+): Promise<{ s: ServerProcess; job: PredictJob }> {
+  const s = await ServerProcess.start({ ...settingsFromEnvironment(), ...env });
+  try {
+    const key = await s.tenant(tenantId, BIG_QUOTAS);
+    await s.register(tenantId, 'm100', trained);
+    const job: PredictJob = {
+      method: 'POST',
+      path: '/v1/models/m100/predict',
+      headers: { Authorization: `Bearer ${key}` },
+      body: JSON.stringify({ instances: [instance(1)] }),
+    };
+    const warm = await s.inject({
+      method: 'POST',
+      url: job.path,
+      headers: { ...job.headers, 'content-type': 'application/json' },
+      payload: job.body,
+    });
+    if (warm.status !== 200) throw new Error(`warm-up predict: ${warm.status} ${warm.body}`);
+    return { s, job };
+  } catch (err) {
     await s.close();
-    throw new Error(`warm-up predict: ${warm.statusCode} ${warm.body}`);
+    throw err;
   }
-  return { s, job };
-}
-
-/** Writes a trained model into the tenant's namespace and registers it (live: the model's first version). */
-export async function registerModel(
-  s: Served,
-  tenantId: string,
-  model: string,
-  trained: TrainedModel,
-): Promise<void> {
-  const scope = mintTenantScope(tenantId, SYSTEM);
-  const onnx = Buffer.from(trained.onnx!);
-  const prefix = `models/${model}/bench`;
-  const art = s.platform.services.artifacts;
-  await art.put(scope, `${prefix}/model.onnx`, onnx);
-  await art.put(scope, `${prefix}/featurizer.json`, Buffer.from(JSON.stringify(trained.featurizer)));
-  await art.put(scope, `${prefix}/model.json`, Buffer.from(JSON.stringify(trained.modelJson)));
-  await s.platform.store.models.register(scope, {
-    model,
-    mode: 'tenant',
-    task: trained.modelJson.task,
-    algorithm: trained.modelJson.algorithm,
-    params: trained.modelJson.params,
-    metrics: {},
-    datasets: [],
-    artifact: prefix,
-    checksum: createHash('sha256').update(onnx).digest('hex'),
-    jobId: null,
-    base: null,
-    createdAt: new Date().toISOString(),
-    createdBy: 'bench',
-  });
 }
 
 /** The load generator, in its own process. */
@@ -231,12 +138,6 @@ export class LoadGen {
     this.child.send('exit');
   }
 }
-
-export function threads(): number {
-  return Number(/Threads:\s*(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
-}
-
-export const rssMb = (): number => process.memoryUsage().rss / 1024 / 1024;
 
 /** Zipf(s) over n items: ranks 0..n-1 drawn from a seeded generator. */
 export function zipf(n: number, s: number, count: number, seed = 42): number[] {

@@ -1,0 +1,216 @@
+// The bench's side of server-child.mjs: a serve-benchmark server in a process of its own, run from the
+// build as `npm start` runs it (see there). Readings of that process alone (RSS, OS threads) come from
+// /proc/<pid>/status; the rest is asked over IPC.
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TrainedModel } from '../../src/ml/train.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+
+let built = false;
+/** Builds src/ into dist/ once per bench run (scripts/build.mjs, ~1 s): the servers run what is checked out. */
+export function ensureBuilt(): void {
+  if (built) return;
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet'], { stdio: 'inherit' });
+  built = true;
+}
+
+export interface CacheReading {
+  hits: number;
+  misses: number;
+  loads: number;
+  recentLoadMs: number[];
+  size: number;
+  bytes: number;
+  engines: Record<string, number>;
+}
+
+export type MemoryReading = NodeJS.MemoryUsage & { threads: number };
+
+export class ServerProcess {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private exited = false;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+    readonly adminKey: string,
+    private readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+  ) {
+    child.on('message', (m: { id?: number; ok?: boolean; value?: unknown; error?: string }) => {
+      const p = m.id === undefined ? undefined : this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id!);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(`bench server: ${m.error}`));
+    });
+    child.once('exit', (code) => {
+      this.exited = true;
+      for (const p of this.pending.values()) p.reject(new Error(`bench server exited (${code})`));
+      this.pending.clear();
+    });
+  }
+
+  /**
+   * Starts a server with the bench's defaults (loopback, port 0, silent logs, no training workers), `env`
+   * over them. `dataDir`: serve this data folder (the caller's: it stays after close) instead of a new
+   * one; `nodeArgs` go to node itself (e.g. --max-semi-space-size=2).
+   */
+  static async start(
+    env: Record<string, string> = {},
+    opts: { dataDir?: string; nodeArgs?: string[] } = {},
+  ): Promise<ServerProcess> {
+    ensureBuilt();
+    const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'tenantml-bench-serve-')));
+    const nodeArgs = opts.nodeArgs ?? [];
+    const child = fork(join(here, 'server-child.mjs'), [], {
+      execArgv: nodeArgs,
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        TENANTML_DATA_DIR: dataDir,
+        TENANTML_HOST: '127.0.0.1',
+        TENANTML_PORT: '0',
+        TENANTML_LOG_LEVEL: 'silent',
+        TENANTML_WORKER_SLOTS: '0',
+        ...env,
+      },
+    });
+    const ready = await new Promise<{ port: number; adminKey: string }>((resolve, reject) => {
+      child.once('message', (m: { ready?: boolean; port: number; adminKey: string }) => resolve(m));
+      child.once('exit', (code) => reject(new Error(`bench server exited before it was ready (${code})`)));
+    });
+    return new ServerProcess(child, ready.port, ready.adminKey, dataDir, opts.dataDir === undefined);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  private ask<T>(op: string, args?: unknown): Promise<T> {
+    if (this.exited) return Promise.reject(new Error('bench server has exited'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, op, args });
+    });
+  }
+
+  /** Creates a premium tenant with these quota overrides; answers a predict key of it. */
+  tenant(id: string, quotaOverrides: Record<string, number> = {}): Promise<string> {
+    return this.ask('tenant', { id, quotaOverrides });
+  }
+
+  /** Tenants `<prefix>0…<prefix><n-1>` (premium, these overrides), each with `trained` live as `model`. */
+  setupTenants(
+    prefix: string,
+    n: number,
+    quotaOverrides: Record<string, number>,
+    model: string,
+    trained: TrainedModel,
+  ): Promise<void> {
+    const { onnx, featurizer, modelJson } = trained;
+    return this.ask('setupTenants', {
+      prefix,
+      n,
+      quotaOverrides,
+      model,
+      trained: { onnx, featurizer, modelJson },
+    });
+  }
+
+  /** Writes a trained model into the tenant's namespace and registers it (live: its first version). */
+  register(tenantId: string, model: string, trained: TrainedModel): Promise<void> {
+    return this.ask('register', {
+      tenantId,
+      model,
+      onnx: trained.onnx,
+      featurizer: trained.featurizer,
+      modelJson: trained.modelJson,
+    });
+  }
+
+  /** A request through the app (Fastify inject), no socket. */
+  inject(req: {
+    method: string;
+    url: string;
+    headers?: Record<string, string>;
+    payload?: string;
+  }): Promise<{ status: number; body: string }> {
+    return this.ask('inject', req);
+  }
+
+  metricSum(name: string): Promise<number> {
+    return this.ask('metricSum', { name });
+  }
+
+  cache(): Promise<CacheReading> {
+    return this.ask('cache');
+  }
+
+  meteredRows(tenantId: string): Promise<number> {
+    return this.ask('meteredRows', { tenantId });
+  }
+
+  memory(): Promise<MemoryReading> {
+    return this.ask('memory');
+  }
+
+  profileStart(intervalUs = 100): Promise<void> {
+    return this.ask('profileStart', { intervalUs });
+  }
+
+  /** Writes the CPU profile taken since profileStart to `path` (.cpuprofile, for DevTools). */
+  profileStop(path: string): Promise<string> {
+    return this.ask('profileStop', { path });
+  }
+
+  heapSnapshot(path: string): Promise<string> {
+    return this.ask('heapSnapshot', { path });
+  }
+
+  /** The process's resident set in MiB (VmRSS of /proc/<pid>/status). */
+  rssMb(): number {
+    return Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1]) / 1024;
+  }
+
+  threads(): number {
+    return Number(/Threads:\s*(\d+)/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1]);
+  }
+
+  async close(): Promise<void> {
+    if (!this.exited) {
+      const gone = new Promise((r) => this.child.once('exit', r));
+      await this.ask('close').catch(() => undefined);
+      await gone;
+    }
+    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** An anchor server of serve (a) in a process of its own (anchor-child.mjs): `hello` or `echo`. */
+export async function startAnchor(kind: 'hello' | 'echo'): Promise<{ port: number; close(): Promise<void> }> {
+  const child = fork(join(here, 'anchor-child.mjs'), [kind], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const { port } = await new Promise<{ port: number }>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`anchor ${kind} exited before listening (${code})`)));
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.send('close');
+      }),
+  };
+}
