@@ -42,6 +42,11 @@ export interface PredictionLogDeps {
   flushMs: number;
   /** Most entries held in memory across tenants. */
   maxBuffered?: number;
+  /**
+   * A flush starts as soon as this many records are held (besides every `flushMs`), so that a busy
+   * server holds a few MB of log, not a whole flush period's worth. Default 10,000.
+   */
+  flushAtRecords?: number;
   onDropped?(n: number): void;
   onWritten?(n: number): void;
   onError?(err: unknown): void;
@@ -70,6 +75,7 @@ const POST_LINES = 256;
 const DEFAULT_POST_MS = 20;
 
 const DEFAULT_MAX_BUFFERED = 50_000;
+const DEFAULT_FLUSH_AT_RECORDS = 10_000;
 /** Most records in one batch file (about 0.5–1 MB of JSON): the unit of work a flush does without a pause. */
 export const MAX_RECORDS_PER_FILE = 2000;
 
@@ -84,6 +90,9 @@ export class PredictionLog {
   private closing: Promise<void> | undefined;
   private dropped = 0;
   private readonly max: number;
+  private readonly flushAt: number;
+  /** A flush started by the record count is running (another is not started meanwhile). */
+  private countFlush = false;
   /** With a writer thread: lines collected per (tenant, model, day) until the next post. */
   private pending = new Map<string, LineBatch>();
   private pendingLines = 0;
@@ -94,6 +103,7 @@ export class PredictionLog {
 
   constructor(private readonly deps: PredictionLogDeps) {
     this.max = deps.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.flushAt = deps.flushAtRecords ?? DEFAULT_FLUSH_AT_RECORDS;
     if (deps.thread && deps.sampleRate > 0) {
       this.writer = new WriterThread({
         root: deps.thread.root,
@@ -149,6 +159,14 @@ export class PredictionLog {
     const day = rec.at.slice(0, 10);
     if (this.writer) this.collect(scope.tenantId, rec.model, day, line);
     else this.buffer.push({ scope, model: rec.model, day, line });
+    if (!this.countFlush && this.buffered >= this.flushAt) {
+      this.countFlush = true;
+      this.flush()
+        .catch((err) => this.deps.onError?.(err))
+        .finally(() => {
+          this.countFlush = false;
+        });
+    }
   }
 
   private collect(tenantId: string, model: string, day: string, line: string): void {

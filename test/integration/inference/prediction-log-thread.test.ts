@@ -496,6 +496,21 @@ describe('prediction log through its writer thread', () => {
     assert.equal((await log.list(a, 'ok')).length, 1);
   });
 
+  test('a flush starts once flushAtRecords records are held, without waiting for flushMs', async () => {
+    const w = world();
+    const a = w.addTenant('ta');
+    const { log, counts } = threadLog(w, { flushAtRecords: 20 }); // flushMs: 10 minutes
+    for (let i = 0; i < 19; i++) log.append(a, rec(String(i), 'm'));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(counts.written, 0, 'below the count: nothing written before flushMs');
+    log.append(a, rec('19', 'm'));
+    await waitFor('the 20 records written', () => counts.written === 20);
+    assert.equal(log.buffered, 0);
+    const { records } = await readAll(log, a, 'm');
+    assert.equal(records.length, 20);
+    await log.close();
+  });
+
   test('the bound counts records held by the thread: beyond it records are dropped and counted', async () => {
     const w = world();
     const a = w.addTenant('ta');
