@@ -6,16 +6,16 @@
 // It runs inside `npm start` beside the API or alone (`tenantml worker`), any number against one store.
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { type Clock, cryptoRandom, type Random, systemClock } from '../core/clock.ts';
 import { isAppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { type Job, type JobProgress, TERMINAL_STATES, type TrainSpec } from '../core/jobs.ts';
-import { runsFromSource, siblingModule } from '../core/module-url.ts';
+import { siblingModule } from '../core/module-url.ts';
 import { mintTenantScope, SHARED_NAMESPACE, SYSTEM, sharedScope } from '../core/scope.ts';
 import type { DatasetVersion } from '../core/types.ts';
+import { childLoaderArgs } from '../runtime/entry.ts';
 import type { TenantArtifacts } from '../services/artifacts.ts';
 import type { KeyRing } from '../services/keyring.ts';
 import type { JobOutcome, Store } from '../store/ports.ts';
@@ -103,12 +103,6 @@ export interface WorkerOptions {
 
 const CHILD_URL = siblingModule(import.meta.url, './child.ts');
 const CHILD_ENTRY = fileURLToPath(CHILD_URL);
-
-/** The child's loader flags: tsx's loader when it runs from source, none when built. */
-function childLoaderArgs(): string[] {
-  if (!runsFromSource(CHILD_URL.href)) return [];
-  return ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
-}
 
 /** Keeps the last few KiB of the child's standard error, for crash reasons. */
 class Tail {
@@ -651,7 +645,7 @@ export class Supervisor {
   readonly opt: Required<Omit<WorkerOptions, 'workerId' | 'onEvent'>>;
   readonly clock: Clock;
   readonly log: WorkerLog;
-  readonly loaderArgs = childLoaderArgs();
+  readonly loaderArgs = childLoaderArgs(CHILD_URL);
   private readonly running = new Map<string, RunningJob>();
   private stopping = false;
   private loopDone: Promise<void> | null = null;

@@ -5,12 +5,12 @@
 // arrays, exact parity with ONNX Runtime) when it supports every operator of the graph and the process's
 // parity probe found those operators exact on this CPU, ONNX Runtime otherwise (imported models usually,
 // a compiler error) or when the configuration says `onnxruntime`; the model says why (fallbackKind).
-import * as ort from 'onnxruntime-node';
 import type { FeaturizerState } from '../ml/featurizer.ts';
 import { MicroBatcher, type Outputs } from './batcher.ts';
 import { Unsupported } from './native/decode.ts';
 import { type ParityProbe, PROBED_OPS, processParity } from './native/parity-probe.ts';
 import { compileOnnx, type NativePlan } from './native/plan.ts';
+import { type Ort, onnxRuntime } from './ort.ts';
 
 /** `auto`: the native engine when it runs the graph exactly, else ONNX Runtime; `onnxruntime`: always ORT. */
 export type InferenceEngine = 'auto' | 'onnxruntime';
@@ -72,7 +72,7 @@ export const SESSION_OPTIONS = {
   graphOptimizationLevel: 'basic',
   enableCpuMemArena: false,
   enableMemPattern: false,
-} as const satisfies ort.InferenceSession.SessionOptions;
+} as const satisfies Ort.InferenceSession.SessionOptions;
 
 /**
  * Fixed cost of one native model beyond its typed arrays and featurizer: the plan's step closures, the
@@ -187,6 +187,7 @@ async function loadOrt(
   opts: { batchWindowMs: number; featurizerBytes: number; onRun?: () => void },
   fallback: { kind: FallbackKind; reason: string },
 ): Promise<LoadedModel> {
+  const ort = onnxRuntime();
   const session = await ort.InferenceSession.create(onnx, { ...SESSION_OPTIONS });
   const run = async (input: Float32Array, rows: number): Promise<Outputs> => {
     opts.onRun?.();

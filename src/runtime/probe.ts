@@ -1,8 +1,8 @@
 // Checks an uploaded ONNX model before it becomes a shared model: it must load in ONNX Runtime, take one
 // float input of shape [N, F] with F the declared feature count, and produce the declared outputs for a
 // probe batch of zeros. The answer names what is wrong, never the model's bytes.
-import ort from 'onnxruntime-node';
 import type { ImportedIo } from './loaded-model.ts';
+import { type Ort, onnxRuntime } from './ort.ts';
 
 export interface ProbeSpec {
   /** Input tensor name; the model's only input when absent. */
@@ -19,7 +19,8 @@ export type ProbeResult = ImportedIo;
 
 /** Resolves with the resolved names, or rejects with `{field, message}` describing the first problem. */
 export async function probeOnnx(bytes: Uint8Array, spec: ProbeSpec): Promise<ProbeResult> {
-  let session: ort.InferenceSession;
+  const ort = onnxRuntime();
+  let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: 1,
@@ -70,14 +71,14 @@ export async function probeOnnx(bytes: Uint8Array, spec: ProbeSpec): Promise<Pro
     const feed = {
       [input]: new ort.Tensor('float32', new Float32Array(n * spec.features), [n, spec.features]),
     };
-    let out: Record<string, ort.OnnxValue>;
+    let out: Record<string, Ort.OnnxValue>;
     try {
       out = await session.run(feed);
     } catch (err) {
       throw { field: 'onnx', message: `the model fails on a probe batch (${firstLine(err)})` };
     }
     if (outputs.probabilities) {
-      const p = out[outputs.probabilities] as ort.Tensor | undefined;
+      const p = out[outputs.probabilities] as Ort.Tensor | undefined;
       const cols = p ? p.dims[p.dims.length - 1] : undefined;
       const expected = spec.task === 'binary' ? 2 : spec.classes?.length;
       if (!p || p.dims[0] !== n || (expected !== undefined && cols !== expected))
@@ -87,7 +88,7 @@ export async function probeOnnx(bytes: Uint8Array, spec: ProbeSpec): Promise<Pro
         };
     }
     if (outputs.value) {
-      const v = out[outputs.value] as ort.Tensor | undefined;
+      const v = out[outputs.value] as Ort.Tensor | undefined;
       if (!v || v.size !== n) throw { field: 'outputs.value', message: 'expected one value per row' };
     }
     return { input, outputs };

@@ -5,9 +5,14 @@
 // (extreme values included) and their bits are compared: an operator that differs sends the graphs using it
 // to ONNX Runtime. Trees, Add/Sub, Identity, Concat and ArgMax are exact float32 operations everywhere and
 // are not probed. The probe's sessions have one intra-op and one inter-op thread (no OS thread is added) and
-// are released at once; it takes a few milliseconds (`durationMs`).
-import * as ort from 'onnxruntime-node';
+// are released at once; it takes a few milliseconds (`durationMs`). The process's probe (`processParity`)
+// runs in a short-lived child process (parity-child.ts), so that a serving process whose models all run
+// natively never loads ONNX Runtime's library (~15–22 MB of resident memory).
+import { fork } from 'node:child_process';
+import { siblingModule } from '../../core/module-url.ts';
 import { attrInt, encodeModel, floatTensor, type GraphParts, node, valueInfo } from '../../ml/onnx/graph.ts';
+import { childLoaderArgs } from '../entry.ts';
+import { onnxRuntime } from '../ort.ts';
 import { compileOnnx } from './plan.ts';
 
 /**
@@ -55,6 +60,19 @@ const EXTREMES = [
   -18.01, 30, -30, 87.5, -87.5, 88.4, -88.4, 89, -89, 100, -100, 1e6, -1e6, 3.4e38, -3.4e38,
 ].map(Math.fround);
 
+/** Softmax rows of `c` logits whose probabilities fall into float32's subnormal range (see `cases`). */
+function subnormalRows(c: number): Float32Array {
+  const rows: number[] = [];
+  for (const gap of [87, 87.5, 88.4, 89, 95, 100, 103.9, 104, 120]) {
+    for (const sign of [1, -1]) {
+      const r = Array.from({ length: c }, (_, j) => (j % 3) * 0.25);
+      r[c - 1] = sign * gap;
+      rows.push(...r);
+    }
+  }
+  return Float32Array.from(rows);
+}
+
 /** `rows` × `cols` inputs: the extreme values first, then a fixed pseudo-random spread over ±40. */
 function inputs(rows: number, cols: number, seed: number, scale = 40): Float32Array {
   const r = lcg(seed);
@@ -79,10 +97,16 @@ function cases(): Case[] {
     cols: 8,
     ulps: 0,
   });
-  // Class counts on both sides of MLAS's vector widths, and above 16 (its sum split in blocks there).
+  // Class counts on both sides of MLAS's vector widths, and above 16 (its sum split in blocks there). After
+  // the spread rows, rows with one logit `gap` above or below small others: probabilities in float32's
+  // subnormal range (gaps 87.3–103.9), where some CPUs' kernels flush to zero and others do not.
   for (const c of [2, 3, 8, 16, 17, 33]) {
-    const rows = Math.max(8, Math.ceil(EXTREMES.length / c) + 4);
-    const x = inputs(rows, c, 100 + c, 20);
+    const spread = Math.max(8, Math.ceil(EXTREMES.length / c) + 4);
+    const wide = subnormalRows(c);
+    const rows = spread + wide.length / c;
+    const x = new Float32Array(rows * c);
+    x.set(inputs(spread, c, 100 + c, 20));
+    x.set(wide, spread * c);
     out.push({
       op: 'Softmax',
       onnx: model(`probe-softmax-${c}`, c, c, {
@@ -130,6 +154,7 @@ function ulpDistance(a: number, b: number): number {
 
 /** Whether the native result of `c` matches ONNX Runtime's on this CPU. */
 async function matches(c: Case): Promise<boolean> {
+  const ort = onnxRuntime();
   const native = compileOnnx(c.onnx, c.cols).run(c.input, c.rows).out?.data;
   const session = await ort.InferenceSession.create(c.onnx, {
     intraOpNumThreads: 1,
@@ -160,15 +185,52 @@ export const runParityProbe: ParityProbe = async () => {
   return { differs, durationMs: performance.now() - start };
 };
 
+/** The longest the probe's child process may take before it counts as failed. */
+const CHILD_TIMEOUT_MS = 60_000;
+
+/** What parity-child.ts sends back. */
+export interface ParityMessage {
+  differs: string[];
+  durationMs: number;
+}
+
+/** Runs the probe in a child process (parity-child.ts, from source or built like this module). */
+export const runParityProbeInChild: ParityProbe = () => {
+  const entry = siblingModule(import.meta.url, './parity-child.ts');
+  return new Promise<ParityReport>((resolve, reject) => {
+    const child = fork(entry, [], {
+      execArgv: childLoaderArgs(entry),
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    let answer: ParityMessage | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.once('message', (m: ParityMessage) => {
+      answer = m;
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (answer && Array.isArray(answer.differs))
+        resolve({ differs: new Set(answer.differs), durationMs: answer.durationMs });
+      else reject(new Error(`the parity probe's process ended without an answer (${signal ?? code})`));
+    });
+  });
+};
+
 let memo: Promise<ParityReport> | undefined;
 
 /**
- * The process's probe result, run on first use and kept. A probe that throws (ONNX Runtime could not open
- * its sessions) counts every probed operator as differing for that load and is tried again on the next.
+ * The process's probe result, run on first use (in a child process) and kept. A probe that fails (ONNX
+ * Runtime could not open its sessions, the child could not start) counts every probed operator as
+ * differing for that load and is tried again on the next.
  */
 export function processParity(): Promise<ParityReport> {
   if (!memo) {
-    memo = runParityProbe().catch(() => {
+    memo = runParityProbeInChild().catch(() => {
       memo = undefined;
       return { differs: new Set<string>(PROBED_OPS), durationMs: 0 };
     });

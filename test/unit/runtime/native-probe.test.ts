@@ -4,6 +4,7 @@
 // an unexpected compiler error (a bug) still serves the model from ONNX Runtime, kind `error`; and the
 // softmax's exp reproduces ONNX Runtime's subnormal results when a row's logits span more than 87.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
@@ -63,7 +64,7 @@ function fakeProbe(ops: string[]): { probe: () => Promise<ParityReport>; calls: 
   };
 }
 
-test('the real probe: every operator matches ONNX Runtime on this x86-64 CPU, in a few ms, no thread left', async () => {
+test('the real probe: only probed operators can differ, in a few ms, no thread left', async () => {
   await runParityProbe(); // warm ONNX Runtime's first-session costs
   const before = osThreads();
   const times: number[] = [];
@@ -73,8 +74,10 @@ test('the real probe: every operator matches ONNX Runtime on this x86-64 CPU, in
     times.push(last.durationMs);
   }
   assert.ok(osThreads() <= before, `threads ${before} → ${osThreads()}`);
-  if (process.arch === 'x64') assert.deepEqual([...(last?.differs ?? ['?'])], []);
-  else for (const op of last?.differs ?? []) assert.ok((PROBED_OPS as readonly string[]).includes(op));
+  // Which operators differ depends on the CPU's kernels (an AVX2 EPYC without AVX-512 flushes some
+  // softmax subnormals; the next tests hold the probe to every difference they find): only probed ones.
+  assert.ok(last);
+  for (const op of last.differs) assert.ok((PROBED_OPS as readonly string[]).includes(op), op);
   const best = Math.min(...times);
   // Nine ONNX Runtime sessions opened, run and released; measured 5–15 ms on a shared 2-core machine.
   assert.ok(best < 100, `probe took ${best.toFixed(1)} ms`);
@@ -87,6 +90,40 @@ test('the process probe runs once and is shared by every load', async () => {
   const report = await a;
   assert.ok(report.durationMs >= 0);
   assert.equal(await processParity(), report);
+});
+
+// In a fresh process (this one has loaded ONNX Runtime for its own comparisons): the process's probe runs
+// in a child, and a native model using a probed operator loads and runs without ONNX Runtime being loaded
+// in the serving process; the child's answer equals the probe run in place.
+const FRESH = `
+import { createRequire } from 'node:module';
+import { encodeModel, node, valueInfo } from './src/ml/onnx/graph.ts';
+import { loadModel } from './src/runtime/loaded-model.ts';
+import { processParity, runParityProbe } from './src/runtime/native/parity-probe.ts';
+const ortLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((f) => f.includes('/node_modules/onnxruntime-node/'));
+const sigmoid = encodeModel('t', 3, { nodes: [node('Sigmoid', ['input'], ['out'])], initializers: [], outputs: [valueInfo('out', 'float', [3])] });
+const cols = [0, 1, 2].map((i) => ({ name: 'f' + i, type: 'numeric' }));
+const m = await loadModel('k', sigmoid, { task: 'regression', inputSchema: cols, featurizer: null, imported: null }, { batchWindowMs: 0, featurizerBytes: 0 });
+const out = await m.batcher.submit(Float32Array.from([0, 1, -1]), 1);
+const child = await processParity();
+const afterServing = ortLoaded();
+const inPlace = await runParityProbe();
+console.log(JSON.stringify({ engine: m.engine, value: out.outputs.out.data[1], afterServing, child: [...child.differs], inPlace: [...inPlace.differs], loadedByInPlace: ortLoaded() }));
+process.exit(0);
+`;
+
+test('the process probe runs in a child: a native model using Sigmoid serves without ONNX Runtime in the process', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', FRESH], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+  assert.equal(got.engine, 'native');
+  assert.ok(Math.abs(got.value - 1 / (1 + Math.exp(-1))) < 1e-6, String(got.value));
+  assert.equal(got.afterServing, false, 'ONNX Runtime was loaded in the serving process');
+  assert.deepEqual(got.child, got.inPlace, "the child's answer is the probe's");
+  assert.equal(got.loadedByInPlace, true, 'the check sees ONNX Runtime once it is loaded');
 });
 
 test('a CPU whose Softmax differs: Softmax graphs fall back with the reason, the rest stays native', async () => {
@@ -149,7 +186,10 @@ test('an unexpected compiler error falls back to ONNX Runtime (kind error), the 
   await m.dispose();
 });
 
-test('softmax: rows whose logits span more than 87 give ONNX Runtime’s subnormal probabilities, bit for bit', async () => {
+test('softmax: rows whose logits span more than 87 give ONNX Runtime’s subnormal probabilities bit for bit, or the probe sends Softmax to ONNX Runtime on this CPU', async () => {
+  // Some CPUs' kernels flush these subnormals to zero (seen on an AVX2 EPYC without AVX-512, 2-class rows):
+  // then the probe must find Softmax differing, so that no model computes them natively there.
+  const softmaxDiffers = (await runParityProbe()).differs.has('Softmax');
   for (const c of [2, 3, 8, 16]) {
     const rows: number[] = [];
     for (const gap of [87, 87.5, 88.4, 89, 95, 100, 103.9, 104, 120, 1e6]) {
@@ -167,6 +207,10 @@ test('softmax: rows whose logits span more than 87 give ONNX Runtime’s subnorm
       ref.some((v) => v > 0 && v < 2 ** -126),
       'ONNX Runtime gives subnormals here',
     );
-    assert.deepEqual(Array.from(native), Array.from(ref), `${c} classes`);
+    const same = Array.from(native).every((v, i) => Object.is(v, ref[i]));
+    assert.ok(
+      same || softmaxDiffers,
+      `${c} classes: native differs from ONNX Runtime and the probe missed it`,
+    );
   }
 });
