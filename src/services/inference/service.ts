@@ -35,7 +35,7 @@ export interface TenantLimits {
 
 export interface InferenceDeps {
   registry: Pick<RegistryService, 'resolve'>;
-  artifacts: Pick<TenantArtifacts, 'get'>;
+  artifacts: Pick<TenantArtifacts, 'getSmall'>;
   metrics: InferenceMetrics;
   log: PredictionLog;
   clock: Clock;
@@ -201,9 +201,14 @@ export class InferenceService {
   ): Promise<LoadedModel & { ignored: Set<string> }> {
     const at = resolved.namespace === SHARED_NAMESPACE ? sharedScope(SYSTEM) : scope;
     const prefix = resolved.record.artifact;
-    const get = (name: string): Promise<Buffer> => this.deps.artifacts.get(at, `${prefix}/${name}`);
+    const get = (name: string): Promise<Buffer> => this.deps.artifacts.getSmall(at, `${prefix}/${name}`);
     try {
-      const [onnx, modelJsonRaw] = await Promise.all([get('model.onnx'), get('model.json')]);
+      // The three read at once (an imported model has no featurizer: its absent file is not an error).
+      const [onnx, modelJsonRaw, featurizerRaw] = await Promise.all([
+        get('model.onnx'),
+        get('model.json'),
+        get('featurizer.json').catch((err: unknown) => err),
+      ]);
       const digest = createHash('sha256').update(onnx).digest('hex');
       if (digest !== resolved.record.checksum)
         throw new Error('model.onnx does not match its registered checksum');
@@ -216,7 +221,8 @@ export class InferenceService {
       let featurizer: FeaturizerState | null = null;
       let featurizerBytes = 0;
       if (!mj.imported) {
-        const raw = await get('featurizer.json');
+        if (!(featurizerRaw instanceof Buffer)) throw featurizerRaw;
+        const raw = featurizerRaw;
         featurizerBytes = raw.byteLength;
         featurizer = JSON.parse(raw.toString('utf8')) as FeaturizerState;
       }

@@ -8,6 +8,11 @@ export interface BlobStore {
   put(path: string, body: Readable | Uint8Array): Promise<number>;
   /** A stream of the blob; rejects with code ENOENT when absent. */
   get(path: string): Promise<Readable>;
+  /**
+   * The whole blob at once, for small blobs read on a latency-sensitive path (a model's artifacts when it
+   * loads); rejects with code ENOENT when absent. Adapters without a cheaper way leave it out (`get` is used).
+   */
+  read?(path: string): Promise<Buffer>;
   exists(path: string): Promise<boolean>;
   size(path: string): Promise<number>;
   delete(path: string): Promise<void>;
