@@ -21,15 +21,20 @@ async function inject(req) {
   return { status: r.statusCode, body: r.body };
 }
 
+/** A premium tenant with these quota overrides, through the API. */
+async function createTenant(id, quotaOverrides) {
+  const t = await inject({
+    method: 'POST',
+    url: '/v1/tenants',
+    headers: admin,
+    payload: { id, name: id, tier: 'premium', quotaOverrides },
+  });
+  if (t.status !== 201) throw new Error(`tenant ${id}: ${t.status} ${t.body}`);
+}
+
 const ops = {
   async tenant({ id, quotaOverrides }) {
-    const t = await inject({
-      method: 'POST',
-      url: '/v1/tenants',
-      headers: admin,
-      payload: { id, name: id, tier: 'premium', quotaOverrides },
-    });
-    if (t.status !== 201) throw new Error(`tenant ${id}: ${t.status} ${t.body}`);
+    await createTenant(id, quotaOverrides);
     const k = await inject({
       method: 'POST',
       url: `/v1/tenants/${id}/keys`,
@@ -46,13 +51,7 @@ const ops = {
   async setupTenants({ prefix, n, quotaOverrides, model, trained }) {
     for (let i = 0; i < n; i++) {
       const id = `${prefix}${i}`;
-      const t = await inject({
-        method: 'POST',
-        url: '/v1/tenants',
-        headers: admin,
-        payload: { id, name: id, tier: 'premium', quotaOverrides },
-      });
-      if (t.status !== 201) throw new Error(`tenant ${id}: ${t.status} ${t.body}`);
+      await createTenant(id, quotaOverrides);
       await ops.register({ tenantId: id, model, ...trained });
     }
   },

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TenantmlClient } from '../../src/sdk/index.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 // Inside the project, so that the built files find node_modules as dist/ does.
@@ -17,17 +17,6 @@ const OUT = join(ROOT, `.test-build-${process.pid}`);
 let cwd: string;
 let child: ChildProcess | undefined;
 let stderr = '';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
