@@ -2,12 +2,15 @@
 // temporary file in the same folder, are fsynced, then renamed over the target, so a reader sees the old
 // blob or the whole new one.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from './ports.ts';
+
+/** Largest blob `read` reads in one synchronous call (8 MiB: a few ms from the page cache). */
+export const SYNC_READ_MAX_BYTES = 8 * 1024 * 1024;
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs' as const;
@@ -59,13 +62,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   /**
-   * Read in one synchronous call: a model's artifacts are small (KB to a few MB, usually in the page
-   * cache), and on a busy server every asynchronous step of a read (stat, open, each chunk, close) waits a
-   * whole turn of the event loop behind the requests being served — a cold model load then took 50–125 ms
-   * under load where its work is ~8 ms (serve bench (b)).
+   * Read in one synchronous call when the blob is at most SYNC_READ_MAX_BYTES: a model's artifacts are
+   * small (KB to a few MB, usually in the page cache), and on a busy server every asynchronous step of a
+   * read (stat, open, each chunk, close) waits a whole turn of the event loop behind the requests being
+   * served — a cold model load took 125–190 ms under load where its work is ~8 ms (serve bench (b)).
+   * A bigger blob (an imported model of many MB) is read asynchronously, not to hold the loop that long.
    */
   async read(path: string): Promise<Buffer> {
-    return readFileSync(this.file(path));
+    const file = this.file(path);
+    if (statSync(file).size > SYNC_READ_MAX_BYTES) return readFile(file);
+    return readFileSync(file);
   }
 
   async exists(path: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { mintTenantScope, SYSTEM } from '../../../src/core/scope.ts';
 import { TenantArtifacts } from '../../../src/services/artifacts.ts';
 import { KeyRing } from '../../../src/services/keyring.ts';
-import { FsBlobStore } from '../../../src/store/artifacts/fs.ts';
+import { FsBlobStore, SYNC_READ_MAX_BYTES } from '../../../src/store/artifacts/fs.ts';
 import type { BlobStore } from '../../../src/store/artifacts/ports.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tenantml-artifacts-read-'));
@@ -31,6 +31,10 @@ test('FsBlobStore.read: the whole blob, ENOENT when absent, no path outside the 
   await blobs.put('a/b.bin', bytes);
   assert.deepEqual(await blobs.read('a/b.bin'), bytes);
   await assert.rejects(blobs.read('a/missing.bin'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  // Above SYNC_READ_MAX_BYTES the read is asynchronous; the bytes are the same.
+  const big = Buffer.alloc(SYNC_READ_MAX_BYTES + 1, 9);
+  await blobs.put('a/big.bin', big);
+  assert.ok((await blobs.read('a/big.bin')).equals(big));
   await assert.rejects(blobs.read('../outside'), /invalid blob path/);
 });
 
