@@ -21,8 +21,14 @@ describe('rate limits shared by two server instances through Redis', () => {
     for (let i = 0; i < 2; i++) {
       // A generous Redis timeout: on a busy machine (the whole suite at once) a 100-ms answer can be late,
       // and the replica then counts in memory by design — which this test must not mistake for sharing.
+      // Refusals sent at once: held ones (100 ms each by default) would carry the ten requests past the
+      // one-second window, whose reset this test must not meet (holding is tested in predict.test.ts).
       const tp = await createTestPlatform('sqlite', {
-        env: { TENANTML_REDIS_URL: REDIS_URL, TENANTML_REDIS_TIMEOUT_MS: '5000' },
+        env: {
+          TENANTML_REDIS_URL: REDIS_URL,
+          TENANTML_REDIS_TIMEOUT_MS: '5000',
+          TENANTML_RATE_LIMIT_HOLD_MS: '0',
+        },
       });
       const t = await tp.tenant(tenant, { quotaOverrides: { requestsPerSecond: 5 } });
       await registerTrained(tp.platform, mintTenantScope(tenant, SYSTEM), 'churn', model);

@@ -74,6 +74,16 @@ describe('configuration', () => {
     assert.equal(d.sharedCost, 'contributors');
     assert.equal(d.otlpTracesEndpoint, null);
     assert.equal(d.redisTimeoutMs, 100);
+    assert.equal(d.rateLimitHoldMs, 100);
+    assert.equal(
+      loadConfig({ TENANTML_RATE_LIMIT_HOLD_MS: '0' }, '/x').rateLimitHoldMs,
+      0,
+      '0: refusals at once',
+    );
+    assert.throws(
+      () => loadConfig({ TENANTML_RATE_LIMIT_HOLD_MS: '-1' }, '/x'),
+      /TENANTML_RATE_LIMIT_HOLD_MS/,
+    );
     const c = loadConfig(
       {
         TENANTML_METERING: 'off',
