@@ -2,10 +2,11 @@
 // blocks of features over shared memory (SharedArrayBuffer + Atomics, no message per build). Every
 // feature's slots are summed by one thread in row order, so the model is identical to the inline one.
 import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { runsFromSource, siblingModule } from '../../core/module-url.ts';
+import { siblingModule } from '../../core/module-url.ts';
 import type { BinnedMatrix } from '../../ml/gbdt/binning.ts';
 import { accumulateFeatures, buildHistogram, gatherGradients } from '../../ml/gbdt/histogram.ts';
 import type { HistogramPool } from '../../ml/gbdt/pool.ts';
+import { workerBootstrap } from '../entry.ts';
 import {
   A_BINS,
   A_FEATURES,
@@ -65,20 +66,6 @@ export interface ThreadedHistogramPool extends HistogramPool {
 
 const DEFAULT_MIN_CELLS = 1 << 16;
 const SPIN = 2048;
-
-/**
- * The worker's entry: a built (.js) entry is imported as it is; a .ts entry (run from source) needs tsx's
- * loader registered inside the worker first. (On Node 20, `execArgv: ['--import', tsx]` does not reach a
- * worker's module loader: the .ts entry fails with ERR_UNKNOWN_FILE_EXTENSION, so the loader is registered
- * from a small eval'd script — which costs the thread ~30 MB, hence the build for serving.)
- */
-export function workerBootstrap(entryUrl: URL): string {
-  const href = entryUrl.href;
-  const entry = JSON.stringify(href);
-  if (!runsFromSource(href)) return `import(${entry});`;
-  const api = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${entry}); });`;
-}
 
 /**
  * Feature blocks of one build: eights while plenty remain (a pass over the rows serves eight

@@ -3,7 +3,7 @@
 // replaces a thread that died, counting the records it held as dropped — serving never waits on it.
 import { Worker } from 'node:worker_threads';
 import { siblingModule } from '../../../core/module-url.ts';
-import { workerBootstrap } from '../../../runtime/threads/histogram-pool.ts';
+import { workerBootstrap } from '../../../runtime/entry.ts';
 import type { FromWriter, LineBatch, ToWriter, WriterData } from './protocol.ts';
 
 export interface WriterThreadOptions {
