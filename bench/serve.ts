@@ -16,16 +16,8 @@ import { loadConfig } from '../src/core/config.ts';
 import { machineParts, numberOption } from './common.ts';
 import type { JobResult } from './serve/loadgen.ts';
 import { meteringCost } from './serve/metering.ts';
-import {
-  BIG_QUOTAS,
-  instance,
-  LoadGen,
-  predictServer,
-  settingsFromEnvironment,
-  trainBenchModel,
-  zipf,
-} from './serve/rig.ts';
-import { ServerProcess, startAnchor } from './serve/server-process.ts';
+import { BIG_QUOTAS, instance, LoadGen, predictServer, trainBenchModel, zipf } from './serve/rig.ts';
+import { ServerProcess, settingsFromEnvironment, startAnchor } from './serve/server-process.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -208,10 +200,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
     ? (args[args.indexOf('--density-node-flags') + 1] ?? '').split(' ').filter(Boolean)
     : [];
   const trained = trainBenchModel(trees, depth);
-  const env = {
-    ...settingsFromEnvironment(),
-    TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024),
-  };
+  const env = { TENANTML_INFERENCE_CACHE_BYTES: String(budgetMb * 1024 * 1024) };
   const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-density-'));
   // The tenants and models are written by a setup server; the measured server then starts on them from
   // the build, as `npm start` runs it — its RSS (VmRSS) is the serving process's alone, without the
@@ -317,7 +306,7 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
 
 async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Promise<void> {
   const trained = trainBenchModel(100, 6);
-  const s = await ServerProcess.start(settingsFromEnvironment());
+  const s = await ServerProcess.start();
   try {
     // A's own budget is half of the server's capacity: its flood is refused by its limits, not served.
     const aQuota = Math.max(1, Math.round(capacity / 2));

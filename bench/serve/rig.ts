@@ -65,14 +65,6 @@ export function instance(i = 0): Record<string, number> {
   return o;
 }
 
-/** TENANTML_* variables of the bench's own environment reach every server it starts (a step's own win). */
-export function settingsFromEnvironment(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (k.startsWith('TENANTML_') && v !== undefined) out[k] = v;
-  return out;
-}
-
 /** Quotas no bench request should meet (the steps measure the server, not a tenant's limits). */
 export const BIG_QUOTAS = {
   requestsPerSecond: 1_000_000,
@@ -91,14 +83,13 @@ export interface PredictJob {
 /**
  * A server in its own process, run from the build (server-process.ts), with one tenant and one live model
  * (`m100`), answered once (the model is loaded): the single-row predict request to send it.
- * TENANTML_* variables of the bench's environment reach it, `env` over them.
  */
 export async function predictServer(
   env: Record<string, string>,
   tenantId: string,
   trained: TrainedModel,
 ): Promise<{ s: ServerProcess; job: PredictJob }> {
-  const s = await ServerProcess.start({ ...settingsFromEnvironment(), ...env });
+  const s = await ServerProcess.start(env);
   try {
     const key = await s.tenant(tenantId, BIG_QUOTAS);
     await s.register(tenantId, 'm100', trained);

@@ -12,6 +12,14 @@ import type { TrainedModel } from '../../src/ml/train.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 
+/** TENANTML_* variables of the bench's own environment reach every server it starts (a step's own win). */
+export function settingsFromEnvironment(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (k.startsWith('TENANTML_') && v !== undefined) out[k] = v;
+  return out;
+}
+
 let built = false;
 /** Builds src/ into dist/ once per bench run (scripts/build.mjs, ~1 s): the servers run what is checked out. */
 export function ensureBuilt(): void {
@@ -59,8 +67,8 @@ export class ServerProcess {
   }
 
   /**
-   * Starts a server with the bench's defaults (loopback, port 0, silent logs, no training workers), `env`
-   * over them. `dataDir`: serve this data folder (the caller's: it stays after close) instead of a new
+   * Starts a server with the bench's defaults (loopback, port 0, silent logs, no training workers), the
+   * TENANTML_* variables of the bench's environment over them, `env` over those. `dataDir`: serve this data folder (the caller's: it stays after close) instead of a new
    * one; `nodeArgs` go to node itself (e.g. --max-semi-space-size=2).
    */
   static async start(
@@ -81,6 +89,7 @@ export class ServerProcess {
         TENANTML_PORT: '0',
         TENANTML_LOG_LEVEL: 'silent',
         TENANTML_WORKER_SLOTS: '0',
+        ...settingsFromEnvironment(),
         ...env,
       },
     });
