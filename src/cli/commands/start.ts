@@ -17,6 +17,10 @@ export function registerStart(program: Command, ctx: CommandContext): void {
       // Loaded here, not at the top: the client commands never pay for the server's modules.
       const { startPlatform } = await import('../../platform.ts');
       const running = await withConfigErrors(io, () => startPlatform(config));
+      // The native engine's parity probe runs once per process, in a child (~0.3 s): started now, so the
+      // first prediction of a model using Sigmoid, Softmax or MatMul does not wait for it. Never rejects.
+      if (config.inferenceEngine === 'auto')
+        void import('../../runtime/native/parity-probe.ts').then((p) => p.processParity());
       io.stderr(`tenantml is serving on ${running.url}\n`);
       if (running.adminKeyFile) io.stderr(`operator key: ${running.adminKeyFile}\n`);
       stopOnSignals(io, 'closing', () => running.close());
