@@ -31,8 +31,10 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** A Redis rate-limit answer slower than this counts as a failure and memory answers instead, ms. */
   readonly redisTimeoutMs: number;
-  /** A 429 for a tenant whose rate budget is spent waits min(the rest of its window, this) before it is sent, ms; 0: at once. */
+  /** A 429 of the predict path waits this long before it is sent, ms; 0: at once. */
   readonly rateLimitHoldMs: number;
+  /** TENANTML_RATE_LIMIT_BURST_SECONDS: a tenant's rate buckets hold this many seconds of its quotas. */
+  readonly rateLimitBurstSeconds: number;
   /** Training jobs this process runs at once (`tenantml start` and `tenantml worker`); 0: none. */
   readonly workerSlots: number;
   /** Training jobs running at once across all workers. */
@@ -123,7 +125,9 @@ export const CONFIG_VARIABLES = {
   TENANTML_REDIS_TIMEOUT_MS:
     'a Redis rate-limit answer slower than this (ms) counts as a failure: the replica counts in memory for a second; default 100',
   TENANTML_RATE_LIMIT_HOLD_MS:
-    'a predict request refused because its tenant spent its rate budget is answered (429) only after min(the rest of the window, this) ms, so a client ignoring Retry-After waits on its own connection; 0 answers at once; default 100',
+    'a predict request refused with 429 (rate budget or in-flight cap) is answered only after this many ms, so a client ignoring Retry-After waits on its own connection; 0 answers at once; default 100',
+  TENANTML_RATE_LIMIT_BURST_SECONDS:
+    "a tenant's rate buckets hold this many seconds of its requestsPerSecond and predictionsPerSecond (its largest burst) and refill continuously at the quota; default 1",
   TENANTML_WORKER_SLOTS: 'training jobs this process runs at once; 0 serves the API only; default 2',
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
   TENANTML_TAINTED_SERVING:
@@ -254,6 +258,7 @@ export function loadConfig(env: Env, cwd: string): Config {
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push('TENANTML_REDIS_URL must be a redis:// URL');
   const redisTimeoutMs = int(env, 'TENANTML_REDIS_TIMEOUT_MS', 100, 1, 60_000, problems);
   const rateLimitHoldMs = int(env, 'TENANTML_RATE_LIMIT_HOLD_MS', 100, 0, 60_000, problems);
+  const rateLimitBurstSeconds = int(env, 'TENANTML_RATE_LIMIT_BURST_SECONDS', 1, 1, 3600, problems);
 
   const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
   const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
@@ -361,6 +366,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     redisUrl,
     redisTimeoutMs,
     rateLimitHoldMs,
+    rateLimitBurstSeconds,
     workerSlots,
     globalJobCap,
     taintedServing,

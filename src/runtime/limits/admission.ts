@@ -1,4 +1,5 @@
-// Admission to the predict path: a request passes the tenant's rate budgets (requests/s, rows/s), then its
+// Admission to the predict path: a request passes the tenant's rate budgets (requests/s and rows/s, token
+// buckets that refill continuously), then its
 // in-flight cap, then waits for one of the process's serving slots in a queue that is fair across tenants;
 // beyond the queue bounds it is shed. The caller holds the Ticket while it works and releases it after.
 import { type Clock, systemClock } from '../../core/clock.ts';
@@ -6,8 +7,16 @@ import { AppError } from '../../core/errors.ts';
 import type { Quotas } from '../../core/tiers.ts';
 import { FairQueue, type QueueEntry } from './fair-queue.ts';
 import { type BudgetState, refusalHeaders, successHeaders } from './headers.ts';
-import type { Bucket, LimiterCapabilities, WindowCount, WindowLimiter } from './limiter.ts';
-import { createMemoryLimiter } from './memory-limiter.ts';
+import {
+  type Bucket,
+  type BucketSpend,
+  type LimiterCapabilities,
+  POINT_EPSILON,
+  type Spends,
+  type TakeResult,
+  type TokenBuckets,
+} from './limiter.ts';
+import { createMemoryBuckets } from './memory-limiter.ts';
 import { createRedisLimiter } from './redis-limiter.ts';
 
 export interface AdmissionOptions {
@@ -17,8 +26,11 @@ export interface AdmissionOptions {
   maxQueued?: number;
   /** Requests of one tenant waiting in this process; beyond it its requests are shed (503). Default 128. */
   maxQueuedPerTenant?: number;
-  /** Length of a rate window, whole seconds: a tenant may spend quota × window at once. Default 1. */
-  windowSeconds?: number;
+  /**
+   * Size of a tenant's buckets in seconds of its quota, whole seconds: a tenant may spend quota × burstSeconds
+   * at once, then earns its quota per second back continuously. Default 1.
+   */
+  burstSeconds?: number;
   /** Counts go to this Redis and are shared by every replica using it; absent, they stay in memory. */
   redisUrl?: string;
   /** Prefix of the Redis keys. Default "tenantml:limits". */
@@ -28,14 +40,13 @@ export interface AdmissionOptions {
   /** After a Redis failure, Redis is skipped this long, ms. Default 1000. */
   redisRetryAfterFailureMs?: number;
   /** An adapter of the limiter port to use instead of memory or Redis (tests, other stores). */
-  limiter?: WindowLimiter;
+  limiter?: TokenBuckets;
   /** Retry-After of a shed request, seconds. Default 1. */
   shedRetryAfterSeconds?: number;
   /**
-   * A request refused because its tenant's rate budget is spent for the rest of the window is answered
-   * only after min(the rest of the window, holdMs), ms (`holdRefusal`): a client that ignores Retry-After
-   * then waits on its own connection instead of spending the event loop its neighbours share. 0: at once.
-   * Default 0 (the platform sets TENANTML_RATE_LIMIT_HOLD_MS).
+   * A 429 is answered only after holdMs (`holdRefusal`; Retry-After is at least 1 s anyway): a client that
+   * ignores Retry-After then waits on its own connection instead of spending the event loop its neighbours
+   * share. 0: at once. Default 0 (the platform sets TENANTML_RATE_LIMIT_HOLD_MS).
    */
   holdMs?: number;
   /** Refusals held at once, all tenants; beyond it a refusal is answered at once. Default 10,000. */
@@ -86,17 +97,16 @@ export interface Admission {
   /** Resolves once the request may run; rejects with AppError rate_limited (429), overloaded (503), quota_exceeded (422). */
   admit(tenantId: string, rows: number, quotas: AdmissionQuotas, opts?: AdmitOptions): Promise<Ticket>;
   /**
-   * The 429 `admit` would answer at once because the tenant's budget is known to be spent for the rest of
-   * its window, or undefined. Synchronous and store-free: a flooding tenant can be refused before its
-   * request body is even read.
+   * The 429 `admit` would answer at once because the tenant's budget is known to have no room for even a
+   * one-row request yet, or undefined. Synchronous and store-free: a flooding tenant can be refused before
+   * its request body is even read.
    */
   spent(tenantId: string, quotas: AdmissionQuotas): AppError | undefined;
   /**
-   * Resolves when a 429 of this tenant may be sent: at once unless the tenant's budget is known to be spent
-   * for the rest of its window, then after min(the rest of the window, holdMs). Never rejects; `close`
-   * ends every hold.
+   * Resolves when a 429 may be sent: after holdMs, or at once when holdMs is 0, `maxHeld` refusals are
+   * held already or admission is closed. Never rejects; `close` ends every hold.
    */
-  holdRefusal(tenantId: string): Promise<void>;
+  holdRefusal(): Promise<void>;
   stats(): AdmissionStats;
   /** Refuses every waiting request (503 unavailable), ends every hold and closes the limiter store. */
   close(): Promise<void>;
@@ -106,7 +116,7 @@ type RateLimitName = 'requestsPerSecond' | 'predictionsPerSecond';
 
 interface Waiter {
   tenantId: string;
-  cost: number;
+  spends: Spends;
   headers: Record<string, string>;
   resolve: (t: Ticket) => void;
   reject: (e: unknown) => void;
@@ -115,7 +125,7 @@ interface Waiter {
 
 export function createAdmission(opts: AdmissionOptions = {}): Admission {
   const clock = opts.clock ?? systemClock;
-  const windowSeconds = positiveInt('windowSeconds', opts.windowSeconds ?? 1);
+  const burstSeconds = positiveInt('burstSeconds', opts.burstSeconds ?? 1);
   const maxConcurrent = positiveInt('maxConcurrent', opts.maxConcurrent ?? 64);
   const maxQueued = nonNegativeInt('maxQueued', opts.maxQueued ?? 1024);
   const maxQueuedPerTenant = nonNegativeInt('maxQueuedPerTenant', opts.maxQueuedPerTenant ?? 128);
@@ -135,30 +145,36 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
       ? createRedisLimiter({
           url: opts.redisUrl,
           keyPrefix: opts.keyPrefix ?? 'tenantml:limits',
-          windowSeconds,
           timeoutMs: opts.redisTimeoutMs ?? 100,
           retryAfterFailureMs: opts.redisRetryAfterFailureMs ?? 1000,
           clock,
           onError: onLimiterError,
         })
-      : createMemoryLimiter({ windowSeconds }));
+      : createMemoryBuckets({ clock }));
 
   const queue = new FairQueue<Waiter>();
   const inFlight = new Map<string, number>();
   let inFlightTotal = 0;
   let running = 0;
   let closed = false;
-  // A tenant whose budget is spent is refused here until its window resets, without asking the store:
-  // a flooding tenant then costs no Redis round trip per request.
-  const spent = new Map<string, { until: number; limit: RateLimitName; allowed: number }>();
+  // A tenant whose buckets have no room for even a one-row request is refused here until they will have,
+  // without asking the store: a flooding tenant then costs at most one store call per point it earns back.
+  const spent = new Map<
+    string,
+    { until: number; limit: RateLimitName; requestsPerSecond: number; predictionsPerSecond: number }
+  >();
   const pendingRefunds = new Set<Promise<void>>();
 
   const now = () => clock.now().getTime();
+  /** A bucket sized by a per-second quota: it holds burstSeconds of it and earns it back continuously. */
+  const bucketOf = (perSecond: number, points: number): BucketSpend => ({
+    points,
+    capacity: perSecond * burstSeconds,
+    refillPerMs: perSecond / 1000,
+  });
 
-  const refund = (tenantId: string, cost: number): void => {
-    const p = Promise.all([limiter.refund('requests', tenantId, 1), limiter.refund('rows', tenantId, cost)])
-      .then(() => undefined)
-      .catch(onLimiterError);
+  const refund = (tenantId: string, spends: Spends): void => {
+    const p = limiter.giveBack(tenantId, spends).catch(onLimiterError);
     pendingRefunds.add(p);
     void p.finally(() => pendingRefunds.delete(p));
   };
@@ -182,7 +198,7 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
   const refuseWaiting = (w: Waiter, err: unknown): void => {
     w.detach();
     leave(w.tenantId);
-    refund(w.tenantId, w.cost);
+    refund(w.tenantId, w.spends);
     w.reject(err);
   };
 
@@ -213,30 +229,60 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
 
   const rateLimited = (
     limit: RateLimitName,
-    allowed: number,
+    quota: number,
     remaining: number,
-    msBeforeReset: number,
+    msBeforeRetry: number,
   ): AppError => {
     stats.rateLimited++;
+    const burst = quota * burstSeconds;
     return new AppError(
       'rate_limited',
-      `the tenant's ${limit} limit (${allowed} per ${windowSeconds} s) is spent`,
+      `the tenant's ${limit} limit (${quota} per second, bursts of ${burst}) has no room for this request yet`,
       {
-        extra: { limit, allowed, windowSeconds },
-        headers: refusalHeaders(allowed, remaining, msBeforeReset),
+        extra: { limit, allowed: quota, burst },
+        headers: refusalHeaders(burst, remaining, msBeforeRetry),
       },
     );
   };
 
-  const spentRefusal = (tenantId: string, requestLimit: number, rowLimit: number): AppError | undefined => {
+  const spentRefusal = (tenantId: string, quotas: AdmissionQuotas): AppError | undefined => {
     const block = spent.get(tenantId);
     if (!block) return undefined;
     const left = block.until - now();
-    // A quota changed since (an override raised) makes the store's count worth asking again.
-    const sameLimit = block.allowed === (block.limit === 'requestsPerSecond' ? requestLimit : rowLimit);
-    if (left > 0 && sameLimit) return rateLimited(block.limit, block.allowed, 0, left);
+    // A quota changed since (an override raised) makes the store worth asking again.
+    const sameQuotas =
+      block.requestsPerSecond === quotas.requestsPerSecond &&
+      block.predictionsPerSecond === quotas.predictionsPerSecond;
+    if (left > 0 && sameQuotas) return rateLimited(block.limit, quotas[block.limit], 0, left);
     spent.delete(tenantId);
     return undefined;
+  };
+
+  /**
+   * The 429 of a request its tenant's buckets had no room for. Retry-After is when this request fits; the
+   * tenant is remembered as spent until a one-row request would fit (not at all when one would now).
+   */
+  const refusal = (tenantId: string, quotas: AdmissionQuotas, spends: Spends, r: TakeResult): AppError => {
+    /** Milliseconds until bucket `b` has room for `points` more (≤ 0: it has now). */
+    const wait = (b: Bucket, points: number) =>
+      (r.used[b] + points - spends[b].capacity - POINT_EPSILON) / spends[b].refillPerMs;
+    const retryMs = Math.max(wait('requests', 1), wait('rows', spends.rows.points));
+    // Requests are named first: when both are short, fewer requests is the advice that always helps.
+    const bucket: Bucket = wait('requests', 1) > 0 ? 'requests' : 'rows';
+    const limit = LIMIT_OF[bucket];
+    const untilOneRow = Math.max(wait('requests', 1), wait('rows', 1));
+    if (untilOneRow > 0) {
+      const at = now();
+      spent.set(tenantId, {
+        until: at + untilOneRow,
+        limit: wait('requests', 1) >= wait('rows', 1) ? 'requestsPerSecond' : 'predictionsPerSecond',
+        requestsPerSecond: quotas.requestsPerSecond,
+        predictionsPerSecond: quotas.predictionsPerSecond,
+      });
+      if (spent.size > 10_000) for (const [k, v] of spent) if (v.until <= at) spent.delete(k);
+    }
+    const remaining = Math.floor(spends[bucket].capacity - r.used[bucket] + POINT_EPSILON);
+    return rateLimited(limit, quotas[limit], remaining, retryMs);
   };
 
   async function admit(
@@ -248,43 +294,29 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     if (closed) throw new AppError('unavailable', 'the server is shutting down');
     // Every request costs at least one row; a count that is not a number (a caller's bug) costs one.
     const cost = Number.isFinite(rows) && rows > 1 ? Math.ceil(rows) : 1;
-    const requestLimit = quotas.requestsPerSecond * windowSeconds;
-    const rowLimit = quotas.predictionsPerSecond * windowSeconds;
-    // A request no window could ever hold is refused for good: a 429 would have its client retry forever.
-    if (requestLimit < 1) throw never('requestsPerSecond', quotas.requestsPerSecond, 1);
-    if (cost > rowLimit) throw never('predictionsPerSecond', quotas.predictionsPerSecond, cost);
+    const spends: Spends = {
+      requests: bucketOf(quotas.requestsPerSecond, 1),
+      rows: bucketOf(quotas.predictionsPerSecond, cost),
+    };
+    // A request no full bucket could hold is refused for good: a 429 would have its client retry forever.
+    if (spends.requests.capacity < 1) throw never('requestsPerSecond', quotas.requestsPerSecond, 1);
+    if (cost > spends.rows.capacity) throw never('predictionsPerSecond', quotas.predictionsPerSecond, cost);
     if (quotas.inFlightRequests < 1) throw never('inFlightRequests', quotas.inFlightRequests, 1);
 
-    const refused = spentRefusal(tenantId, requestLimit, rowLimit);
+    const refused = spentRefusal(tenantId, quotas);
     if (refused) throw refused;
 
-    const [req, row] = await Promise.all([
-      limiter.consume('requests', tenantId, 1),
-      limiter.consume('rows', tenantId, cost),
-    ]);
-    const over = overBudget(req, requestLimit, row, rowLimit, cost);
-    if (over) {
-      refund(tenantId, cost);
-      const at = now();
-      if (over.remaining <= 0) {
-        spent.set(tenantId, {
-          until: at + over.count.msBeforeReset,
-          limit: over.limit,
-          allowed: over.allowed,
-        });
-        if (spent.size > 10_000) for (const [k, v] of spent) if (v.until <= at) spent.delete(k);
-      }
-      throw rateLimited(over.limit, over.allowed, over.remaining, over.count.msBeforeReset);
-    }
+    const took = await limiter.take(tenantId, spends);
+    if (!took.taken) throw refusal(tenantId, quotas, spends, took);
 
     // The await above let other requests run: the in-flight and queue state is read from here on, synchronously.
     if (closed) {
-      refund(tenantId, cost);
+      refund(tenantId, spends);
       throw new AppError('unavailable', 'the server is shutting down');
     }
     const mine = inFlight.get(tenantId) ?? 0;
     if (mine >= quotas.inFlightRequests) {
-      refund(tenantId, cost);
+      refund(tenantId, spends);
       stats.rateLimited++;
       throw new AppError(
         'rate_limited',
@@ -297,7 +329,11 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     }
     inFlight.set(tenantId, mine + 1);
     inFlightTotal++;
-    const headers = successHeaders(budget(req, requestLimit), budget(row, rowLimit), windowSeconds);
+    const headers = successHeaders(
+      budgetState(spends.requests, took.used.requests),
+      budgetState(spends.rows, took.used.rows),
+      burstSeconds,
+    );
     const weight = admitOpts.weight ?? 1;
 
     if (running < maxConcurrent && queue.size === 0) {
@@ -308,7 +344,7 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
 
     const refuseNow = (err: AppError): never => {
       leave(tenantId);
-      refund(tenantId, cost);
+      refund(tenantId, spends);
       throw err;
     };
     const signal = typeof admitOpts.signal === 'function' ? admitOpts.signal() : admitOpts.signal;
@@ -338,7 +374,7 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
       };
       const waiter: Waiter = {
         tenantId,
-        cost,
+        spends,
         headers,
         resolve,
         reject,
@@ -351,16 +387,13 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
 
   const cancelled = () => shed('cancelled', 'the request was cancelled while it waited for a slot');
 
-  const holdRefusal = (tenantId: string): Promise<void> => {
+  const holdRefusal = (): Promise<void> => {
     if (holdMs === 0 || closed || holds.size >= maxHeld) return Promise.resolve();
-    const block = spent.get(tenantId);
-    const ms = block ? Math.min(holdMs, block.until - now()) : 0;
-    if (ms <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         holds.delete(timer);
         resolve();
-      }, ms);
+      }, holdMs);
       holds.set(timer, resolve);
     });
   };
@@ -368,12 +401,7 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
   return {
     capabilities: limiter.capabilities,
     admit,
-    spent: (tenantId, quotas) =>
-      spentRefusal(
-        tenantId,
-        quotas.requestsPerSecond * windowSeconds,
-        quotas.predictionsPerSecond * windowSeconds,
-      ),
+    spent: spentRefusal,
     holdRefusal,
     stats: () => ({ running, queued: queue.size, inFlight: inFlightTotal, held: holds.size, ...stats }),
     async close() {
@@ -393,37 +421,17 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
   };
 }
 
-function overBudget(
-  req: WindowCount,
-  requestLimit: number,
-  row: WindowCount,
-  rowLimit: number,
-  cost: number,
-): { limit: RateLimitName; allowed: number; remaining: number; count: WindowCount } | undefined {
-  // Requests are named first: when both are spent, fewer requests is the advice that always helps.
-  if (req.consumed > requestLimit) {
-    return {
-      limit: 'requestsPerSecond',
-      allowed: requestLimit,
-      remaining: requestLimit - (req.consumed - 1),
-      count: req,
-    };
-  }
-  if (row.consumed > rowLimit) {
-    return {
-      limit: 'predictionsPerSecond',
-      allowed: rowLimit,
-      remaining: rowLimit - (row.consumed - cost),
-      count: row,
-    };
-  }
-  return undefined;
-}
+/** The quota that names each bucket in refusals. */
+const LIMIT_OF: Record<Bucket, RateLimitName> = {
+  requests: 'requestsPerSecond',
+  rows: 'predictionsPerSecond',
+};
 
-const budget = (count: WindowCount, limit: number): BudgetState => ({
-  limit,
-  used: count.consumed,
-  msBeforeReset: count.msBeforeReset,
+/** A bucket's state for the response headers: points in use, and when it is full again. */
+const budgetState = (spend: BucketSpend, used: number): BudgetState => ({
+  limit: spend.capacity,
+  used,
+  msBeforeReset: used / spend.refillPerMs,
 });
 
 function never(quota: keyof AdmissionQuotas, limit: number, requested: number): AppError {
@@ -443,4 +451,4 @@ function nonNegativeInt(name: string, v: number): number {
   return v;
 }
 
-export type { Bucket, LimiterCapabilities, WindowCount, WindowLimiter };
+export type { Bucket, LimiterCapabilities, TokenBuckets };

@@ -1,16 +1,21 @@
 // The rate-limit response headers, in the form of draft-ietf-httpapi-ratelimit-headers-06 (the separate
 // RateLimit-Limit / -Remaining / -Reset fields most clients and proxies read today) plus Retry-After on refusals.
+import { POINT_EPSILON } from './limiter.ts';
 
-/** One budget's state in the current window. */
+/** One budget's bucket after a request was taken from it. */
 export interface BudgetState {
-  /** Points allowed per window. */
+  /** Points the bucket holds when full (the burst). */
   limit: number;
-  /** Points counted in the window, this request's included. */
+  /** Points in use, this request's included; fractional (the bucket refills continuously). */
   used: number;
+  /** Milliseconds until the bucket is full again. */
   msBeforeReset: number;
 }
 
-/** Whole seconds, rounded up, never 0 for a wait still running: a client must not retry within the window. */
+/** Whole points left in a bucket. */
+const left = (b: BudgetState): number => Math.max(0, Math.floor(b.limit - b.used + POINT_EPSILON));
+
+/** Whole seconds, rounded up, never 0 for a wait still running: a client must not retry before it fits. */
 const ceilSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 /**
@@ -20,28 +25,28 @@ const ceilSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 export function successHeaders(
   requests: BudgetState,
   rows: BudgetState,
-  windowSeconds: number,
+  burstSeconds: number,
 ): Record<string, string> {
-  const left = (b: BudgetState) => Math.max(0, b.limit - b.used);
   const tighter = left(rows) / rows.limit < left(requests) / requests.limit ? rows : requests;
   return {
     'RateLimit-Limit': String(tighter.limit),
     'RateLimit-Remaining': String(left(tighter)),
     'RateLimit-Reset': String(Math.ceil(tighter.msBeforeReset / 1000)),
-    'RateLimit-Policy': `${requests.limit};w=${windowSeconds};comment="requests", ${rows.limit};w=${windowSeconds};comment="rows"`,
+    // q;w=: q points per w seconds — a bucket of `burstSeconds` worth of the quota, refilled over as long.
+    'RateLimit-Policy': `${requests.limit};w=${burstSeconds};comment="requests", ${rows.limit};w=${burstSeconds};comment="rows"`,
   };
 }
 
 /**
- * The headers of a request refused by a budget. `remaining` is what is left after the refused request was
- * taken back: a smaller request may still pass, this one waits for the window to reset.
+ * The headers of a request refused by a budget. `remaining` is what the bucket holds (the refused request
+ * took nothing): a smaller request may still pass; this one fits in `msBeforeRetry`.
  */
 export function refusalHeaders(
   limit: number,
   remaining: number,
-  msBeforeReset: number,
+  msBeforeRetry: number,
 ): Record<string, string> {
-  const seconds = ceilSeconds(msBeforeReset);
+  const seconds = ceilSeconds(msBeforeRetry);
   return {
     'Retry-After': String(seconds),
     'RateLimit-Limit': String(limit),

@@ -1,21 +1,57 @@
-// The shared adapter of the limiter port: rate-limiter-flexible's Redis store, so that every API replica
-// spends one tenant budget. When Redis fails or is slow, the counts fall back to this process's memory
-// (limits then hold per replica) rather than refusing every prediction: availability wins (docs/limits.md).
+// The shared adapter of the limiter port: each tenant's two buckets in one Redis hash, read and written by
+// one Lua script, so that every API replica spends one tenant budget. When Redis fails or is slow, the
+// buckets fall back to this process's memory (limits then hold per replica) rather than refusing every
+// prediction: availability wins (docs/limits.md).
 import { createRequire } from 'node:module';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Clock } from '../../core/clock.ts';
-import { type Bucket, UNBOUNDED_POINTS, type WindowLimiter } from './limiter.ts';
-import { createMemoryLimiter, toCount } from './memory-limiter.ts';
+import type { Spends, TakeResult, TokenBuckets } from './limiter.ts';
+import { createMemoryBuckets } from './memory-limiter.ts';
 
 // ioredis (~25 MB of resident memory) is required when a Redis limiter is made, not when this module is
 // imported: a process without TENANTML_REDIS_URL never loads it. CommonJS, so the require stays synchronous.
 const require = createRequire(import.meta.url);
 
+/**
+ * `applySpends` (limiter.ts) in Lua, run atomically by Redis. KEYS[1]: the tenant's hash {at, requests,
+ * rows} (points in use as of `at`, epoch ms). ARGV: "take" or "give", then points, capacity and refill
+ * per ms of requests, then of rows. The time is Redis's own, so replicas whose clocks differ agree.
+ * Numbers are stored and returned as %.17g strings: Redis would truncate a Lua number to an integer.
+ * Returns {taken (0|1), requests in use, rows in use}.
+ */
+const SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local s = redis.call('HMGET', KEYS[1], 'at', 'requests', 'rows')
+local elapsed = 0
+if s[1] then elapsed = math.max(0, now - tonumber(s[1])) end
+local used, points, cap, rate = {}, {}, {}, {}
+local fits = true
+for i = 1, 2 do
+  points[i] = tonumber(ARGV[3 * i - 1])
+  cap[i] = tonumber(ARGV[3 * i])
+  rate[i] = tonumber(ARGV[3 * i + 1])
+  used[i] = math.max(0, (tonumber(s[i + 1]) or 0) - elapsed * rate[i])
+  if used[i] + points[i] > cap[i] + 1e-9 then fits = false end
+end
+local taken = 0
+if ARGV[1] == 'give' then
+  for i = 1, 2 do used[i] = math.max(0, used[i] - points[i]) end
+elseif fits then
+  taken = 1
+  for i = 1, 2 do used[i] = used[i] + points[i] end
+end
+local f = function(x) return string.format('%.17g', x) end
+if ARGV[1] == 'give' or taken == 1 then
+  redis.call('HSET', KEYS[1], 'at', f(now), 'requests', f(used[1]), 'rows', f(used[2]))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(used[1] / rate[1], used[2] / rate[2])) + 1)
+end
+return { taken, f(used[1]), f(used[2]) }
+`;
+
 export interface RedisLimiterOptions {
   url: string;
   /** Prefix of every key this limiter writes; distinct deployments (or test runs) on one Redis use their own. */
   keyPrefix: string;
-  windowSeconds: number;
   /** A Redis answer slower than this counts as a failure and the memory fallback answers, ms. */
   timeoutMs: number;
   /** After a failure, Redis is left alone this long before it is tried again, ms. */
@@ -25,24 +61,22 @@ export interface RedisLimiterOptions {
   onError: (err: unknown) => void;
 }
 
-export function createRedisLimiter(opts: RedisLimiterOptions): WindowLimiter {
+type ScriptClient = import('ioredis').Redis & {
+  tenantmlBuckets(key: string, ...args: (string | number)[]): Promise<[number, string, string]>;
+};
+
+export function createRedisLimiter(opts: RedisLimiterOptions): TokenBuckets {
   const { Redis } = require('ioredis') as typeof import('ioredis');
   const client = new Redis(opts.url, {
     commandTimeout: opts.timeoutMs,
     // A command waits for a reconnect at most until its timeout; never retried behind the caller's back.
     maxRetriesPerRequest: 0,
     lazyConnect: false,
-  });
+  }) as ScriptClient;
   client.on('error', (err) => opts.onError(err));
-  const make = (bucket: Bucket) =>
-    new RateLimiterRedis({
-      storeClient: client,
-      keyPrefix: `${opts.keyPrefix}:${bucket}`,
-      points: UNBOUNDED_POINTS,
-      duration: opts.windowSeconds,
-    });
-  const limiters: Record<Bucket, RateLimiterRedis> = { requests: make('requests'), rows: make('rows') };
-  const fallback = createMemoryLimiter({ windowSeconds: opts.windowSeconds });
+  // EVALSHA, falling back to EVAL once when Redis does not know the script yet (after a restart).
+  client.defineCommand('tenantmlBuckets', { numberOfKeys: 1, lua: SCRIPT });
+  const fallback = createMemoryBuckets({ clock: opts.clock });
   // Until this instant (epoch ms) Redis is skipped: a dead server must not add its timeout to every request.
   let skipUntil = 0;
 
@@ -52,30 +86,44 @@ export function createRedisLimiter(opts: RedisLimiterOptions): WindowLimiter {
   };
   const redisUsable = (): boolean => opts.clock.now().getTime() >= skipUntil;
 
+  const run = async (mode: 'take' | 'give', key: string, s: Spends): Promise<TakeResult> => {
+    const [taken, requests, rows] = await client.tenantmlBuckets(
+      `${opts.keyPrefix}:${key}`,
+      mode,
+      s.requests.points,
+      s.requests.capacity,
+      s.requests.refillPerMs,
+      s.rows.points,
+      s.rows.capacity,
+      s.rows.refillPerMs,
+    );
+    return { taken: taken === 1, used: { requests: Number(requests), rows: Number(rows) } };
+  };
+
   return {
     capabilities: { sharedAcrossProcesses: true },
-    async consume(bucket, key, points) {
+    async take(key, spends) {
       if (redisUsable()) {
         try {
-          return toCount(await limiters[bucket].consume(key, points));
+          return await run('take', key, spends);
         } catch (err) {
           failed(err);
         }
       }
-      return fallback.consume(bucket, key, points);
+      return fallback.take(key, spends);
     },
-    async refund(bucket, key, points) {
-      // A refund may land in the other store than its consume did (Redis came back or went away between
-      // the two); the count is then off by those points for one window at most.
+    async giveBack(key, spends) {
+      // Points may go back to the other store than they were taken from (Redis came back or went away
+      // between the two); that bucket then refills that much early or late, once.
       if (redisUsable()) {
         try {
-          await limiters[bucket].reward(key, points);
+          await run('give', key, spends);
           return;
         } catch (err) {
           failed(err);
         }
       }
-      await fallback.refund(bucket, key, points);
+      await fallback.giveBack(key, spends);
     },
     async close() {
       await fallback.close();

@@ -38,6 +38,7 @@ export interface InferenceWiring {
     | 'redisUrl'
     | 'redisTimeoutMs'
     | 'rateLimitHoldMs'
+    | 'rateLimitBurstSeconds'
   >;
   store: Pick<Store, 'models'>;
   artifacts: TenantArtifacts;
@@ -100,6 +101,7 @@ export function createInference(w: InferenceWiring): {
           redisUrl: w.config.redisUrl,
           redisTimeoutMs: w.config.redisTimeoutMs,
           holdMs: w.config.rateLimitHoldMs,
+          burstSeconds: w.config.rateLimitBurstSeconds,
           clock: w.clock,
           onLimiterError: (err) =>
             w.warn?.({ err: String(err) }, 'rate-limit store failed; counting in memory'),

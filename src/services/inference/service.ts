@@ -356,8 +356,8 @@ export class InferenceService {
   }
 
   /**
-   * The 429 a request of this tenant gets anyway because its rate budget is spent for the rest of the
-   * window, or undefined. Asked before the request body is read, so a flood over budget costs no body
+   * The 429 a request of this tenant gets anyway because its rate buckets are known to have no room for
+   * even a one-row request yet, or undefined. Asked before the request body is read, so a flood over budget costs no body
    * parsing, validation or featurizing; the request is counted like any refused one.
    */
   async spent(tenantId: string): Promise<AppError | undefined> {
@@ -378,7 +378,7 @@ export class InferenceService {
     const refused = admission.spent(tenantId, quotas);
     if (refused) {
       this.deps.metrics.request(tenantId, '', 'client_error', 0);
-      await admission.holdRefusal(tenantId);
+      await admission.holdRefusal();
     }
     return refused;
   }
@@ -392,8 +392,8 @@ export class InferenceService {
     try {
       return await admission.admit(tenantId, rows, quotas, { weight, signal });
     } catch (err) {
-      // A budget spent for the rest of its window: the 429 waits (holdMs at most) before it is sent.
-      if (isAppError(err) && err.code === 'rate_limited') await admission.holdRefusal(tenantId);
+      // A 429 waits holdMs before it is sent (Retry-After is a second at least anyway).
+      if (isAppError(err) && err.code === 'rate_limited') await admission.holdRefusal();
       throw err;
     }
   }

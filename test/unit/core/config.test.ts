@@ -84,6 +84,14 @@ describe('configuration', () => {
       () => loadConfig({ TENANTML_RATE_LIMIT_HOLD_MS: '-1' }, '/x'),
       /TENANTML_RATE_LIMIT_HOLD_MS/,
     );
+    assert.equal(d.rateLimitBurstSeconds, 1);
+    assert.equal(loadConfig({ TENANTML_RATE_LIMIT_BURST_SECONDS: '10' }, '/x').rateLimitBurstSeconds, 10);
+    for (const bad of ['0', '1.5', 'x']) {
+      assert.throws(
+        () => loadConfig({ TENANTML_RATE_LIMIT_BURST_SECONDS: bad }, '/x'),
+        /TENANTML_RATE_LIMIT_BURST_SECONDS/,
+      );
+    }
     const c = loadConfig(
       {
         TENANTML_METERING: 'off',

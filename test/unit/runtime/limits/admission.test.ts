@@ -10,7 +10,7 @@ import {
   type Ticket,
 } from '../../../../src/runtime/limits/admission.ts';
 
-// rate-limiter-flexible's memory store reads Date.now and sets timers: both are mocked so windows are exact.
+// The memory buckets read the clock (Date) and holds set timers: both are mocked, so refills are exact.
 const quotas = (over: Partial<AdmissionQuotas> = {}): AdmissionQuotas => ({
   requestsPerSecond: 5,
   predictionsPerSecond: 50,
@@ -56,22 +56,22 @@ describe('runtime/limits/admission (memory limiter)', () => {
     mock.timers.reset();
   });
 
-  test('requests/s: the 6th request in a window of 5 gets 429 with Retry-After and RateLimit headers', async () => {
+  test('requests/s: the 6th request of a burst of 5 gets 429 with Retry-After and RateLimit headers', async () => {
     const a = open();
     const tickets: Ticket[] = [];
     for (let i = 0; i < 5; i++) tickets.push(await a.admit('t1', 1, quotas()));
     assert.equal(tickets[0]!.headers['RateLimit-Limit'], '5');
     assert.equal(tickets[0]!.headers['RateLimit-Remaining'], '4');
     assert.equal(tickets[4]!.headers['RateLimit-Remaining'], '0');
-    assert.equal(tickets[4]!.headers['RateLimit-Reset'], '1');
+    assert.equal(tickets[4]!.headers['RateLimit-Reset'], '1', 'full again in 1 s');
     assert.equal(tickets[4]!.headers['RateLimit-Policy'], '5;w=1;comment="requests", 50;w=1;comment="rows"');
     for (const t of tickets) t.release();
 
-    mock.timers.tick(400);
+    mock.timers.tick(150); // 0.75 of a point earned back: not enough
     const e = await refusal(a.admit('t1', 1, quotas()));
     assert.equal(e.code, 'rate_limited');
     assert.equal(e.status, 429);
-    assert.deepEqual(e.extra, { limit: 'requestsPerSecond', allowed: 5, windowSeconds: 1 });
+    assert.deepEqual(e.extra, { limit: 'requestsPerSecond', allowed: 5, burst: 5 });
     assert.equal(e.headers?.['Retry-After'], '1');
     assert.equal(e.headers?.['RateLimit-Limit'], '5');
     assert.equal(e.headers?.['RateLimit-Remaining'], '0');
@@ -79,18 +79,46 @@ describe('runtime/limits/admission (memory limiter)', () => {
     assert.equal(a.stats().rateLimited, 1);
   });
 
-  test('the budget refills when the window ends, and a refusal spends none of it', async () => {
+  test('the buckets refill continuously at the quota: one request per 200 ms at 5/s, the burst after 1 s', async () => {
     const a = open();
     for (let i = 0; i < 5; i++) (await a.admit('t1', 1, quotas())).release();
     for (let i = 0; i < 3; i++) await refusal(a.admit('t1', 1, quotas()));
-    mock.timers.tick(999);
+    mock.timers.tick(199);
     await refusal(a.admit('t1', 1, quotas()));
     mock.timers.tick(1);
+    const one = await a.admit('t1', 1, quotas());
+    assert.equal(one.headers['RateLimit-Remaining'], '0', 'the refused requests took nothing');
+    one.release();
+    await refusal(a.admit('t1', 1, quotas()));
+    mock.timers.tick(1000);
     const tickets: Ticket[] = [];
     for (let i = 0; i < 5; i++) tickets.push(await a.admit('t1', 1, quotas()));
-    assert.equal(tickets[0]!.headers['RateLimit-Remaining'], '4', 'the refused requests did not count');
-    const e = await refusal(a.admit('t1', 1, quotas()));
-    assert.equal(e.code, 'rate_limited');
+    assert.equal(tickets[0]!.headers['RateLimit-Remaining'], '4', 'a full bucket again, no more');
+    await refusal(a.admit('t1', 1, quotas()));
+  });
+
+  test('paced: a tenant asking every millisecond for 3 s gets its burst, then its quota per second, evenly', async () => {
+    const a = open();
+    const q = quotas({ requestsPerSecond: 100, predictionsPerSecond: 1000 });
+    const tryAt = async (ms: number, into: number[]) => {
+      try {
+        (await a.admit('t1', 1, q)).release();
+        into.push(ms);
+      } catch (e) {
+        assert.equal((e as AppError).code, 'rate_limited');
+      }
+    };
+    const burst: number[] = [];
+    for (let i = 0; i < 150; i++) await tryAt(0, burst);
+    assert.equal(burst.length, 100, 'the burst: 100 at once');
+    const later: number[] = [];
+    for (let ms = 1; ms <= 3000; ms++) {
+      mock.timers.tick(1);
+      await tryAt(ms, later);
+    }
+    assert.equal(later.length, 300, 'then 100 per second');
+    const gaps = later.map((ms, i) => ms - (later[i - 1] ?? 0));
+    assert.deepEqual([...new Set(gaps)], [10], 'one every 10 ms, never a burst at a window edge');
   });
 
   test('rows/s is its own budget: few requests with many rows are refused by predictionsPerSecond', async () => {
@@ -103,10 +131,16 @@ describe('runtime/limits/admission (memory limiter)', () => {
     assert.equal(e.code, 'rate_limited');
     assert.equal(e.extra?.limit, 'predictionsPerSecond');
     assert.equal(e.headers?.['RateLimit-Limit'], '50');
-    assert.equal(e.headers?.['RateLimit-Remaining'], '20', 'the refused 30 rows were taken back');
-    // A smaller request still fits what is left.
+    assert.equal(e.headers?.['RateLimit-Remaining'], '20', 'the refused 30 rows took nothing');
+    assert.equal(a.spent('t1', q), undefined, 'a one-row request would fit: not spent');
+    // A smaller request still fits what is left; and the requests bucket was not taken from by the refusal.
     const t2 = await a.admit('t1', 20, q);
     assert.equal(t2.headers['RateLimit-Remaining'], '0');
+    // 30 rows at 50/s: room again after 600 ms, so Retry-After rounds it up to 1 s.
+    mock.timers.tick(599);
+    assert.equal((await refusal(a.admit('t1', 30, q))).headers?.['Retry-After'], '1');
+    mock.timers.tick(1);
+    (await a.admit('t1', 30, q)).release();
   });
 
   test('tenants are independent: one tenant spending its budget leaves another untouched', async () => {
@@ -117,7 +151,7 @@ describe('runtime/limits/admission (memory limiter)', () => {
     assert.equal(t.headers['RateLimit-Remaining'], '4');
   });
 
-  test('spent: once a refusal found the budget spent, the same 429 is known synchronously until the window resets', async () => {
+  test('spent: once a refusal found no room, the same 429 is known synchronously until a point is back', async () => {
     const a = open();
     const q = quotas();
     assert.equal(a.spent('t1', q), undefined);
@@ -132,7 +166,7 @@ describe('runtime/limits/admission (memory limiter)', () => {
     const before = a.stats().rateLimited;
     a.spent('t1', q);
     assert.equal(a.stats().rateLimited, before + 1, 'an early refusal is counted like any 429');
-    mock.timers.tick(999);
+    mock.timers.tick(199);
     assert.ok(a.spent('t1', q));
     assert.equal(
       a.spent('t1', { ...q, requestsPerSecond: 6 }),
@@ -141,20 +175,58 @@ describe('runtime/limits/admission (memory limiter)', () => {
     );
     await refusal(a.admit('t1', 1, q));
     mock.timers.tick(1);
-    assert.equal(a.spent('t1', q), undefined, 'the window reset');
+    assert.equal(a.spent('t1', q), undefined, 'a point is back');
     (await a.admit('t1', 1, q)).release();
   });
 
-  test('each tenant is judged by its own quotas (tier defaults and overrides)', async () => {
+  test('each tenant is judged by its own quotas (tier defaults and overrides), a raised quota at once', async () => {
     const a = open();
     const free = TIER_QUOTAS.free;
     for (let i = 0; i < free.requestsPerSecond; i++) (await a.admit('f', 1, free)).release();
     await refusal(a.admit('f', 1, free));
     const raised = { ...free, requestsPerSecond: free.requestsPerSecond + 1 };
     (await a.admit('f', 1, raised)).release();
+    await refusal(a.admit('f', 1, raised));
   });
 
-  test('a request no window could hold is refused for good with 422, not 429', async () => {
+  test('burstSeconds: the buckets hold that many seconds of the quota and refill at the quota', async () => {
+    const a = open({ burstSeconds: 3 });
+    const q = quotas({ requestsPerSecond: 2, predictionsPerSecond: 100 });
+    const first = await a.admit('t1', 1, q);
+    assert.equal(first.headers['RateLimit-Limit'], '6');
+    assert.equal(first.headers['RateLimit-Policy'], '6;w=3;comment="requests", 300;w=3;comment="rows"');
+    for (let i = 0; i < 5; i++) (await a.admit('t1', 1, q)).release();
+    const e = await refusal(a.admit('t1', 1, q));
+    assert.deepEqual(e.extra, { limit: 'requestsPerSecond', allowed: 2, burst: 6 });
+    mock.timers.tick(500);
+    (await a.admit('t1', 1, q)).release();
+    await refusal(a.admit('t1', 1, q));
+    // 301 rows fit no bucket of 300: refused for good.
+    assert.equal((await refusal(a.admit('t1', 301, q))).code, 'quota_exceeded');
+  });
+
+  test('a refusal after admission (in-flight cap) gives its points back', async () => {
+    const a = open();
+    const q = quotas({ inFlightRequests: 1 });
+    const held = await a.admit('t1', 1, q);
+    assert.equal((await refusal(a.admit('t1', 1, q))).extra?.limit, 'inFlightRequests');
+    await settle();
+    held.release();
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 4; i++) {
+      const t = await a.admit('t1', 1, q);
+      tickets.push(t);
+      t.release();
+    }
+    assert.equal(
+      tickets[3]!.headers['RateLimit-Remaining'],
+      '0',
+      '5 taken in all: the refused one came back',
+    );
+    await refusal(a.admit('t1', 1, q));
+  });
+
+  test('a request no full bucket could hold is refused for good with 422, not 429', async () => {
     const a = open();
     const e = await refusal(a.admit('t1', 51, quotas()));
     assert.equal(e.code, 'quota_exceeded');
@@ -322,13 +394,6 @@ describe('runtime/limits/admission (memory limiter)', () => {
     running.release();
   });
 
-  /** Spends t1's budget of 5 requests and finds it spent (the 6th is refused) at `atMs` into its window. */
-  async function spendAt(a: Admission, atMs: number): Promise<void> {
-    for (let i = 0; i < 5; i++) (await a.admit('t1', 1, quotas())).release();
-    mock.timers.tick(atMs);
-    await refusal(a.admit('t1', 1, quotas()));
-  }
-
   /** A hold's promise and whether it has resolved yet. */
   function watch(p: Promise<void>): { done: () => boolean } {
     let resolved = false;
@@ -338,10 +403,9 @@ describe('runtime/limits/admission (memory limiter)', () => {
     return { done: () => resolved };
   }
 
-  test('holdRefusal: a spent tenant’s 429 waits min(the rest of its window, holdMs), then is sent', async () => {
+  test('holdRefusal: a 429 waits holdMs, then is sent', async () => {
     const a = open({ holdMs: 100 });
-    await spendAt(a, 400); // 600 ms of the window left
-    const h = watch(a.holdRefusal('t1'));
+    const h = watch(a.holdRefusal());
     await settle();
     assert.equal(a.stats().held, 1);
     mock.timers.tick(99);
@@ -351,34 +415,19 @@ describe('runtime/limits/admission (memory limiter)', () => {
     await settle();
     assert.equal(h.done(), true, 'sent after holdMs');
     assert.equal(a.stats().held, 0);
-
-    // Near the window's end the rest of the window is shorter than holdMs: that is the wait.
-    mock.timers.tick(450); // 50 ms left
-    const late = watch(a.holdRefusal('t1'));
-    mock.timers.tick(49);
-    await settle();
-    assert.equal(late.done(), false);
-    mock.timers.tick(1);
-    await settle();
-    assert.equal(late.done(), true, 'sent when the window resets');
   });
 
-  test('holdRefusal resolves at once: a tenant not known spent, holdMs 0, maxHeld reached; close ends every hold', async () => {
+  test('holdRefusal resolves at once: holdMs 0, maxHeld reached; close ends every hold', async () => {
     const off = open({ holdMs: 0 });
-    await spendAt(off, 0);
-    const atOnce = watch(off.holdRefusal('t1'));
+    const atOnce = watch(off.holdRefusal());
     await settle();
     assert.equal(atOnce.done(), true, 'holdMs 0: no hold');
     await off.close();
 
     const a = open({ holdMs: 500, maxHeld: 2 });
-    const other = watch(a.holdRefusal('t1'));
-    await settle();
-    assert.equal(other.done(), true, 'not known spent: no hold');
-    await spendAt(a, 0);
-    const first = watch(a.holdRefusal('t1'));
-    const second = watch(a.holdRefusal('t1'));
-    const third = watch(a.holdRefusal('t1'));
+    const first = watch(a.holdRefusal());
+    const second = watch(a.holdRefusal());
+    const third = watch(a.holdRefusal());
     await settle();
     assert.deepEqual(
       [first.done(), second.done(), third.done()],
@@ -390,11 +439,14 @@ describe('runtime/limits/admission (memory limiter)', () => {
     await settle();
     assert.deepEqual([first.done(), second.done()], [true, true], 'close ends the holds');
     assert.equal(a.stats().held, 0);
+    const late = watch(a.holdRefusal());
+    await settle();
+    assert.equal(late.done(), true, 'closed: at once');
   });
 
   test('options are checked once, at creation', () => {
     assert.throws(() => createAdmission({ maxConcurrent: 0 }), /maxConcurrent/);
-    assert.throws(() => createAdmission({ windowSeconds: 0.5 }), /windowSeconds/);
+    assert.throws(() => createAdmission({ burstSeconds: 0.5 }), /burstSeconds/);
     assert.throws(() => createAdmission({ holdMs: -1 }), /holdMs/);
   });
 });
