@@ -304,9 +304,17 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
   }
 }
 
-async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Promise<void> {
+async function partC(o: Opts, capacity: number, out: string[]): Promise<void> {
   const trained = trainBenchModel(100, 6);
   const s = await ServerProcess.start();
+  // Each client in a generator process of its own (in A's, B's sends would wait behind the flood's 64
+  // sockets). The measured flood's generator runs at the lowest scheduling priority: on this machine the
+  // generators share the CPUs with the server, and a flood client at full priority takes CPU time from the
+  // server and from B's client alike, which measures the test rig more than the server (in production A's
+  // clients are other machines). The same flood at normal priority is measured too, for reference.
+  const lgB = new LoadGen();
+  const lgA = new LoadGen({ nice: 19 });
+  const lgAFull = new LoadGen();
   try {
     // A's own budget is half of the server's capacity: its flood is refused by its limits, not served.
     const aQuota = Math.max(1, Math.round(capacity / 2));
@@ -337,42 +345,50 @@ async function partC(lg: LoadGen, o: Opts, capacity: number, out: string[]): Pro
       durationMs: o.durationMs + 1000,
       warmupMs: 1000,
     };
-    const [alone] = await lg.run(s.port, [{ ...bJob, name: 'B alone' }]);
-    // B's clients get their own generator process: in A's, B's sends and timings would wait behind the
-    // flood's 64 sockets on the generator's own event loop, and that delay would be counted as the server's.
-    const lgB = new LoadGen();
-    const [[a], [b]] = await Promise.all([
-      lg.run(s.port, [
-        {
-          ...job(keyA),
-          name: 'A flood',
-          mode: 'open',
-          rate: Math.round(capacity * 3),
-          connections: 64,
-          durationMs: o.durationMs + 1000,
-          warmupMs: 1000,
-        },
-      ]),
-      lgB.run(s.port, [{ ...bJob, name: 'B with A' }]),
-    ]).finally(() => lgB.close());
+    const aJob = {
+      ...job(keyA),
+      name: 'A flood',
+      mode: 'open' as const,
+      rate: Math.round(capacity * 3),
+      connections: 64,
+      durationMs: o.durationMs + 1000,
+      warmupMs: 1000,
+    };
+    const [alone] = await lgB.run(s.port, [{ ...bJob, name: 'B alone' }]);
+    const flood = async (gen: LoadGen) => {
+      const [[a], [b]] = await Promise.all([
+        gen.run(s.port, [aJob]),
+        lgB.run(s.port, [{ ...bJob, name: 'B' }]),
+      ]);
+      return { a, b };
+    };
+    const { a, b } = await flood(lgA);
+    const full = await flood(lgAFull);
     const b429 = b.statuses['429'] ?? 0;
     const a429 = a.statuses['429'] ?? 0;
+    const row = (step: string, r: JobResult) =>
+      `| ${step} | ${r.sent} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${statuses(r)} |`;
     out.push(
       '### (c) noisy neighbour',
       '',
-      `Capacity ${f1(capacity)} req/s (peak of (a) with the default batch window, or --capacity). A: open loop at 3× capacity (${Math.round(capacity * 3)} req/s offered, 64 connections), its quota ${aQuota} requests/s. B: open loop at 5% (${bRate} req/s, 4 connections, from its own generator process). ${o.durationMs / 1000} s measured after 1 s warm-up.`,
+      `Capacity ${f1(capacity)} req/s (peak of (a) with the default batch window, or --capacity). A: open loop at 3× capacity (${Math.round(capacity * 3)} req/s offered, 64 connections), its quota ${aQuota} requests/s (token buckets, burst 1 s). B: open loop at 5% (${bRate} req/s, 4 connections). Each from a generator process of its own; A's at nice 19 for the verdict, at normal priority for reference (its generator then takes CPU time from the server and B's generator on this machine's shared cores). ${o.durationMs / 1000} s measured after 1 s warm-up. A's latency is mostly its own generator's queue (3× capacity offered on 64 connections); its answered req/s counts only answers within the measured window.`,
       '',
       '| step | sent | answered req/s | p50 (ms) | p99 (ms) | statuses |',
       '|---|---|---|---|---|---|',
-      `| B alone | ${alone.sent} | ${f1(alone.rps)} | ${f2(alone.p50)} | ${f2(alone.p99)} | ${statuses(alone)} |`,
-      `| B with A flooding | ${b.sent} | ${f1(b.rps)} | ${f2(b.p50)} | ${f2(b.p99)} | ${statuses(b)} |`,
-      `| A flooding | ${a.sent} | ${f1(a.rps)} | ${f2(a.p50)} | ${f2(a.p99)} | ${statuses(a)} |`,
+      row('B alone', alone),
+      row('B with A flooding (A at nice 19)', b),
+      row('A flooding (nice 19)', a),
+      row('B with A flooding (A at normal priority)', full.b),
+      row('A flooding (normal priority)', full.a),
       '',
-      `- B's p99 within 2× alone: ${f2(b.p99)} vs ${f2(alone.p99)} ms (${f2(b.p99 / alone.p99)}×) → ${b.p99 <= 2 * alone.p99 ? 'met' : 'MISSED'}`,
+      `- B's p99 within 2× alone: ${f2(b.p99)} vs ${f2(alone.p99)} ms (${f2(b.p99 / alone.p99)}×) → ${b.p99 <= 2 * alone.p99 ? 'met' : 'MISSED'} (with A's generator at normal priority: ${f2(full.b.p99 / alone.p99)}×)`,
       `- B gets no 429: ${b429} → ${b429 === 0 ? 'met' : 'MISSED'}; A does: ${a429} → ${a429 > 0 ? 'met' : 'MISSED'}`,
       '',
     );
   } finally {
+    lgA.close();
+    lgAFull.close();
+    lgB.close();
     await s.close();
   }
 }
@@ -450,7 +466,7 @@ export async function main(args: string[]): Promise<void> {
         );
         capacity = r.peak.rps;
       }
-      await partC(lg, o, capacity, out);
+      await partC(o, capacity, out);
     }
     if (want('m')) await partM(lg, o, numberOption(args, '--rounds', 3, USAGE), out);
   } finally {

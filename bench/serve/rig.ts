@@ -2,6 +2,7 @@
 // (server-process.ts: the platform from the build, SQLite, silent logs, no workers) with a tenant and a
 // live model, the load generator in a child process, and Zipf traffic.
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ColumnSchema, ColumnType } from '../../src/core/types.ts';
@@ -116,8 +117,10 @@ export async function predictServer(
 /** The load generator, in its own process. */
 export class LoadGen {
   private child: ChildProcess;
-  constructor() {
+  /** `nice`: the generator's scheduling priority, 0 (normal) … 19 (lowest). */
+  constructor(opts: { nice?: number } = {}) {
     this.child = fork(join(here, 'loadgen.ts'), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+    if (opts.nice) setPriority(this.child.pid!, opts.nice);
   }
   run(port: number, jobs: Job[]): Promise<JobResult[]> {
     return new Promise((resolve) => {

@@ -124,6 +124,26 @@ const ops = {
     writeFileSync(path, JSON.stringify(profile));
     return path;
   },
+  /**
+   * Allocation profile (the inspector's sampling heap profiler, collected objects included: what is
+   * allocated, not what stays) from now until allocationStop.
+   */
+  async allocationStart({ intervalBytes = 32_768 }) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('HeapProfiler.enable');
+    await profiler.post('HeapProfiler.startSampling', {
+      samplingInterval: intervalBytes,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  },
+  async allocationStop({ path }) {
+    const { profile } = await profiler.post('HeapProfiler.stopSampling');
+    profiler.disconnect();
+    writeFileSync(path, JSON.stringify(profile));
+    return path;
+  },
   heapSnapshot({ path }) {
     return writeHeapSnapshot(path);
   },

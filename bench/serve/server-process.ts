@@ -182,6 +182,16 @@ export class ServerProcess {
     return this.ask('profileStop', { path });
   }
 
+  /** Samples allocations (collected ones included) until allocationStop. */
+  allocationStart(intervalBytes = 32_768): Promise<void> {
+    return this.ask('allocationStart', { intervalBytes });
+  }
+
+  /** Writes the allocation profile taken since allocationStart to `path` (.heapprofile, for DevTools). */
+  allocationStop(path: string): Promise<string> {
+    return this.ask('allocationStop', { path });
+  }
+
   heapSnapshot(path: string): Promise<string> {
     return this.ask('heapSnapshot', { path });
   }
