@@ -157,6 +157,34 @@ class Reader {
     }
   }
 
+  /**
+   * A string of a repeated field whose values repeat (a tree's node modes: thousands of "BRANCH_LEQ" and
+   * "LEAF"): bytes equal to a `seen` string's answer that string instead of decoding a new one. At most
+   * REMEMBERED strings of one length are remembered, so many distinct ones cost no quadratic search.
+   */
+  repeatedString(seen: Map<number, { bytes: Uint8Array; value: string }[]>): string {
+    const [a, b] = this.bytes();
+    const same = seen.get(b - a);
+    if (same) for (const c of same) if (equalBytes(c.bytes, this.buf, a)) return c.value;
+    const bytes = this.buf.subarray(a, b);
+    let value: string;
+    try {
+      value = utf8.decode(bytes);
+    } catch {
+      throw new Unsupported('a string that is not UTF-8');
+    }
+    if (!same) seen.set(b - a, [{ bytes, value }]);
+    else if (same.length < REMEMBERED) same.push({ bytes, value });
+    return value;
+  }
+
+  /** Varints from here to the end: each ends with a byte below 0x80. */
+  countVarints(): number {
+    let n = 0;
+    for (let p = this.pos; p < this.end; p++) if (this.buf[p] < 0x80) n++;
+    return n;
+  }
+
   sub(): Reader {
     const [a, b] = this.bytes();
     return new Reader(this.buf, a, b);
@@ -178,26 +206,68 @@ class Reader {
   }
 }
 
-/** Appends a repeated int64 field (packed or not) to `out`. */
-function readInts(r: Reader, wire: number, out: number[]): void {
+const REMEMBERED = 8;
+
+function equalBytes(a: Uint8Array, buf: Uint8Array, at: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[at + i]) return false;
+  return true;
+}
+
+/**
+ * A repeated numeric field as it arrives: packed runs straight into typed arrays (a model's tree tables
+ * hold thousands of values; growing plain arrays for them was most of a load's garbage), single values
+ * one by one. Joined into one typed array at the end.
+ */
+class Repeated<A extends Float64Array | Float32Array> {
+  private readonly parts: (A | number)[] = [];
+  constructor(private readonly make: (n: number) => A) {}
+  push(part: A | number): void {
+    this.parts.push(part);
+  }
+  join(): A {
+    const [only] = this.parts;
+    if (this.parts.length === 1 && typeof only !== 'number') return only as A;
+    let n = 0;
+    for (const p of this.parts) n += typeof p === 'number' ? 1 : p.length;
+    const out = this.make(n);
+    let k = 0;
+    for (const p of this.parts) {
+      if (typeof p === 'number') out[k++] = p;
+      else {
+        out.set(p, k);
+        k += p.length;
+      }
+    }
+    return out;
+  }
+}
+
+/** Adds a repeated int64 field (packed or not) to `out`. */
+function readInts(r: Reader, wire: number, out: Repeated<Float64Array>): void {
   if (wire === VARINT) {
     out.push(r.int());
     return;
   }
   if (wire !== LEN) throw new Unsupported('a repeated integer of the wrong wire type');
   const s = r.sub();
-  while (!s.done()) out.push(s.int());
+  const values = new Float64Array(s.countVarints());
+  for (let k = 0; !s.done(); k++) values[k] = s.int();
+  out.push(values);
 }
 
-/** Appends a repeated float field (packed or not) to `out`. */
-function readFloats(r: Reader, wire: number, out: number[]): void {
+/** Adds a repeated float field (packed or not) to `out`. */
+function readFloats(r: Reader, wire: number, out: Repeated<Float32Array>): void {
   if (wire === I32) {
     out.push(r.float());
     return;
   }
   if (wire !== LEN) throw new Unsupported('a repeated float of the wrong wire type');
   const s = r.sub();
-  while (!s.done()) out.push(s.float());
+  const n = (s.end - s.pos) / 4;
+  if (!Number.isInteger(n)) throw new Unsupported('a truncated message');
+  const values = new Float32Array(n);
+  for (let k = 0; k < n; k++) values[k] = s.float();
+  out.push(values);
 }
 
 function readAttribute(r: Reader): [string, AttrValue] {
@@ -207,9 +277,10 @@ function readAttribute(r: Reader): [string, AttrValue] {
   let f = 0;
   let s = '';
   let hasComplex = false;
-  const ints: number[] = [];
-  const floats: number[] = [];
+  const ints = new Repeated((n) => new Float64Array(n));
+  const floats = new Repeated((n) => new Float32Array(n));
   const strings: string[] = [];
+  const seen = new Map<number, { bytes: Uint8Array; value: string }[]>();
   while (!r.done()) {
     const [field, wire] = r.tag();
     switch (field) {
@@ -235,7 +306,7 @@ function readAttribute(r: Reader): [string, AttrValue] {
         readInts(r, wire, ints);
         break;
       case 9:
-        strings.push(r.string());
+        strings.push(r.repeatedString(seen));
         break;
       case 21:
         throw new Unsupported('attribute references');
@@ -252,8 +323,8 @@ function readAttribute(r: Reader): [string, AttrValue] {
   else if (type === AT.INT) value = { type: 'int', value: i };
   else if (type === AT.FLOAT) value = { type: 'float', value: f };
   else if (type === AT.STRING) value = { type: 'string', value: s };
-  else if (type === AT.INTS) value = { type: 'ints', value: Float64Array.from(ints) };
-  else if (type === AT.FLOATS) value = { type: 'floats', value: Float32Array.from(floats) };
+  else if (type === AT.INTS) value = { type: 'ints', value: ints.join() };
+  else if (type === AT.FLOATS) value = { type: 'floats', value: floats.join() };
   else if (type === AT.STRINGS) value = { type: 'strings', value: strings };
   else value = { type: 'other' };
   return [name, value];
@@ -282,20 +353,20 @@ function readNode(r: Reader): DecodedNode {
 function readTensor(r: Reader): { name: string; tensor: DecodedTensor } {
   let name = '';
   let dataType = 0;
-  const dims: number[] = [];
-  const floatData: number[] = [];
+  const dimsIn = new Repeated((n) => new Float64Array(n));
+  const floatsIn = new Repeated((n) => new Float32Array(n));
   let raw: [number, number] | null = null;
   while (!r.done()) {
     const [field, wire] = r.tag();
     switch (field) {
       case 1:
-        readInts(r, wire, dims);
+        readInts(r, wire, dimsIn);
         break;
       case 2:
         dataType = r.uint();
         break;
       case 4:
-        readFloats(r, wire, floatData);
+        readFloats(r, wire, floatsIn);
         break;
       case 8:
         name = r.string();
@@ -318,6 +389,7 @@ function readTensor(r: Reader): { name: string; tensor: DecodedTensor } {
     }
   }
   if (dataType !== DT.FLOAT) throw new Unsupported(`initializer '${name}' is not float32`);
+  const dims = Array.from(dimsIn.join());
   const size = dims.reduce((a, b) => a * b, 1);
   let data: Float32Array;
   // raw_data, when present (even empty), is the tensor's data for ONNX Runtime: float_data is then ignored.
@@ -327,8 +399,8 @@ function readTensor(r: Reader): { name: string; tensor: DecodedTensor } {
     const view = new DataView(r.buf.buffer, r.buf.byteOffset + raw[0], size * 4);
     for (let k = 0; k < size; k++) data[k] = view.getFloat32(k * 4, true);
   } else {
-    if (floatData.length !== size) throw new Unsupported(`initializer '${name}' has a wrong size`);
-    data = Float32Array.from(floatData);
+    data = floatsIn.join();
+    if (data.length !== size) throw new Unsupported(`initializer '${name}' has a wrong size`);
   }
   return { name, tensor: { dims, data } };
 }
