@@ -10,8 +10,11 @@ import { writeHeapSnapshot } from 'node:v8';
 import { loadConfig } from '../../dist/core/config.js';
 import { mintTenantScope, SYSTEM } from '../../dist/core/scope.js';
 import { startPlatform } from '../../dist/platform.js';
+import { limitHeapGrowth } from '../../dist/runtime/heap.js';
 
-const running = await startPlatform(loadConfig(process.env, process.env.TENANTML_DATA_DIR));
+const config = loadConfig(process.env, process.env.TENANTML_DATA_DIR);
+limitHeapGrowth(config.heapGrowingPercent); // as `tenantml start` does
+const running = await startPlatform(config);
 const { platform } = running;
 const admin = { authorization: `Bearer ${platform.adminKey}` };
 let profiler;

@@ -89,6 +89,8 @@ export class ServerProcess {
         TENANTML_PORT: '0',
         TENANTML_LOG_LEVEL: 'silent',
         TENANTML_WORKER_SLOTS: '0',
+        // As `npm start` runs the server (package.json): glibc's malloc with two arenas, not one per thread.
+        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
         ...settingsFromEnvironment(),
         ...env,
       },

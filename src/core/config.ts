@@ -35,6 +35,8 @@ export interface Config {
   readonly rateLimitHoldMs: number;
   /** TENANTML_RATE_LIMIT_BURST_SECONDS: a tenant's rate buckets hold this many seconds of its quotas. */
   readonly rateLimitBurstSeconds: number;
+  /** TENANTML_HEAP_GROWING_PERCENT: the serving process's V8 heap growing factor, 1 + this/100; 0: V8's own. */
+  readonly heapGrowingPercent: number;
   /** Training jobs this process runs at once (`tenantml start` and `tenantml worker`); 0: none. */
   readonly workerSlots: number;
   /** Training jobs running at once across all workers. */
@@ -128,6 +130,8 @@ export const CONFIG_VARIABLES = {
     'a predict request refused with 429 (rate budget or in-flight cap) is answered only after this many ms, so a client ignoring Retry-After waits on its own connection; 0 answers at once; default 100',
   TENANTML_RATE_LIMIT_BURST_SECONDS:
     "a tenant's rate buckets hold this many seconds of its requestsPerSecond and predictionsPerSecond (its largest burst) and refill continuously at the quota; default 1",
+  TENANTML_HEAP_GROWING_PERCENT:
+    "`tenantml start`: V8's old generation grows to at most 1 + this/100 times what survived the last full collection (bounds the serving process's memory; more frequent collections); 0 leaves V8's own factor (up to 4×); default 30",
   TENANTML_WORKER_SLOTS: 'training jobs this process runs at once; 0 serves the API only; default 2',
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
   TENANTML_TAINTED_SERVING:
@@ -259,6 +263,7 @@ export function loadConfig(env: Env, cwd: string): Config {
   const redisTimeoutMs = int(env, 'TENANTML_REDIS_TIMEOUT_MS', 100, 1, 60_000, problems);
   const rateLimitHoldMs = int(env, 'TENANTML_RATE_LIMIT_HOLD_MS', 100, 0, 60_000, problems);
   const rateLimitBurstSeconds = int(env, 'TENANTML_RATE_LIMIT_BURST_SECONDS', 1, 1, 3600, problems);
+  const heapGrowingPercent = int(env, 'TENANTML_HEAP_GROWING_PERCENT', 30, 0, 1000, problems);
 
   const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
   const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
@@ -367,6 +372,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     redisTimeoutMs,
     rateLimitHoldMs,
     rateLimitBurstSeconds,
+    heapGrowingPercent,
     workerSlots,
     globalJobCap,
     taintedServing,

@@ -16,6 +16,8 @@ export function registerStart(program: Command, ctx: CommandContext): void {
       const config = await loadServerConfig(io, opts);
       // Loaded here, not at the top: the client commands never pay for the server's modules.
       const { startPlatform } = await import('../../platform.ts');
+      const { limitHeapGrowth } = await import('../../runtime/heap.ts');
+      limitHeapGrowth(config.heapGrowingPercent);
       const running = await withConfigErrors(io, () => startPlatform(config));
       // The native engine's parity probe runs once per process, in a child (~0.3 s): started now, so the
       // first prediction of a model using Sigmoid, Softmax or MatMul does not wait for it. Never rejects.

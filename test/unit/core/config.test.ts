@@ -84,6 +84,12 @@ describe('configuration', () => {
       () => loadConfig({ TENANTML_RATE_LIMIT_HOLD_MS: '-1' }, '/x'),
       /TENANTML_RATE_LIMIT_HOLD_MS/,
     );
+    assert.equal(d.heapGrowingPercent, 30);
+    assert.equal(loadConfig({ TENANTML_HEAP_GROWING_PERCENT: '0' }, '/x').heapGrowingPercent, 0);
+    assert.throws(
+      () => loadConfig({ TENANTML_HEAP_GROWING_PERCENT: '-5' }, '/x'),
+      /TENANTML_HEAP_GROWING_PERCENT/,
+    );
     assert.equal(d.rateLimitBurstSeconds, 1);
     assert.equal(loadConfig({ TENANTML_RATE_LIMIT_BURST_SECONDS: '10' }, '/x').rateLimitBurstSeconds, 10);
     for (const bad of ['0', '1.5', 'x']) {
