@@ -34,7 +34,7 @@ export function registerAuth(app: FastifyInstance, deps: ApiDeps): void {
       }
       // An unknown or malformed tenant answers 404, like any missing resource.
       if (!isTenantId(named)) throw new AppError('not_found', 'tenant was not found');
-      await deps.tenants.get(named);
+      await deps.tenants.exists(named); // trusted for a second once found (TENANT_EXISTS_TTL_MS)
       req.scope = mintTenantScope(named, actorOf(principal));
       return;
     }

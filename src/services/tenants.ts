@@ -12,6 +12,13 @@ import type { AuditService } from './audit.ts';
 import type { KeyRing } from './keyring.ts';
 import type { Withdrawal } from './provenance.ts';
 import type { QuotaSource } from './quotas.ts';
+import { type TtlMemo, ttlMemo } from './ttl-memo.ts';
+
+/**
+ * How long a tenant found is trusted to exist without asking the store (the operator's X-Tenant-Id names
+ * one on every request). A deletion in this process forgets it at once; other replicas within this time.
+ */
+export const TENANT_EXISTS_TTL_MS = 1000;
 
 export interface CreateTenantInput {
   id?: string;
@@ -22,6 +29,9 @@ export interface CreateTenantInput {
 }
 
 export class TenantService {
+  /** Tenants found to exist, for TENANT_EXISTS_TTL_MS. */
+  private readonly known: TtlMemo<true>;
+
   constructor(
     private readonly repo: TenantRepo,
     private readonly keyring: KeyRing,
@@ -33,7 +43,9 @@ export class TenantService {
     private readonly onWithdrawal?: (w: Withdrawal) => Promise<unknown>,
     /** The operator's tier edits (services/quotas.ts); without it the built-in tier defaults hold. */
     private readonly quotaSource?: QuotaSource,
-  ) {}
+  ) {
+    this.known = ttlMemo<true>({ ttlMs: TENANT_EXISTS_TTL_MS, clock, maxKeys: 100_000 });
+  }
 
   async create(input: CreateTenantInput, actor: Actor): Promise<Tenant> {
     const id = input.id ?? newId('t', this.random).replace('_', '-');
@@ -57,6 +69,18 @@ export class TenantService {
 
   list(): Promise<Tenant[]> {
     return this.repo.list();
+  }
+
+  /**
+   * Resolves when the tenant exists, else 404 like `get`. A tenant found is trusted for
+   * TENANT_EXISTS_TTL_MS; an absent one is asked about again every time (a tenant just created is found).
+   */
+  async exists(id: string): Promise<void> {
+    if (!isTenantId(id)) throw notFound('tenant');
+    await this.known.get(id, async () => {
+      if (!(await this.repo.get(id))) throw notFound('tenant');
+      return true;
+    });
   }
 
   /** The tenant, or 404 — the same answer for absent ids and malformed ones. */
@@ -88,7 +112,9 @@ export class TenantService {
   beforeArtifactsDeleted?: (tenantId: string) => Promise<void>;
 
   async delete(id: string): Promise<void> {
+    this.known.delete(id);
     if (!isTenantId(id) || !(await this.repo.delete(id))) throw notFound('tenant');
+    this.known.delete(id); // an `exists` that raced the deletion
     this.keyring.forget(id);
     await this.beforeArtifactsDeleted?.(id);
     await this.artifacts.deleteTenant(id);

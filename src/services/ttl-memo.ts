@@ -1,7 +1,7 @@
-// A per-key memo of an async answer, reused for a fixed time: the predict path's reads of slowly changing
-// store data (a tenant's limits, a model name's resolution) cost one query per key per period, not one
-// per request. A failure is forgotten at once unless `keepFailure` says it is a definite answer.
-import type { Clock } from '../../core/clock.ts';
+// A per-key memo of an async answer, reused for a fixed time: the request path's reads of slowly changing
+// store data (a tenant's limits, a model name's resolution, that a tenant exists) cost one query per key
+// per period, not one per request. A failure is forgotten at once unless `keepFailure` says it is a definite answer.
+import type { Clock } from '../core/clock.ts';
 
 export interface TtlMemoOptions {
   ttlMs: number;
@@ -14,6 +14,8 @@ export interface TtlMemoOptions {
 
 export interface TtlMemo<T> {
   get(key: string, load: () => Promise<T>): Promise<T>;
+  /** Forgets one key (its next get loads again). */
+  delete(key: string): void;
   clear(): void;
 }
 
@@ -31,6 +33,9 @@ export function ttlMemo<T>(opts: TtlMemoOptions): TtlMemo<T> {
       if (entries.size >= opts.maxKeys) entries.clear();
       entries.set(key, { at: now, value });
       return value;
+    },
+    delete: (key) => {
+      entries.delete(key);
     },
     clear: () => entries.clear(),
   };
