@@ -357,8 +357,8 @@ export class InferenceService {
 
   /**
    * The 429 a request of this tenant gets anyway because its rate buckets are known to have no room for
-   * even a one-row request yet, or undefined. Asked before the request body is read, so a flood over budget costs no body
-   * parsing, validation or featurizing; the request is counted like any refused one.
+   * even a one-row request yet, or undefined. Asked before the request body is read, so a flood over
+   * budget costs no body parsing, validation or featurizing; the request is counted like any refused one.
    */
   async spent(tenantId: string): Promise<AppError | undefined> {
     // A budget's hard limit (services/metering/budgets.ts) refuses before the body is read, like a 429.
