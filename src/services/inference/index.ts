@@ -14,9 +14,9 @@ import type { TenantArtifacts } from '../artifacts.ts';
 import type { KeyRing } from '../keyring.ts';
 import { RegistryService } from '../registry.ts';
 import type { TenantService } from '../tenants.ts';
+import { ttlMemo } from '../ttl-memo.ts';
 import { PredictionLog } from './prediction-log.ts';
 import { type InferenceDeps, InferenceService, type TenantLimits } from './service.ts';
-import { ttlMemo } from '../ttl-memo.ts';
 
 /** How long a tenant's quotas and tier are reused before they are read again: a change applies within it. */
 const LIMITS_TTL_MS = 1000;

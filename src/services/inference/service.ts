@@ -23,9 +23,9 @@ import { type Lease, ModelCache } from '../../runtime/model-cache.ts';
 import type { TenantArtifacts } from '../artifacts.ts';
 import type { Meter } from '../metering/meter.ts';
 import type { RegistryService, Resolved } from '../registry.ts';
+import { type TtlMemo, ttlMemo } from '../ttl-memo.ts';
 import { checkInstances, inputMatrix } from './instances.ts';
 import type { PredictionLog } from './prediction-log.ts';
-import { type TtlMemo, ttlMemo } from '../ttl-memo.ts';
 
 /** A tenant's admission inputs: its effective quotas and its tier's share of contended slots. */
 export interface TenantLimits {
