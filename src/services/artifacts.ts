@@ -43,19 +43,16 @@ export class TenantArtifacts {
   }
 
   /**
-   * A small artifact, decrypted, read with the store's whole-blob read when it has one (a model's files
-   * when it loads: fewer event-loop turns on a busy server); `get` otherwise.
+   * The whole artifact, decrypted: through the store's whole-blob read when it has one (one call, not a
+   * stream's steps, each of which waits a turn of a busy event loop — a model's files when it loads),
+   * else its stream, collected.
    */
-  async getSmall(scope: TenantScope, key: string): Promise<Buffer> {
-    if (!this.blobs.read) return this.get(scope, key);
-    const dek = await this.keys.dataKey(scope.tenantId);
-    return decryptBuffer(dek, scope.tenantId, key, await this.blobs.read(tenantPath(scope.tenantId, key)));
-  }
-
   async get(scope: TenantScope, key: string): Promise<Buffer> {
     const dek = await this.keys.dataKey(scope.tenantId);
+    const path = tenantPath(scope.tenantId, key);
+    if (this.blobs.read) return decryptBuffer(dek, scope.tenantId, key, await this.blobs.read(path));
     const chunks: Buffer[] = [];
-    const raw = await this.blobs.get(tenantPath(scope.tenantId, key));
+    const raw = await this.blobs.get(path);
     await pipelineAsync(raw, async (source: AsyncIterable<Buffer>) => {
       for await (const c of source) chunks.push(c);
     });

@@ -112,9 +112,9 @@ export class TenantService {
   beforeArtifactsDeleted?: (tenantId: string) => Promise<void>;
 
   async delete(id: string): Promise<void> {
-    this.known.delete(id);
-    if (!isTenantId(id) || !(await this.repo.delete(id))) throw notFound('tenant');
-    this.known.delete(id); // an `exists` that raced the deletion
+    const deleted = isTenantId(id) && (await this.repo.delete(id));
+    this.known.delete(id); // after the rows are gone: an `exists` racing the deletion cannot bring it back
+    if (!deleted) throw notFound('tenant');
     this.keyring.forget(id);
     await this.beforeArtifactsDeleted?.(id);
     await this.artifacts.deleteTenant(id);

@@ -266,16 +266,18 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     /** Milliseconds until bucket `b` has room for `points` more (≤ 0: it has now). */
     const wait = (b: Bucket, points: number) =>
       (r.used[b] + points - spends[b].capacity - POINT_EPSILON) / spends[b].refillPerMs;
-    const retryMs = Math.max(wait('requests', 1), wait('rows', spends.rows.points));
+    const oneRequest = wait('requests', 1);
+    const oneRow = wait('rows', 1);
+    const retryMs = Math.max(oneRequest, wait('rows', spends.rows.points));
     // Requests are named first: when both are short, fewer requests is the advice that always helps.
-    const bucket: Bucket = wait('requests', 1) > 0 ? 'requests' : 'rows';
+    const bucket: Bucket = oneRequest > 0 ? 'requests' : 'rows';
     const limit = LIMIT_OF[bucket];
-    const untilOneRow = Math.max(wait('requests', 1), wait('rows', 1));
+    const untilOneRow = Math.max(oneRequest, oneRow);
     if (untilOneRow > 0) {
       const at = now();
       spent.set(tenantId, {
         until: at + untilOneRow,
-        limit: wait('requests', 1) >= wait('rows', 1) ? 'requestsPerSecond' : 'predictionsPerSecond',
+        limit: LIMIT_OF[oneRequest >= oneRow ? 'requests' : 'rows'],
         requestsPerSecond: quotas.requestsPerSecond,
         predictionsPerSecond: quotas.predictionsPerSecond,
       });

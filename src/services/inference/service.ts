@@ -35,7 +35,7 @@ export interface TenantLimits {
 
 export interface InferenceDeps {
   registry: Pick<RegistryService, 'resolve'>;
-  artifacts: Pick<TenantArtifacts, 'getSmall'>;
+  artifacts: Pick<TenantArtifacts, 'get'>;
   metrics: InferenceMetrics;
   log: PredictionLog;
   clock: Clock;
@@ -201,7 +201,7 @@ export class InferenceService {
   ): Promise<LoadedModel & { ignored: Set<string> }> {
     const at = resolved.namespace === SHARED_NAMESPACE ? sharedScope(SYSTEM) : scope;
     const prefix = resolved.record.artifact;
-    const get = (name: string): Promise<Buffer> => this.deps.artifacts.getSmall(at, `${prefix}/${name}`);
+    const get = (name: string): Promise<Buffer> => this.deps.artifacts.get(at, `${prefix}/${name}`);
     try {
       // The three read at once (an imported model has no featurizer: its absent file is not an error).
       const [onnx, modelJsonRaw, featurizerRaw] = await Promise.all([

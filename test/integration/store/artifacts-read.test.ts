@@ -1,7 +1,7 @@
 // The filesystem blob store's whole-blob read (used when a model loads: one call instead of a stream's
-// stat/open/chunks/close, each of which waits a turn of a busy event loop) and TenantArtifacts.getSmall on
-// top of it: the same bytes as the streaming get, decrypted with the tenant's key; absent blobs and paths
-// leaving the root are refused; a store without a whole-blob read is read through get.
+// stat/open/chunks/close, each of which waits a turn of a busy event loop) and TenantArtifacts.get on top
+// of it: the bytes put wrote, decrypted with the tenant's key; absent blobs and paths leaving the root are
+// refused; a store without a whole-blob read is read through its stream.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,18 +38,17 @@ test('FsBlobStore.read: the whole blob, ENOENT when absent, no path outside the 
   await assert.rejects(blobs.read('../outside'), /invalid blob path/);
 });
 
-test('getSmall decrypts what put wrote, like get; another tenant cannot read it; without read it streams', async () => {
+test('get decrypts what put wrote through read; another tenant cannot read it; without read it streams', async () => {
   const blobs = new FsBlobStore(root);
   const artifacts = new TenantArtifacts(blobs, keyring);
   const a = tenant('ta');
   const b = tenant('tb');
   const model = Buffer.from(JSON.stringify({ trees: Array.from({ length: 500 }, (_, i) => i) }));
   await artifacts.put(a, 'models/m/v1/model.json', model);
-  assert.deepEqual(await artifacts.getSmall(a, 'models/m/v1/model.json'), model);
   assert.deepEqual(await artifacts.get(a, 'models/m/v1/model.json'), model);
   // tb's scope names tb's folder: the file is not there.
   await assert.rejects(
-    artifacts.getSmall(b, 'models/m/v1/model.json'),
+    artifacts.get(b, 'models/m/v1/model.json'),
     (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
   );
 
@@ -67,6 +66,6 @@ test('getSmall decrypts what put wrote, like get; another tenant cannot read it;
     deletePrefix: (p) => blobs.deletePrefix(p),
     list: (p) => blobs.list(p),
   };
-  assert.deepEqual(await new TenantArtifacts(noRead, keyring).getSmall(a, 'models/m/v1/model.json'), model);
-  assert.equal(streamed, 1, 'read through get');
+  assert.deepEqual(await new TenantArtifacts(noRead, keyring).get(a, 'models/m/v1/model.json'), model);
+  assert.equal(streamed, 1, 'read through the stream');
 });

@@ -55,6 +55,8 @@ const send = (m: FromWriter): void => port.postMessage(m);
  */
 const made = new Set<string>();
 const MADE_MAX = 100_000;
+/** The folder a log file's key names, below the tenant's folder. */
+const folderOf = (tenantId: string, key: string): string => join(root, tenantPath(tenantId, key), '..');
 
 /**
  * Creates the folders of `key` below the tenant's folder one level at a time, never the tenant's folder
@@ -67,7 +69,7 @@ async function folders(tenantId: string, key: string): Promise<void> {
   if ([tenantId, ...parts].some((p) => p === '' || p === '.' || p === '..' || p.includes('\\'))) {
     throw new Error('invalid prediction log path');
   }
-  const leaf = join(dir, ...parts);
+  const leaf = folderOf(tenantId, key);
   if (made.has(leaf)) return;
   for (const p of parts) {
     dir = join(dir, p);
@@ -126,7 +128,7 @@ async function writeTenant(
         reported += count;
         send({ type: 'progress', tenantId, written: count, dropped: 0 });
       } catch (err) {
-        made.delete(join(root, tenantPath(tenantId, key), '..'));
+        made.delete(folderOf(tenantId, key));
         const code = (err as NodeJS.ErrnoException).code;
         const error = code === 'ENOENT' ? 'tenant folder gone (tenant deleted)' : String(err);
         reported += count;
