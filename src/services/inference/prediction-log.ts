@@ -79,6 +79,33 @@ const DEFAULT_FLUSH_AT_RECORDS = 10_000;
 /** Most records in one batch file (about 0.5–1 MB of JSON): the unit of work a flush does without a pause. */
 export const MAX_RECORDS_PER_FILE = 2000;
 
+/** Lines of one (tenant, model, day) collected on the main thread: `count` lines, each ending in "\n". */
+interface PendingLines {
+  tenantId: string;
+  model: string;
+  day: string;
+  text: string;
+  count: number;
+}
+
+/**
+ * The collected lines as UTF-8 in one buffer of its own (not Buffer's shared pool: the post transfers
+ * it), each batch naming its byte range.
+ */
+function encodeLines(pending: PendingLines[]): [Uint8Array, LineBatch[]] {
+  let total = 0;
+  for (const p of pending) total += Buffer.byteLength(p.text, 'utf8');
+  const bytes = Buffer.from(new ArrayBuffer(total));
+  const batches: LineBatch[] = [];
+  let at = 0;
+  for (const { tenantId, model, day, text, count } of pending) {
+    const end = at + bytes.write(text, at, 'utf8');
+    batches.push({ tenantId, model, day, start: at, end, count });
+    at = end;
+  }
+  return [bytes, batches];
+}
+
 export class PredictionLog {
   // Each record is held as its JSON line: a flat string per prediction instead of the request's object graph
   // (parsed body, outputs) kept alive for a whole flush period, which the garbage collector had to copy and
@@ -94,7 +121,7 @@ export class PredictionLog {
   /** A flush started by the record count is running (another is not started meanwhile). */
   private countFlush = false;
   /** With a writer thread: lines collected per (tenant, model, day) until the next post. */
-  private pending = new Map<string, LineBatch>();
+  private pending = new Map<string, PendingLines>();
   private pendingLines = 0;
   private postTimer: NodeJS.Timeout | null = null;
   private readonly writer: WriterThread | null = null;
@@ -188,10 +215,10 @@ export class PredictionLog {
     if (this.postTimer) clearTimeout(this.postTimer);
     this.postTimer = null;
     if (this.pendingLines === 0 || !this.writer) return;
-    const batches = [...this.pending.values()];
+    const pending = [...this.pending.values()];
     this.pending = new Map();
     this.pendingLines = 0;
-    this.writer.post(batches);
+    this.writer.post(...encodeLines(pending));
   }
 
   private drop(n: number): void {

@@ -163,6 +163,28 @@ describe('prediction log through its writer thread', () => {
     assert.deepEqual(counts.errors, []);
   });
 
+  test('records of several tenants posted in one buffer, with text of 1 to 4 bytes a character, come back exact', async () => {
+    const w = world();
+    const tenants = ['ta', 'tb', 'tc'].map((id) => w.addTenant(id));
+    const { log, counts } = threadLog(w);
+    const texts = ['é', '漢字', 'plain', '🙂x', 'ß\n"q"'];
+    const sent = new Map<string, PredictionRecord[]>();
+    for (let i = 0; i < 30; i++) {
+      const scope = tenants[i % 3];
+      const r = { ...rec(String(i), 'm'), features: { note: texts[i % texts.length].repeat(1 + (i % 4)) } };
+      log.append(scope, r);
+      sent.set(scope.tenantId, [...(sent.get(scope.tenantId) ?? []), r]);
+    }
+    await log.flush();
+    assert.equal(counts.written, 30);
+    for (const scope of tenants) {
+      const { records } = await readAll(log, scope, 'm');
+      assert.deepEqual(records, sent.get(scope.tenantId), `tenant ${scope.tenantId}`);
+    }
+    await log.close();
+    assert.deepEqual(counts.errors, []);
+  });
+
   test('a big flush is cut into files of at most MAX_RECORDS_PER_FILE records; nothing lost or repeated', async () => {
     const w = world();
     const a = w.addTenant('ta');

@@ -1,17 +1,24 @@
 // Messages between the prediction log (main thread) and its writer thread (worker.ts).
 
-/** Lines of one (tenant, model, day), each a JSON record, joined with a trailing newline. */
+/**
+ * Lines of one (tenant, model, day): bytes [start, end) of the message's `bytes`, UTF-8, `count` JSON
+ * records each ending in "\n".
+ */
 export interface LineBatch {
   tenantId: string;
   model: string;
   day: string;
-  /** `count` lines, each ending in "\n". */
-  text: string;
+  start: number;
+  end: number;
   count: number;
 }
 
 export type ToWriter =
-  | { type: 'records'; batches: LineBatch[] }
+  /**
+   * Records to hold until a flush. Their bytes travel in one buffer of their own that the post transfers
+   * (no copy): the thread's heap never sees them as strings, so it allocates little and stays small.
+   */
+  | { type: 'records'; bytes: Uint8Array; batches: LineBatch[] }
   | {
       type: 'flush';
       id: number;

@@ -126,7 +126,8 @@ export class WriterThread {
     if (m.error) this.opts.onError(new Error(`prediction log: ${m.error}`));
   }
 
-  post(batches: LineBatch[]): void {
+  /** Hands the thread `batches`, whose lines are in `bytes` (transferred: unusable here afterwards). */
+  post(bytes: Uint8Array, batches: LineBatch[]): void {
     if (!this.live || !this.worker) {
       this.opts.onDropped(batches.reduce((n, b) => n + b.count, 0));
       return;
@@ -135,8 +136,8 @@ export class WriterThread {
       this.perTenant.set(b.tenantId, (this.perTenant.get(b.tenantId) ?? 0) + b.count);
       this.total += b.count;
     }
-    const msg: ToWriter = { type: 'records', batches };
-    this.worker.postMessage(msg);
+    const msg: ToWriter = { type: 'records', bytes, batches };
+    this.worker.postMessage(msg, [bytes.buffer as ArrayBuffer]);
   }
 
   /** Asks the thread to write the named tenants' records; resolves when it has (or when it died). */

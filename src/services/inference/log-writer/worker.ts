@@ -29,7 +29,7 @@ const barrier = new Map<string, number>();
 /** The file being written now (a forget waits for it). */
 let writing: { tenantId: string; done: Promise<unknown> } | null = null;
 
-function hold(batches: Extract<ToWriter, { type: 'records' }>['batches']): void {
+function hold({ bytes, batches }: Extract<ToWriter, { type: 'records' }>): void {
   for (const b of batches) {
     let groups = held.get(b.tenantId);
     if (!groups) {
@@ -42,7 +42,11 @@ function hold(batches: Extract<ToWriter, { type: 'records' }>['batches']): void 
       g = { model: b.model, day: b.day, chunks: [] };
       groups.set(k, g);
     }
-    g.chunks.push({ bytes: Buffer.from(b.text, 'utf8'), count: b.count });
+    // A view on the posted buffer, no copy: it lives until every batch of it is written.
+    g.chunks.push({
+      bytes: Buffer.from(bytes.buffer, bytes.byteOffset + b.start, b.end - b.start),
+      count: b.count,
+    });
   }
 }
 
@@ -210,7 +214,7 @@ async function flush(
 // Flushes run one after the other; records that arrive meanwhile are held for the next one.
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (m: ToWriter) => {
-  if (m.type === 'records') hold(m.batches);
+  if (m.type === 'records') hold(m);
   else if (m.type === 'flush') {
     const taken = take(m);
     taking.add(taken);
