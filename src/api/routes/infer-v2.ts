@@ -124,7 +124,7 @@ export function inferV2Routes(
       },
       async (req, reply) => {
         const r = await inference.predict(req.scope!, req.params.name, toInstances(req.body), {
-          signal: clientGone(reply),
+          cancel: clientGone(reply),
           phases: req.phases, // predict spans (tracing on only)
         });
         reply.headers(r.headers);

@@ -5,7 +5,7 @@
 import { type Clock, systemClock } from '../../core/clock.ts';
 import { AppError } from '../../core/errors.ts';
 import type { Quotas } from '../../core/tiers.ts';
-import { FairQueue, type QueueEntry } from './fair-queue.ts';
+import { FairQueue } from './fair-queue.ts';
 import { type BudgetState, refusalHeaders, successHeaders } from './headers.ts';
 import {
   type Bucket,
@@ -63,10 +63,33 @@ export interface AdmitOptions {
   /** The tenant's share of contended slots, relative to others (TIER_WEIGHTS of its tier). Default 1. */
   weight?: number;
   /**
-   * Aborting it takes a waiting request out of the queue (client gone, deadline passed): 503. A function
-   * is called only when the request has to wait, so a request admitted at once makes no signal at all.
+   * Takes a waiting request out of the queue (client gone, deadline passed): 503. An AbortSignal, or an
+   * `OnGone` hook, which is called only when the request has to wait: a request admitted at once
+   * listens to nothing at all.
    */
-  signal?: AbortSignal | (() => AbortSignal);
+  cancel?: AbortSignal | OnGone;
+}
+
+/**
+ * How a request that has to wait learns that it should leave the queue: called with `leave`, it calls
+ * `leave` once the request's client is gone (at once if it already is) and answers how to stop listening,
+ * which admission calls when the request leaves the queue. Unlike an AbortSignal it costs the predict
+ * path no object beyond the listener it registers (an AbortController per waiting request was ~3% of
+ * the predict path's time at peak).
+ */
+export type OnGone = (leave: () => void) => () => void;
+
+const noop = (): void => {};
+
+/** Starts listening for `cancel`; answers how to stop. */
+function listen(cancel: AbortSignal | OnGone, leave: () => void): () => void {
+  if (typeof cancel === 'function') return cancel(leave);
+  if (cancel.aborted) {
+    leave();
+    return noop;
+  }
+  cancel.addEventListener('abort', leave, { once: true });
+  return () => cancel.removeEventListener('abort', leave);
 }
 
 export interface Ticket {
@@ -344,13 +367,19 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
       return ticket(tenantId, headers);
     }
 
+    // Listening starts before the queue bounds are checked: a client already gone displaces nobody.
+    let gone = false;
+    let onGone = (): void => {
+      gone = true;
+    };
+    const detach = admitOpts.cancel ? listen(admitOpts.cancel, () => onGone()) : noop;
     const refuseNow = (err: AppError): never => {
+      detach();
       leave(tenantId);
       refund(tenantId, spends);
       throw err;
     };
-    const signal = typeof admitOpts.signal === 'function' ? admitOpts.signal() : admitOpts.signal;
-    if (signal?.aborted) refuseNow(cancelled());
+    if (gone) refuseNow(cancelled());
     if (queue.sizeOf(tenantId) >= maxQueuedPerTenant) {
       refuseNow(shed('tenant_queue_full', `the tenant already has ${maxQueuedPerTenant} requests waiting`));
     }
@@ -370,20 +399,17 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     }
 
     return new Promise<Ticket>((resolve, reject) => {
-      let entry: QueueEntry<Waiter> | undefined;
-      const onAbort = () => {
-        if (entry && queue.remove(entry)) refuseWaiting(entry.value, cancelled());
-      };
-      const waiter: Waiter = {
+      const entry = queue.push(tenantId, cost, weight, {
         tenantId,
         spends,
         headers,
         resolve,
         reject,
-        detach: () => signal?.removeEventListener('abort', onAbort),
+        detach,
+      });
+      onGone = () => {
+        if (queue.remove(entry)) refuseWaiting(entry.value, cancelled());
       };
-      entry = queue.push(tenantId, cost, weight, waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

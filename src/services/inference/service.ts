@@ -9,7 +9,7 @@ import { newId } from '../../core/ids.ts';
 import { SHARED_NAMESPACE, SYSTEM, sharedScope, type TenantScope } from '../../core/scope.ts';
 import type { FeaturizerState } from '../../ml/featurizer.ts';
 import type { Outputs } from '../../runtime/batcher.ts';
-import type { Admission, AdmissionQuotas } from '../../runtime/limits/admission.ts';
+import type { Admission, AdmissionQuotas, OnGone } from '../../runtime/limits/admission.ts';
 import {
   type ImportedIo,
   type InferenceEngine,
@@ -281,14 +281,14 @@ export class InferenceService {
   }
 
   /**
-   * `signal`: aborted when the client went away, so a request still waiting for a slot leaves the queue
-   * (a function: asked for only when the request has to wait).
+   * `cancel`: tells when the client went away, so a request still waiting for a slot leaves the queue
+   * (an `OnGone` hook is called only when the request has to wait).
    */
   async predict(
     scope: TenantScope,
     name: string,
     instances: unknown[],
-    opts: { signal?: AbortSignal | (() => AbortSignal); phases?: PredictPhases } = {},
+    opts: { cancel?: AbortSignal | OnGone; phases?: PredictPhases } = {},
   ): Promise<PredictResult> {
     const started = performance.now();
     const tenant = scope.tenantId;
@@ -311,7 +311,7 @@ export class InferenceService {
           ],
         });
       }
-      const ticket = await this.admit(tenant, instances.length, opts.signal);
+      const ticket = await this.admit(tenant, instances.length, opts.cancel);
       try {
         const { resolved, lease } = await this.lease(scope, name, opts.phases);
         modelLabel = resolved.model;
@@ -383,14 +383,14 @@ export class InferenceService {
     return refused;
   }
 
-  private async admit(tenantId: string, rows: number, signal?: AbortSignal | (() => AbortSignal)) {
+  private async admit(tenantId: string, rows: number, cancel?: AbortSignal | OnGone) {
     const blocked = await this.deps.predictionBlock?.(tenantId);
     if (blocked) throw blocked;
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return null;
     const { quotas, weight } = await limitsOf(tenantId);
     try {
-      return await admission.admit(tenantId, rows, quotas, { weight, signal });
+      return await admission.admit(tenantId, rows, quotas, { weight, cancel });
     } catch (err) {
       // A 429 waits holdMs before it is sent (Retry-After is a second at least anyway).
       if (isAppError(err) && err.code === 'rate_limited') await admission.holdRefusal();

@@ -7,6 +7,7 @@ import {
   type AdmissionOptions,
   type AdmissionQuotas,
   createAdmission,
+  type OnGone,
   type Ticket,
 } from '../../../../src/runtime/limits/admission.ts';
 
@@ -344,7 +345,7 @@ describe('runtime/limits/admission (memory limiter)', () => {
     const q = quotas({ inFlightRequests: 2, requestsPerSecond: 100 });
     const running = await a.admit('t1', 1, q);
     const ac = new AbortController();
-    const waiting = a.admit('t1', 1, q, { signal: ac.signal });
+    const waiting = a.admit('t1', 1, q, { cancel: ac.signal });
     await settle();
     assert.equal(a.stats().queued, 1);
     ac.abort();
@@ -358,26 +359,53 @@ describe('runtime/limits/admission (memory limiter)', () => {
     (await again).release();
   });
 
-  test('a signal given as a function is made only when the request has to wait', async () => {
+  test('an OnGone hook is called only when the request has to wait, and stops listening when it leaves the queue', async () => {
+    const a = open({ maxConcurrent: 1 });
+    const q = quotas({ inFlightRequests: 4, requestsPerSecond: 100 });
+    const listening = new Set<() => void>();
+    let asked = 0;
+    const hook: OnGone = (leave) => {
+      asked++;
+      listening.add(leave);
+      return () => listening.delete(leave);
+    };
+    const running = await a.admit('t1', 1, q, { cancel: hook });
+    assert.equal(asked, 0, 'admitted at once: the hook is never asked');
+    const waiting = a.admit('t1', 1, q, { cancel: hook });
+    const served = a.admit('t1', 1, q, { cancel: hook });
+    await settle();
+    assert.equal(asked, 2);
+    assert.equal(listening.size, 2);
+    // The first waiting request's client goes: it leaves the queue with 503, and its listener is removed.
+    [...listening][0]();
+    assert.deepEqual((await refusal(waiting)).extra, { reason: 'cancelled' });
+    assert.equal(listening.size, 1);
+    assert.equal(a.stats().queued, 1);
+    // The other one gets a slot: it stops listening too.
+    running.release();
+    (await served).release();
+    assert.equal(listening.size, 0);
+    // A client already gone when the request would wait (the hook calls leave at once): refused at
+    // once, nothing queued, and it displaces nobody.
+    const hold = await a.admit('t1', 1, q);
+    const goneAlready: OnGone = (leave) => {
+      leave();
+      return () => {};
+    };
+    const e = await refusal(a.admit('t1', 1, q, { cancel: goneAlready }));
+    assert.deepEqual(e.extra, { reason: 'cancelled' });
+    assert.equal(a.stats().queued, 0);
+    assert.equal(a.stats().inFlight, 1, 'its in-flight place is given back');
+    hold.release();
+  });
+
+  test('an AbortSignal aborted before the request would wait refuses it at once', async () => {
     const a = open({ maxConcurrent: 1 });
     const q = quotas({ inFlightRequests: 3, requestsPerSecond: 100 });
-    let made = 0;
+    const running = await a.admit('t1', 1, q);
     const ac = new AbortController();
-    const lazy = () => {
-      made++;
-      return ac.signal;
-    };
-    const running = await a.admit('t1', 1, q, { signal: lazy });
-    assert.equal(made, 0, 'admitted at once: no signal asked for');
-    const waiting = a.admit('t1', 1, q, { signal: lazy });
-    await settle();
-    assert.equal(made, 1);
     ac.abort();
-    assert.deepEqual((await refusal(waiting)).extra, { reason: 'cancelled' });
-    // A client already gone when the request would wait: refused at once, nothing queued.
-    const gone = new AbortController();
-    gone.abort();
-    const e = await refusal(a.admit('t1', 1, q, { signal: () => gone.signal }));
+    const e = await refusal(a.admit('t1', 1, q, { cancel: ac.signal }));
     assert.deepEqual(e.extra, { reason: 'cancelled' });
     assert.equal(a.stats().queued, 0);
     running.release();
