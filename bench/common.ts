@@ -22,3 +22,11 @@ export function machineParts(opts: { memory?: boolean } = {}): string[] {
     `node ${process.version}`,
   ];
 }
+
+/** The median of `xs` (the mean of the middle two for an even count; NaN for none). */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}

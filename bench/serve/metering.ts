@@ -3,6 +3,7 @@
 // (on, off, on, off, …) so that the machine's drift falls on both alike; the medians are compared.
 // The "on" server's metered rows are read back from its store afterwards, so the measured path did meter.
 // Both servers run from the build in processes of their own (server-process.ts).
+import { median } from '../common.ts';
 import type { JobResult } from './loadgen.ts';
 import { type LoadGen, predictServer, type trainBenchModel } from './rig.ts';
 
@@ -18,12 +19,6 @@ export interface MeteringCost {
   meteredRows: number;
   answeredOn: number;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 export async function meteringCost(
   lg: LoadGen,
