@@ -607,11 +607,22 @@ function describe(v: unknown): string {
  * Featurises raw JSON instances at prediction time. A missing feature is imputed like a missing training
  * value; a value of the wrong type throws validation_failed naming the feature and the instance index.
  */
+// A state's column names, made once per state, not per call: the predict path featurizes a row a request.
+const knownColumns = new WeakMap<FeaturizerState, ReadonlySet<string>>();
+function knownOf(state: FeaturizerState): ReadonlySet<string> {
+  let known = knownColumns.get(state);
+  if (!known) {
+    known = new Set(state.columns.map((c) => c.name));
+    knownColumns.set(state, known);
+  }
+  return known;
+}
+
 export function transformInstances(state: FeaturizerState, instances: unknown[]): InstancesResult {
   const n = instances.length;
   const errors: FieldError[] = [];
-  const unknown = new Set<string>();
-  const known = new Set(state.columns.map((c) => c.name));
+  let unknown: Set<string> | undefined; // made for the first key that is not a column
+  const known = knownOf(state);
   const columns: FrameColumn[] = state.columns.map((st) => {
     if (st.kind === 'numeric' || st.kind === 'datetime') {
       const type: NumberColumn['type'] = st.kind === 'datetime' ? 'datetime' : st.type;
@@ -629,7 +640,7 @@ export function transformInstances(state: FeaturizerState, instances: unknown[])
       continue;
     }
     const rec = inst as Record<string, unknown>;
-    for (const key of Object.keys(rec)) if (!known.has(key)) unknown.add(key);
+    for (const key in rec) if (Object.hasOwn(rec, key) && !known.has(key)) (unknown ??= new Set()).add(key);
     for (const col of columns) {
       const v = rec[col.name];
       if (v === undefined || v === null) continue;
@@ -677,7 +688,7 @@ export function transformInstances(state: FeaturizerState, instances: unknown[])
     );
   }
   const X = transform(state, { nRows: n, columns });
-  return { X, unknownFeatures: [...unknown].sort() };
+  return { X, unknownFeatures: unknown ? [...unknown].sort() : [] };
 }
 
 /** A dense copy of any matrix (CSR zeros become 0, never NaN). */

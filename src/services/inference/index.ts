@@ -56,7 +56,7 @@ export interface InferenceWiring {
    * Budgets (services/metering/budgets.ts): the 402 a tenant's predictions get at its hard limit, from
    * a state kept a few seconds; and where quota changes are heard (they drop the limits memo at once).
    */
-  predictionBlock?: (tenantId: string) => Promise<AppError | undefined>;
+  predictionBlock?: (tenantId: string) => AppError | undefined | Promise<AppError | undefined>;
   onQuotaChange?: (listener: (tenantId?: string) => void) => void;
   /** Admission to use instead of the default one (tests, benchmarks); `false`: none. */
   admission?: Admission | false;

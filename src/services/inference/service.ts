@@ -52,8 +52,11 @@ export interface InferenceDeps {
   /** Per-tenant rate limits and fair queuing, asked before any work (with `limitsOf`). */
   admission?: Admission;
   limitsOf?: (tenantId: string) => Promise<TenantLimits>;
-  /** The 402 a tenant's budget answers its predictions now (BudgetService.predictionBlock), or undefined. */
-  predictionBlock?: (tenantId: string) => Promise<AppError | undefined>;
+  /**
+   * The 402 a tenant's budget answers its predictions now (BudgetService.predictionBlock), or undefined;
+   * synchronously when it knows at once (the common case: no promise on the predict path).
+   */
+  predictionBlock?: (tenantId: string) => AppError | undefined | Promise<AppError | undefined>;
   /** Where load failures are reported (ids only). */
   warn?: (obj: Record<string, unknown>, msg: string) => void;
   /** Where each load that runs in ONNX Runtime says why (ids and the reason, never data). */
@@ -157,7 +160,7 @@ export class InferenceService {
     const r = resolved.record;
     const ids = phases && { 'tenantml.model': resolved.model, 'tenantml.model_version': resolved.version };
     phases?.('resolve', t0, epochMs(), ids);
-    const key = `${resolved.namespace}/${resolved.model}/${resolved.version}/${r.checksum}`;
+    const key = cacheKeyOf(resolved);
     let loadStart = 0; // set when this request loads the version (a cache miss)
     const lease = await this.cache.acquire(key, () => {
       if (phases) loadStart = epochMs();
@@ -171,13 +174,20 @@ export class InferenceService {
   // random draw per request; the time lets late feedback find its prediction's log batch without a scan.
   private idPrefix = '';
   private idCounter = 0;
-  private nextRequestId(): string {
+  private nextRequestId(nowMs: number): string {
     if (!this.idPrefix) this.idPrefix = newId('req', this.deps.random, 8).slice(4);
-    const t = this.deps.clock.now().getTime().toString(36);
+    const t = nowMs.toString(36);
     return `req_${t}-${this.idPrefix}${(this.idCounter++).toString(36).padStart(4, '0')}`;
   }
 
   private readonly resolutions: TtlMemo<Resolved>;
+
+  /** The ISO text of the last millisecond asked for: requests within one millisecond share it. */
+  private iso = { ms: Number.NaN, text: '' };
+  private isoOf(ms: number): string {
+    if (ms !== this.iso.ms) this.iso = { ms, text: new Date(ms).toISOString() };
+    return this.iso.text;
+  }
 
   /**
    * Drops every reused resolution: the platform calls it when this process changes the registry (a
@@ -322,10 +332,11 @@ export class InferenceService {
           const X = inputMatrix(m.spec, instances);
           const { outputs: out, computeMs } = await m.batcher.submit(X, instances.length);
           opts.phases?.('run', runStart, epochMs(), { 'tenantml.rows': instances.length });
-          const requestId = this.nextRequestId();
+          const nowMs = this.deps.clock.now().getTime();
+          const requestId = this.nextRequestId(nowMs);
           const predictions = format(m.spec, out, instances.length, requestId);
           const ms = performance.now() - started;
-          this.record(scope, resolved, requestId, instances, predictions, ms);
+          this.record(scope, resolved, requestId, instances, predictions, ms, nowMs);
           this.deps.metrics.request(tenant, modelLabel, 'ok', instances.length, ms / 1000);
           const meter = this.deps.meter;
           if (meter) {
@@ -362,7 +373,8 @@ export class InferenceService {
    */
   async spent(tenantId: string): Promise<AppError | undefined> {
     // A budget's hard limit (services/metering/budgets.ts) refuses before the body is read, like a 429.
-    const blocked = await this.deps.predictionBlock?.(tenantId);
+    const b = this.deps.predictionBlock?.(tenantId);
+    const blocked = b instanceof Promise ? await b : b; // awaited only when the budget must be read
     if (blocked) {
       this.deps.metrics.request(tenantId, '', 'client_error', 0);
       return blocked;
@@ -384,7 +396,8 @@ export class InferenceService {
   }
 
   private async admit(tenantId: string, rows: number, cancel?: AbortSignal | OnGone) {
-    const blocked = await this.deps.predictionBlock?.(tenantId);
+    const b = this.deps.predictionBlock?.(tenantId);
+    const blocked = b instanceof Promise ? await b : b;
     if (blocked) throw blocked;
     const { admission, limitsOf } = this.deps;
     if (!admission || !limitsOf) return null;
@@ -405,15 +418,20 @@ export class InferenceService {
     instances: unknown[],
     predictions: Prediction[],
     ms: number,
+    nowMs: number,
   ): void {
     const log = this.deps.log;
-    const at = this.deps.clock.now().toISOString();
+    let at: string | undefined;
     const latencyMs = Math.round(ms * 1000) / 1000;
     for (let i = 0; i < predictions.length; i++) {
       if (!log.sample()) continue;
-      const { id, ...output } = predictions[i];
+      at ??= this.isoOf(nowMs);
+      const p = predictions[i];
+      // The prediction without its id (a value, or class probabilities and a label).
+      const output =
+        p.value !== undefined ? { value: p.value } : { probabilities: p.probabilities, label: p.label };
       log.append(scope, {
-        id,
+        id: p.id,
         requestId,
         at,
         model: resolved.model,
@@ -432,6 +450,17 @@ export class InferenceService {
     await this.deps.log.close();
     await this.cache.close();
   }
+}
+
+// A resolution is reused for resolveTtlMs: its cache key is made once, not per request.
+const cacheKeys = new WeakMap<Resolved, string>();
+function cacheKeyOf(resolved: Resolved): string {
+  let key = cacheKeys.get(resolved);
+  if (key === undefined) {
+    key = `${resolved.namespace}/${resolved.model}/${resolved.version}/${resolved.record.checksum}`;
+    cacheKeys.set(resolved, key);
+  }
+  return key;
 }
 
 function tenantOfKey(key: string): string {

@@ -107,12 +107,18 @@ export function budgetProblems(b: unknown): FieldError[] {
   return out;
 }
 
+/** A tenant's budget state kept for the predict path: the month and the state computed at `at` (clock ms). */
+interface KeptState {
+  at: number;
+  month: string;
+  state: Promise<BudgetState | null>;
+  /** The state once `state` has resolved: the predict path then answers without a promise. */
+  settled?: { state: BudgetState | null };
+}
+
 export class BudgetService {
-  /** Per tenant: the month and the state computed at `at` (clock ms), for the predict path. */
-  private readonly states = new Map<
-    string,
-    { at: number; month: string; state: Promise<BudgetState | null> }
-  >();
+  /** Per tenant, for the predict path. */
+  private readonly states = new Map<string, KeptState>();
 
   constructor(private readonly deps: BudgetServiceDeps) {}
 
@@ -162,7 +168,12 @@ export class BudgetService {
   }
 
   private remember(tenantId: string, month: string, state: BudgetState | null): void {
-    this.states.set(tenantId, { at: this.deps.clock.now().getTime(), month, state: Promise.resolve(state) });
+    this.states.set(tenantId, {
+      at: this.deps.clock.now().getTime(),
+      month,
+      state: Promise.resolve(state),
+      settled: { state },
+    });
   }
 
   /**
@@ -294,11 +305,29 @@ export class BudgetService {
    * The 402 a prediction of this tenant gets now, or undefined. Answers from the tenant's state kept for
    * a few seconds (the predict path must stay fast); a new month is always read afresh.
    */
-  async predictionBlock(tenantId: string): Promise<AppError | undefined> {
+  predictionBlock(tenantId: string): AppError | undefined | Promise<AppError | undefined> {
     const now = this.deps.clock.now().getTime();
     const month = this.month(now);
-    let hit = this.states.get(tenantId);
-    if (!hit || hit.month !== month || now - hit.at >= (this.deps.stateTtlMs ?? BUDGET_STATE_TTL_MS)) {
+    const hit = this.states.get(tenantId);
+    const fresh =
+      hit && hit.month === month && now - hit.at < (this.deps.stateTtlMs ?? BUDGET_STATE_TTL_MS);
+    // The common case, answered synchronously: a state kept and already read.
+    if (fresh && hit.settled) return this.blockOf(hit.settled.state);
+    return this.predictionBlockAsync(tenantId, now, month, fresh ? hit : undefined);
+  }
+
+  private blockOf(state: BudgetState | null): AppError | undefined {
+    return state?.blocks.predictions ? this.refused(state) : undefined;
+  }
+
+  private async predictionBlockAsync(
+    tenantId: string,
+    now: number,
+    month: string,
+    kept: KeptState | undefined,
+  ): Promise<AppError | undefined> {
+    let hit = kept;
+    if (!hit) {
       const scope = mintTenantScope(tenantId, SYSTEM);
       // Only a budget that can block predictions costs a usage read.
       const full = this.deps.repo
@@ -310,10 +339,18 @@ export class BudgetService {
               ? this.freshState(scope, b, month)
               : budgetState(b, 0, month),
         );
-      hit = { at: now, month, state: full };
+      const entry: KeptState = { at: now, month, state: full };
+      hit = entry;
       if (this.states.size >= 10_000) this.states.clear();
-      this.states.set(tenantId, hit);
-      full.catch(() => this.states.delete(tenantId));
+      this.states.set(tenantId, entry);
+      full.then(
+        (state) => {
+          entry.settled = { state };
+        },
+        () => {
+          if (this.states.get(tenantId) === entry) this.states.delete(tenantId);
+        },
+      );
     }
     let state: BudgetState | null;
     try {
@@ -322,7 +359,7 @@ export class BudgetService {
       this.deps.warn?.({ tenantId, err: String(err) }, 'budget: state unknown; prediction allowed');
       return undefined;
     }
-    return state?.blocks.predictions ? this.refused(state) : undefined;
+    return this.blockOf(state);
   }
 
   private async freshState(scope: TenantScope, budget: Budget, month: string): Promise<BudgetState> {

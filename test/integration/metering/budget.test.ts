@@ -320,6 +320,10 @@ for (const kind of STORE_KINDS) {
       assert.equal(r.body.code, 'budget_exceeded');
       assert.equal(r.body.limit, 1);
       assert.equal(r.body.currency, 'USD');
+      // Kept and already read, the state answers synchronously: no promise on the predict path.
+      const kept = tp.platform.services.budgets!.predictionBlock(f.id);
+      assert.ok(!(kept instanceof Promise), 'a kept state answers without a promise');
+      assert.equal(kept?.code, 'budget_exceeded');
       const v2 = await tp.call({
         method: 'POST',
         url: '/v2/models/nothere/infer',
