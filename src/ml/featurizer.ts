@@ -640,7 +640,11 @@ export function transformInstances(state: FeaturizerState, instances: unknown[])
       continue;
     }
     const rec = inst as Record<string, unknown>;
-    for (const key in rec) if (Object.hasOwn(rec, key) && !known.has(key)) (unknown ??= new Set()).add(key);
+    for (const key in rec) {
+      if (!Object.hasOwn(rec, key) || known.has(key)) continue;
+      unknown ??= new Set();
+      unknown.add(key);
+    }
     for (const col of columns) {
       const v = rec[col.name];
       if (v === undefined || v === null) continue;

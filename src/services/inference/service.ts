@@ -157,7 +157,6 @@ export class InferenceService {
   ): Promise<{ resolved: Resolved; lease: Lease<LoadedModel & { ignored: Set<string> }> }> {
     const t0 = phases ? epochMs() : 0;
     const resolved = await this.resolve(scope, name);
-    const r = resolved.record;
     const ids = phases && { 'tenantml.model': resolved.model, 'tenantml.model_version': resolved.version };
     phases?.('resolve', t0, epochMs(), ids);
     const key = cacheKeyOf(resolved);

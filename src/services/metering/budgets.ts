@@ -309,8 +309,7 @@ export class BudgetService {
     const now = this.deps.clock.now().getTime();
     const month = this.month(now);
     const hit = this.states.get(tenantId);
-    const fresh =
-      hit && hit.month === month && now - hit.at < (this.deps.stateTtlMs ?? BUDGET_STATE_TTL_MS);
+    const fresh = hit && hit.month === month && now - hit.at < (this.deps.stateTtlMs ?? BUDGET_STATE_TTL_MS);
     // The common case, answered synchronously: a state kept and already read.
     if (fresh && hit.settled) return this.blockOf(hit.settled.state);
     return this.predictionBlockAsync(tenantId, now, month, fresh ? hit : undefined);
