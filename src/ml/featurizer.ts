@@ -603,10 +603,6 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-/**
- * Featurises raw JSON instances at prediction time. A missing feature is imputed like a missing training
- * value; a value of the wrong type throws validation_failed naming the feature and the instance index.
- */
 // A state's column names, made once per state, not per call: the predict path featurizes a row a request.
 const knownColumns = new WeakMap<FeaturizerState, ReadonlySet<string>>();
 function knownOf(state: FeaturizerState): ReadonlySet<string> {
@@ -618,6 +614,10 @@ function knownOf(state: FeaturizerState): ReadonlySet<string> {
   return known;
 }
 
+/**
+ * Featurises raw JSON instances at prediction time. A missing feature is imputed like a missing training
+ * value; a value of the wrong type throws validation_failed naming the feature and the instance index.
+ */
 export function transformInstances(state: FeaturizerState, instances: unknown[]): InstancesResult {
   const n = instances.length;
   const errors: FieldError[] = [];
