@@ -235,13 +235,13 @@ async function partA(lg: LoadGen, o: Opts, rounds: number, out: string[]): Promi
       `| predict, batch window ${w} ms (one reading) | ${f1(r.peak.rps)} | ${pct(r.peak.rps / h.rps)} | ${f2(r.peak.p99)} | ${f1(r.half.rps)} | ${f2(r.half.p50)} | ${f2(r.half.p99)} | ${f2(r.requests / Math.max(1, r.runs))} | ${statuses(r.peak)} |`,
     );
   }
-  const medians = (xs: JobResult[]) => xs.map((x) => f1(x.rps)).join(' / ');
+  const byRound = (xs: JobResult[]) => xs.map((x) => f1(x.rps)).join(' / ');
   out.push(
     '### (a) single-row predict vs a bare Fastify hello-world',
     '',
     `Model: binary GBDT, 100 trees, depth 6, 10 numeric features; ONNX ${trained.onnx!.byteLength} bytes. Peak: closed loop, ${o.connections} keep-alive connections, ${o.durationMs / 1000} s measured after 1 s warm-up; hello-world and predict (default batch window) read in alternation, ${rounds} rounds, the medians compared. Half load: open loop at 50% of the median peak (latency from the scheduled send time). Load generator: raw keep-alive sockets in a child process (bench/serve/loadgen.ts). Every server in a process of its own: predict from the build as \`npm start\` serves it (bench/serve/server-child.mjs), the anchors plain JavaScript (bench/serve/anchor-child.mjs).`,
     '',
-    `Peaks by round (req/s): hello-world ${medians(hPeaks)}; predict ${medians(pPeaks)}.`,
+    `Peaks by round (req/s): hello-world ${byRound(hPeaks)}; predict ${byRound(pPeaks)}.`,
     '',
     '| server | peak req/s (median) | of hello-world | p99 at peak (ms) | req/s at 50% | p50 at 50% (ms) | p99 at 50% (ms) | requests per ONNX run (50%) | statuses at peak |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -540,6 +540,7 @@ export async function main(args: string[]): Promise<void> {
     '',
   ];
   const rounds = numberOption(args, '--rounds', 3, USAGE);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds needs a whole number ≥ 1\n${USAGE}`);
   const lg = new LoadGen();
   try {
     let capacity = numberOption(args, '--capacity', 0, USAGE);
