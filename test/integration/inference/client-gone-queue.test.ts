@@ -56,9 +56,11 @@ test('a queued predict whose client hangs up leaves the queue at once, before th
   for (const t of [a, b]) assert.equal((await predict(t.predict)).status, 200);
   const shedBefore = await gauge('tenantml_admission_shed_total');
 
-  const started = Date.now();
-  const holding = predict(a.predict); // takes the one slot for the batch window
-  await until('the slot taken', async () => (await gauge('tenantml_admission_running')) === 1, 800);
+  let held = true;
+  const holding = predict(a.predict).finally(() => {
+    held = false;
+  }); // takes the one slot for the batch window
+  await until('the slot taken', async () => (await gauge('tenantml_admission_running')) === 1, 5000);
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -69,12 +71,11 @@ test('a queued predict whose client hangs up leaves the queue at once, before th
     `POST /v1/models/m/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${b.predict}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-  await until('B queued', async () => (await gauge('tenantml_admission_queued')) === 1, 800);
+  await until('B queued', async () => (await gauge('tenantml_admission_queued')) === 1, 5000);
   socket.destroy();
-  await until('B out of the queue', async () => (await gauge('tenantml_admission_queued')) === 0, 800);
+  await until('B out of the queue', async () => (await gauge('tenantml_admission_queued')) === 0, 5000);
+  assert.ok(held, 'B left the queue while the slot was still held, not when the slot freed');
   assert.equal(await gauge('tenantml_admission_shed_total'), shedBefore + 1, 'counted as shed (cancelled)');
-  assert.equal(await gauge('tenantml_admission_running'), 1, 'the slot is still held: B left on its own');
-  assert.ok(Date.now() - started < 1000, 'all of it within the holding request’s window');
 
   assert.equal((await holding).status, 200);
   // B's in-flight place was given back: it predicts again.
