@@ -152,7 +152,7 @@ export const CONFIG_VARIABLES = {
   TENANTML_INFERENCE_ENGINE:
     'auto|onnxruntime: auto runs every graph the native engine supports exactly (the ones tenantml trains) natively and the rest in ONNX Runtime; onnxruntime runs everything in ONNX Runtime; default auto',
   TENANTML_INFERENCE_CONCURRENCY:
-    'predict requests running at once in this process; more wait in the fair queue across tenants; default 8',
+    'predict requests running at once in this process; more wait in the fair queue across tenants; default 4',
   TENANTML_INFERENCE_RESOLVE_TTL_MS:
     'how long a resolved model version is reused before the store is asked again (a promotion takes effect within it), ms; 0 asks on every request; default 1000',
   TENANTML_PREDICTION_LOG_SAMPLE_RATE:
@@ -285,7 +285,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     problems,
   );
   const inferenceBatchWindowMs = int(env, 'TENANTML_INFERENCE_BATCH_WINDOW_MS', 0, 0, 1000, problems);
-  const inferenceConcurrency = int(env, 'TENANTML_INFERENCE_CONCURRENCY', 8, 1, 10_000, problems);
+  const inferenceConcurrency = int(env, 'TENANTML_INFERENCE_CONCURRENCY', 4, 1, 10_000, problems);
   const inferenceResolveTtlMs = int(env, 'TENANTML_INFERENCE_RESOLVE_TTL_MS', 1000, 0, 600_000, problems);
   const inferenceMaxInstances = int(env, 'TENANTML_INFERENCE_MAX_INSTANCES', 1000, 1, 1_000_000, problems);
   const inferenceEngine = (env.TENANTML_INFERENCE_ENGINE?.trim() || 'auto') as Config['inferenceEngine'];
