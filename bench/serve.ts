@@ -60,9 +60,46 @@ type Step = {
   body?: string;
 };
 
+/** One closed-loop peak reading of `step` on the server at `port`. */
+async function closedPeak(
+  lg: LoadGen,
+  port: number,
+  step: Step,
+  o: Opts,
+  name = step.name,
+): Promise<JobResult> {
+  const [r] = await lg.run(port, [
+    {
+      ...step,
+      name,
+      connections: o.connections,
+      durationMs: o.durationMs + 1000,
+      warmupMs: 1000,
+      mode: 'closed',
+    },
+  ]);
+  return r;
+}
+
+/** Latency at half of `peak` req/s (open loop, latency from the scheduled send time). */
+async function halfLoad(lg: LoadGen, port: number, step: Step, o: Opts, peak: number): Promise<JobResult> {
+  const [r] = await lg.run(port, [
+    {
+      ...step,
+      name: `${step.name} @50%`,
+      connections: o.connections,
+      durationMs: o.durationMs + 1000,
+      warmupMs: 1000,
+      mode: 'open',
+      rate: Math.max(1, Math.round(peak / 2)),
+    },
+  ]);
+  return r;
+}
+
 /**
- * The two readings of (a) for one server: its peak (closed loop) and its latency at half of that peak
- * (open loop, latency from the scheduled send time). `beforeHalf` runs between the two.
+ * The two readings of (a) for one server: its peak (closed loop) and its latency at half of that peak.
+ * `beforeHalf` runs between the two.
  */
 async function peakThenHalf(
   lg: LoadGen,
@@ -71,19 +108,9 @@ async function peakThenHalf(
   o: Opts,
   beforeHalf?: () => void,
 ): Promise<{ peak: JobResult; half: JobResult }> {
-  const timing = { connections: o.connections, durationMs: o.durationMs + 1000, warmupMs: 1000 };
-  const [peak] = await lg.run(port, [{ ...step, ...timing, mode: 'closed' }]);
+  const peak = await closedPeak(lg, port, step, o);
   beforeHalf?.();
-  const [half] = await lg.run(port, [
-    {
-      ...step,
-      ...timing,
-      name: `${step.name} @50%`,
-      mode: 'open',
-      rate: Math.max(1, Math.round(peak.rps / 2)),
-    },
-  ]);
-  return { peak, half };
+  return { peak, half: await halfLoad(lg, port, step, o, peak.rps) };
 }
 
 async function predictPeak(
@@ -154,21 +181,6 @@ async function anchorPeak(
   }
 }
 
-/** One closed-loop peak reading of `step` on the server at `port`. */
-async function closedPeak(lg: LoadGen, port: number, step: Step, o: Opts, name: string): Promise<JobResult> {
-  const [r] = await lg.run(port, [
-    {
-      ...step,
-      name,
-      connections: o.connections,
-      durationMs: o.durationMs + 1000,
-      warmupMs: 1000,
-      mode: 'closed',
-    },
-  ]);
-  return r;
-}
-
 /** The reading with the median req/s of `rs` (the lower middle one for an even count). */
 function medianRun(rs: JobResult[]): JobResult {
   return [...rs].sort((a, b) => a.rps - b.rps)[(rs.length - 1) >> 1];
@@ -200,23 +212,9 @@ async function partA(lg: LoadGen, o: Opts, rounds: number, out: string[]): Promi
         else pPeaks.push(await closedPeak(lg, s.port, predictStep, o, `predict #${i + 1}`));
       }
     }
-    const half = async (port: number, step: Step, peak: number): Promise<JobResult> => {
-      const [r] = await lg.run(port, [
-        {
-          ...step,
-          name: `${step.name} @50%`,
-          connections: o.connections,
-          durationMs: o.durationMs + 1000,
-          warmupMs: 1000,
-          mode: 'open',
-          rate: Math.max(1, Math.round(peak / 2)),
-        },
-      ]);
-      return r;
-    };
-    hHalf = await half(hello.port, helloStep, medianRun(hPeaks).rps);
+    hHalf = await halfLoad(lg, hello.port, helloStep, o, medianRun(hPeaks).rps);
     const before = await batchRuns(s);
-    pHalf = await half(s.port, predictStep, medianRun(pPeaks).rps);
+    pHalf = await halfLoad(lg, s.port, predictStep, o, medianRun(pPeaks).rps);
     const after = await batchRuns(s);
     runs = { runs: after.runs - before.runs, requests: after.requests - before.requests };
   } finally {

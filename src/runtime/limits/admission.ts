@@ -12,6 +12,7 @@ import {
   type BucketSpend,
   type LimiterCapabilities,
   POINT_EPSILON,
+  pointsLeft,
   type Spends,
   type TakeResult,
   type TokenBuckets,
@@ -306,8 +307,7 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
       });
       if (spent.size > 10_000) for (const [k, v] of spent) if (v.until <= at) spent.delete(k);
     }
-    const remaining = Math.floor(spends[bucket].capacity - r.used[bucket] + POINT_EPSILON);
-    return rateLimited(limit, quotas[limit], remaining, retryMs);
+    return rateLimited(limit, quotas[limit], pointsLeft(spends[bucket].capacity, r.used[bucket]), retryMs);
   };
 
   async function admit(

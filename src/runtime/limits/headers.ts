@@ -1,6 +1,6 @@
 // The rate-limit response headers, in the form of draft-ietf-httpapi-ratelimit-headers-06 (the separate
 // RateLimit-Limit / -Remaining / -Reset fields most clients and proxies read today) plus Retry-After on refusals.
-import { POINT_EPSILON } from './limiter.ts';
+import { pointsLeft } from './limiter.ts';
 
 /** One budget's bucket after a request was taken from it. */
 export interface BudgetState {
@@ -13,7 +13,7 @@ export interface BudgetState {
 }
 
 /** Whole points left in a bucket. */
-const left = (b: BudgetState): number => Math.max(0, Math.floor(b.limit - b.used + POINT_EPSILON));
+const left = (b: BudgetState): number => pointsLeft(b.limit, b.used);
 
 /** Whole seconds, rounded up, never 0 for a wait still running: a client must not retry before it fits. */
 const ceilSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));

@@ -42,6 +42,11 @@ export interface TokenBuckets {
 /** Floating-point slack when comparing points: a bucket refilled for exactly one point's time has room for it. */
 export const POINT_EPSILON = 1e-9;
 
+/** Whole points left in a bucket of `capacity` with `used` in use (never below 0). */
+export function pointsLeft(capacity: number, used: number): number {
+  return Math.max(0, Math.floor(capacity - used + POINT_EPSILON));
+}
+
 /** One key's buckets as stored: points in use in each, as of `at` (epoch ms). Absent = both full. */
 export interface BucketState {
   at: number;

@@ -100,30 +100,27 @@ export function createRedisLimiter(opts: RedisLimiterOptions): TokenBuckets {
     return { taken: taken === 1, used: { requests: Number(requests), rows: Number(rows) } };
   };
 
+  /** Redis when usable, else (or when it fails) this process's memory. */
+  const apply = async (mode: 'take' | 'give', key: string, spends: Spends): Promise<TakeResult> => {
+    if (redisUsable()) {
+      try {
+        return await run(mode, key, spends);
+      } catch (err) {
+        failed(err);
+      }
+    }
+    if (mode === 'take') return fallback.take(key, spends);
+    await fallback.giveBack(key, spends);
+    return { taken: false, used: { requests: 0, rows: 0 } };
+  };
+
   return {
     capabilities: { sharedAcrossProcesses: true },
-    async take(key, spends) {
-      if (redisUsable()) {
-        try {
-          return await run('take', key, spends);
-        } catch (err) {
-          failed(err);
-        }
-      }
-      return fallback.take(key, spends);
-    },
+    take: (key, spends) => apply('take', key, spends),
+    // Points may go back to the other store than they were taken from (Redis came back or went away
+    // between the two); that bucket then refills that much early or late, once.
     async giveBack(key, spends) {
-      // Points may go back to the other store than they were taken from (Redis came back or went away
-      // between the two); that bucket then refills that much early or late, once.
-      if (redisUsable()) {
-        try {
-          await run('give', key, spends);
-          return;
-        } catch (err) {
-          failed(err);
-        }
-      }
-      await fallback.giveBack(key, spends);
+      await apply('give', key, spends);
     },
     async close() {
       await fallback.close();
