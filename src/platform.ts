@@ -18,7 +18,12 @@ import {
   type WorkerOptions,
 } from './jobs/supervisor.ts';
 import { createObservability, type Observability } from './observability/observability.ts';
+import { createMemoryBuckets } from './runtime/limits/memory-limiter.ts';
+import { createPoolLimiter } from './runtime/limits/pool-limiter.ts';
 import type { NativeHooks } from './runtime/loaded-model.ts';
+import { poolMetrics } from './runtime/pool/metrics.ts';
+import { type ServingPool, startServingPool } from './runtime/pool/primary.ts';
+import { type MetricsJson, type PoolChannel, parentChannel } from './runtime/pool/protocol.ts';
 import { AdvisorService } from './services/advisor.ts';
 import { TenantArtifacts } from './services/artifacts.ts';
 import { AuditService } from './services/audit.ts';
@@ -78,6 +83,11 @@ export interface PlatformOptions {
   workers?: WorkerOptions;
   /** Stand-ins for the native inference engine's compiler and parity probe (tests). */
   inferenceNative?: NativeHooks;
+  /**
+   * This process is an API process of a serving pool (docs/serving-pool.md): the channel to its primary,
+   * which holds the rate-limit buckets (unless Redis does) and gathers GET /metrics over the pool.
+   */
+  pool?: PoolChannel;
 }
 
 /** Reads a secret kept in the data folder, or creates it with mode 0600 on first start. */
@@ -418,6 +428,22 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     storageBytes({ store, blobs }, scope).then((b) => b.total),
   );
   const sharedModels = new SharedModelsService({ store, artifacts, clock, random });
+  // In a serving pool the buckets are the primary's (Redis's when configured) and a scrape sums the pool.
+  const pool = opts.pool;
+  const poolLimiter =
+    pool && !config.redisUrl
+      ? (onError: (err: unknown) => void) =>
+          createPoolLimiter({
+            channel: pool,
+            timeoutMs: config.redisTimeoutMs,
+            retryAfterFailureMs: 1000,
+            clock,
+            onError,
+          })
+      : undefined;
+  const poolScrapes = pool
+    ? poolMetrics(pool, () => observability.registry.registry, POOL_SCRAPE_TIMEOUT_MS)
+    : undefined;
   const { inference, metrics } = createInference({
     config,
     store,
@@ -433,6 +459,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
     meter,
     predictionBlock: (tenantId) => lifecycle.budgets.predictionBlock(tenantId),
     onQuotaChange: (listener) => quotaService.onChange(listener),
+    limiter: poolLimiter,
   });
   modelsChanged = () => inference.forgetResolutions();
   // A deleted tenant's buffered predictions are dropped before its folder goes (never written into it).
@@ -459,7 +486,7 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
   observability.registry.include(metrics.registry);
   const app = await buildServer(
     { config, store, clock, ...services },
-    { logStream: opts.logStream, observability },
+    { logStream: opts.logStream, observability, metrics: poolScrapes },
   );
   // Training runs in child processes under this supervisor, never on the API's event loop.
   const workers =
@@ -499,10 +526,14 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
       await workers?.stop();
       await meter.close(); // writes the usage summed since the last flush
       await observability.close(); // sends the last spans
+      poolScrapes?.stop();
       if (!opts.store) await store.close();
     },
   };
 }
+
+/** How long an API process of a pool waits for the primary's sum of the pool's metrics, ms. */
+const POOL_SCRAPE_TIMEOUT_MS = 5000;
 
 /** Serves the platform on the configured address (what `tenantml start` and `npm start` run). */
 export async function startPlatform(
@@ -531,7 +562,7 @@ export async function startPlatform(
 export async function startWorkerProcess(
   config: Config,
   opts: PlatformOptions & { log?: WorkerLog } = {},
-): Promise<{ close(): Promise<void>; store: Store }> {
+): Promise<{ close(): Promise<void>; store: Store; metrics(): Promise<MetricsJson> }> {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? cryptoRandom;
   if (config.workerSlots === 0)
@@ -539,7 +570,8 @@ export async function startWorkerProcess(
   const { masterKey } = await secrets(config, random);
   const store =
     opts.store ?? (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }));
-  // No HTTP here, so no /metrics: the worker's observability is its job spans (when tracing is on).
+  // No HTTP here: the worker's series reach a scrape only as a serving pool's primary (`metrics` below);
+  // a separate worker's observability is its job spans (when tracing is on).
   const observability = createObservability(config, 'worker');
   const { artifacts, keyring, meter, lifecycleDeps, lifecycle } = await controlPlane(
     config,
@@ -558,9 +590,14 @@ export async function startWorkerProcess(
     opts,
     observability,
   );
+  observability.jobs.watch(store, {
+    active: () => workers.supervisor.active,
+    total: workers.supervisor.opt.slots,
+  });
   const background = startBackground(lifecycleDeps, lifecycle);
   return {
     store,
+    metrics: () => observability.registry.registry.getMetricsAsJSON(),
     async close() {
       await background.stop();
       await workers.stop();
@@ -569,4 +606,64 @@ export async function startWorkerProcess(
       if (!opts.store) await store.close();
     },
   };
+}
+
+/**
+ * `tenantml start` with TENANTML_SERVE_PROCESSES above 1: this process prepares the data folder (secrets,
+ * migrations) once, runs the training workers and the background loops when it has worker slots, holds
+ * the pool's rate-limit buckets (unless Redis does), and starts the API processes, which run the same
+ * command as API processes of the pool (`startPoolProcess`). Closing stops the API processes (their
+ * requests finish), then the workers.
+ */
+export async function startPoolPrimary(
+  config: Config,
+  log: WorkerLog & { info(obj: Record<string, unknown>, msg: string): void },
+): Promise<{ url: string; adminKeyFile?: string; pids(): number[]; close(): Promise<void> }> {
+  const { adminKeyFile } = await secrets(config, cryptoRandom);
+  // Migrations run here, once, before several processes open the store.
+  const worker =
+    config.workerSlots > 0
+      ? await startWorkerProcess(config, { log })
+      : await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }).then((s) =>
+          s.close().then(() => null),
+        );
+  let pool: ServingPool;
+  try {
+    pool = await startServingPool({
+      processes: config.serveProcesses,
+      buckets: config.redisUrl ? null : createMemoryBuckets({ clock: systemClock }),
+      ownMetrics: worker ? () => worker.metrics() : undefined,
+      log,
+    });
+  } catch (err) {
+    await worker?.close();
+    throw err;
+  }
+  const { address, port } = pool.address;
+  const host = address === '0.0.0.0' || address === '::' || address === '' ? 'localhost' : address;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    adminKeyFile,
+    pids: () => pool.pids(),
+    async close() {
+      await pool.close();
+      await worker?.close();
+    },
+  };
+}
+
+/**
+ * An API process of a serving pool: the platform without training workers, its share of the model-cache
+ * budget, the primary's buckets and metrics over the IPC channel, on the pool's shared port.
+ */
+export function startPoolProcess(config: Config): ReturnType<typeof startPlatform> {
+  const share: Config = {
+    ...config,
+    workerSlots: 0,
+    inferenceCacheBytes: Math.max(
+      1024 * 1024,
+      Math.floor(config.inferenceCacheBytes / config.serveProcesses),
+    ),
+  };
+  return startPlatform(share, { pool: parentChannel() });
 }

@@ -2,13 +2,14 @@
 // (server-process.ts: the platform from the build, SQLite, silent logs, no workers) with a tenant and a
 // live model, the load generator in a child process, and Zipf traffic.
 import { type ChildProcess, fork } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ColumnSchema, ColumnType } from '../../src/core/types.ts';
 import { type TrainedModel, trainModel } from '../../src/ml/train.ts';
 import type { Job, JobResult } from './loadgen.ts';
-import { ServerProcess } from './server-process.ts';
+import { ServerProcess, startPool } from './server-process.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -92,24 +93,67 @@ export async function predictServer(
 ): Promise<{ s: ServerProcess; job: PredictJob }> {
   const s = await ServerProcess.start(env);
   try {
-    const key = await s.tenant(tenantId, BIG_QUOTAS);
-    await s.register(tenantId, 'm100', trained);
-    const job: PredictJob = {
-      method: 'POST',
-      path: '/v1/models/m100/predict',
-      headers: { Authorization: `Bearer ${key}` },
-      body: JSON.stringify({ instances: [instance(1)] }),
-    };
-    const warm = await s.inject({
-      method: 'POST',
-      url: job.path,
-      headers: { ...job.headers, 'content-type': 'application/json' },
-      payload: job.body,
-    });
-    if (warm.status !== 200) throw new Error(`warm-up predict: ${warm.status} ${warm.body}`);
-    return { s, job };
+    return { s, job: await preparePredict(s, tenantId, trained) };
   } catch (err) {
     await s.close();
+    throw err;
+  }
+}
+
+/** A premium tenant with BIG_QUOTAS, its key and `trained` live as m100; one prediction checked. */
+async function preparePredict(
+  s: ServerProcess,
+  tenantId: string,
+  trained: TrainedModel,
+): Promise<PredictJob> {
+  const key = await s.tenant(tenantId, BIG_QUOTAS);
+  await s.register(tenantId, 'm100', trained);
+  const job: PredictJob = {
+    method: 'POST',
+    path: '/v1/models/m100/predict',
+    headers: { Authorization: `Bearer ${key}` },
+    body: JSON.stringify({ instances: [instance(1)] }),
+  };
+  const warm = await s.inject({
+    method: 'POST',
+    url: job.path,
+    headers: { ...job.headers, 'content-type': 'application/json' },
+    payload: job.body,
+  });
+  if (warm.status !== 200) throw new Error(`warm-up predict: ${warm.status} ${warm.body}`);
+  return job;
+}
+
+/**
+ * `predictServer`'s tenant, key and model served by a serving pool of `processes` API processes: a
+ * ServerProcess prepares the data folder (and checks a prediction), then the pool serves it.
+ */
+export async function predictPool(
+  processes: number,
+  env: Record<string, string>,
+  tenantId: string,
+  trained: TrainedModel,
+): Promise<{ pool: Awaited<ReturnType<typeof startPool>>; job: PredictJob; close(): Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-pool-'));
+  try {
+    const setup = await ServerProcess.start(env, { dataDir });
+    let job: PredictJob;
+    try {
+      job = await preparePredict(setup, tenantId, trained);
+    } finally {
+      await setup.close();
+    }
+    const pool = await startPool(processes, dataDir, env);
+    return {
+      pool,
+      job,
+      async close() {
+        await pool.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 // The bench's side of server-child.mjs: a serve-benchmark server in a process of its own, run from the
 // build as `npm start` runs it (see there). Readings of that process alone (RSS, OS threads) come from
 // /proc/<pid>/status; the rest is asked over IPC.
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,22 @@ export function settingsFromEnvironment(): Record<string, string> {
   for (const [k, v] of Object.entries(process.env))
     if (k.startsWith('TENANTML_') && v !== undefined) out[k] = v;
   return out;
+}
+
+/** A bench server's environment: loopback, port 0, silent logs, no training workers, then the bench's TENANTML_* and `env`. */
+function serverEnv(dataDir: string, env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    TENANTML_DATA_DIR: dataDir,
+    TENANTML_HOST: '127.0.0.1',
+    TENANTML_PORT: '0',
+    TENANTML_LOG_LEVEL: 'silent',
+    TENANTML_WORKER_SLOTS: '0',
+    // As `npm start` runs the server (package.json): glibc's malloc with two arenas, not one per thread.
+    MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+    ...settingsFromEnvironment(),
+    ...env,
+  };
 }
 
 let built = false;
@@ -82,18 +98,7 @@ export class ServerProcess {
       execArgv: nodeArgs,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        TENANTML_DATA_DIR: dataDir,
-        TENANTML_HOST: '127.0.0.1',
-        TENANTML_PORT: '0',
-        TENANTML_LOG_LEVEL: 'silent',
-        TENANTML_WORKER_SLOTS: '0',
-        // As `npm start` runs the server (package.json): glibc's malloc with two arenas, not one per thread.
-        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
-        ...settingsFromEnvironment(),
-        ...env,
-      },
+      env: serverEnv(dataDir, env),
     });
     const ready = await new Promise<{ port: number; adminKey: string }>((resolve, reject) => {
       child.once('message', (m: { ready?: boolean; port: number; adminKey: string }) => resolve(m));
@@ -232,6 +237,53 @@ export async function startAnchor(kind: 'hello' | 'echo'): Promise<{ port: numbe
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.send('close');
+      }),
+  };
+}
+
+/**
+ * A serving pool as `npm start` runs it with TENANTML_SERVE_PROCESSES=`processes` (the built CLI's
+ * `start`, docs/serving-pool.md) on `dataDir` (prepared by a ServerProcess before). Its metrics are read
+ * over HTTP (the pool's sum); close sends SIGTERM to the primary, which stops its API processes.
+ */
+export async function startPool(
+  processes: number,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<{ port: number; metricSum(name: string): Promise<number>; close(): Promise<void> }> {
+  ensureBuilt();
+  const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'start'], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+    env: serverEnv(dataDir, { ...env, TENANTML_SERVE_PROCESSES: String(processes) }),
+  });
+  let stderr = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /serving on http:\/\/[^\s]+:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`pool exited before serving (${code}): ${stderr}`)));
+  });
+  const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+  return {
+    port,
+    async metricSum(name) {
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      if (!r.ok) throw new Error(`pool /metrics: ${r.status}`);
+      let sum = 0;
+      for (const line of (await r.text()).split('\n'))
+        if (line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+          sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      return sum;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
       }),
   };
 }

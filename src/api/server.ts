@@ -18,7 +18,7 @@ import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inferV2Routes } from './routes/infer-v2.ts';
 import { jobRoutes } from './routes/jobs.ts';
-import { metricsRoutes } from './routes/metrics.ts';
+import { type MetricsSource, metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { monitoringRoutes } from './routes/monitoring.ts';
 import { predictRoutes } from './routes/predict.ts';
@@ -43,6 +43,8 @@ export interface ServerOptions {
   logStream?: { write(line: string): void };
   /** HTTP metrics and spans, and the registry GET /metrics serves (default: the inference metrics alone). */
   observability?: Pick<Observability, 'registry' | 'http' | 'tracing'>;
+  /** What GET /metrics serves instead of the registry (a serving pool's process: the whole pool's). */
+  metrics?: MetricsSource;
 }
 
 export async function buildServer(
@@ -125,7 +127,7 @@ export async function buildServer(
   await app.register(provenanceRoutes(deps));
   await app.register(predictRoutes(deps.inference));
   await app.register(inferV2Routes(deps.inference, () => !state.shuttingDown));
-  await app.register(metricsRoutes(opts.observability?.registry ?? deps.metrics));
+  await app.register(metricsRoutes(opts.metrics ?? opts.observability?.registry ?? deps.metrics));
   await app.register(monitoringRoutes({ ...deps, granularity: deps.config.monitorGranularity }));
   await app.register(webhookRoutes(deps));
   if (deps.budgets) await app.register(budgetRoutes({ budgets: deps.budgets }));

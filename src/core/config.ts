@@ -39,6 +39,12 @@ export interface Config {
   readonly heapGrowingPercent: number;
   /** Training jobs this process runs at once (`tenantml start` and `tenantml worker`); 0: none. */
   readonly workerSlots: number;
+  /**
+   * `tenantml start`: API processes serving one port (a pool; docs/serving-pool.md). 1: the API runs in the
+   * started process itself; more: that process supervises them, runs the training workers and holds the
+   * pool's shared rate-limit buckets (unless TENANTML_REDIS_URL holds them) and its metrics.
+   */
+  readonly serveProcesses: number;
   /** Training jobs running at once across all workers. */
   readonly globalJobCap: number;
   /**
@@ -133,6 +139,8 @@ export const CONFIG_VARIABLES = {
   TENANTML_HEAP_GROWING_PERCENT:
     "`tenantml start`: V8's old generation grows to at most 1 + this/100 times what survived the last full collection (bounds the serving process's memory; more frequent collections); 0 leaves V8's own factor (up to 4×); default 30",
   TENANTML_WORKER_SLOTS: 'training jobs this process runs at once; 0 serves the API only; default 2',
+  TENANTML_SERVE_PROCESSES:
+    '`tenantml start`: API processes sharing the port (a serving pool: limits shared, cache budget split, metrics summed); default 1',
   TENANTML_GLOBAL_JOB_CAP: 'training jobs running at once across all workers; default 64',
   TENANTML_TAINTED_SERVING:
     'until-successor|block: keep serving a tainted model version until its retrained successor exists, or stop at once; default until-successor',
@@ -266,6 +274,7 @@ export function loadConfig(env: Env, cwd: string): Config {
   const heapGrowingPercent = int(env, 'TENANTML_HEAP_GROWING_PERCENT', 30, 0, 1000, problems);
 
   const workerSlots = int(env, 'TENANTML_WORKER_SLOTS', 2, 0, 256, problems);
+  const serveProcesses = int(env, 'TENANTML_SERVE_PROCESSES', 1, 1, 64, problems);
   const globalJobCap = int(env, 'TENANTML_GLOBAL_JOB_CAP', 64, 1, 100_000, problems);
 
   const taintedServing = (env.TENANTML_TAINTED_SERVING?.trim() ||
@@ -374,6 +383,7 @@ export function loadConfig(env: Env, cwd: string): Config {
     rateLimitBurstSeconds,
     heapGrowingPercent,
     workerSlots,
+    serveProcesses,
     globalJobCap,
     taintedServing,
     inferenceCacheBytes,

@@ -73,6 +73,8 @@ export class JobMetrics {
     const tenant = (id: string) => this.platform.tenant(id);
     new Gauge({
       name: 'tenantml_jobs',
+      // Read from the shared store: every process of a serving pool reads the same (docs/serving-pool.md).
+      aggregator: 'max',
       help: 'Training jobs queued and running now, across every worker, by tenant and state',
       labelNames: ['tenant', 'state'],
       registers,
@@ -92,6 +94,8 @@ export class JobMetrics {
     });
     new Gauge({
       name: 'tenantml_scheduler_queue_depth',
+      // Read from the shared store: every process of a serving pool reads the same (docs/serving-pool.md).
+      aggregator: 'max',
       help: 'Training jobs waiting to be claimed, all tenants',
       registers,
       async collect() {

@@ -32,12 +32,18 @@ export function loadServerConfig(io: CliIo, opts: Parameters<typeof serverEnv>[1
 }
 
 /**
- * On SIGTERM or SIGINT: say so, close, exit 0 (1 if closing failed). A second signal while closing
- * exits 1 at once: the operator wants out now.
+ * On SIGTERM or SIGINT (or the `signals` given): say so, close, exit 0 (1 if closing failed). A second signal while closing
+ * exits 1 at once: the operator wants out now (unless `again` is 'ignore').
  */
-export function stopOnSignals(io: CliIo, what: string, close: () => Promise<void>): void {
+export function stopOnSignals(
+  io: CliIo,
+  what: string,
+  close: () => Promise<void>,
+  opts: { signals?: NodeJS.Signals[]; again?: 'exit' | 'ignore' } = {},
+): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
+    if (stopping && opts.again === 'ignore') return;
     if (stopping) {
       io.stderr(`${signal} again: exiting without waiting\n`);
       process.exit(1);
@@ -52,6 +58,5 @@ export function stopOnSignals(io: CliIo, what: string, close: () => Promise<void
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  for (const signal of opts.signals ?? ['SIGTERM', 'SIGINT']) process.on(signal, stop);
 }

@@ -40,8 +40,11 @@ export interface AdmissionOptions {
   redisTimeoutMs?: number;
   /** After a Redis failure, Redis is skipped this long, ms. Default 1000. */
   redisRetryAfterFailureMs?: number;
-  /** An adapter of the limiter port to use instead of memory or Redis (tests, other stores). */
-  limiter?: TokenBuckets;
+  /**
+   * An adapter of the limiter port to use instead of memory or Redis (tests, the serving pool's), or what
+   * makes one given where its store failures go (they count in `limiterErrors`, then `onLimiterError`).
+   */
+  limiter?: TokenBuckets | ((onError: (err: unknown) => void) => TokenBuckets);
   /** Retry-After of a shed request, seconds. Default 1. */
   shedRetryAfterSeconds?: number;
   /**
@@ -164,7 +167,7 @@ export function createAdmission(opts: AdmissionOptions = {}): Admission {
     opts.onLimiterError?.(err);
   };
   const limiter =
-    opts.limiter ??
+    (typeof opts.limiter === 'function' ? opts.limiter(onLimiterError) : opts.limiter) ??
     (opts.redisUrl
       ? createRedisLimiter({
           url: opts.redisUrl,

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import type { Clock } from '../../core/clock.ts';
 import type { Spends, TakeResult, TokenBuckets } from './limiter.ts';
-import { createMemoryBuckets } from './memory-limiter.ts';
+import { withMemoryFallback } from './shared-buckets.ts';
 
 // ioredis (~25 MB of resident memory) is required when a Redis limiter is made, not when this module is
 // imported: a process without TENANTML_REDIS_URL never loads it. CommonJS, so the require stays synchronous.
@@ -76,16 +76,6 @@ export function createRedisLimiter(opts: RedisLimiterOptions): TokenBuckets {
   client.on('error', (err) => opts.onError(err));
   // EVALSHA, falling back to EVAL once when Redis does not know the script yet (after a restart).
   client.defineCommand('tenantmlBuckets', { numberOfKeys: 1, lua: SCRIPT });
-  const fallback = createMemoryBuckets({ clock: opts.clock });
-  // Until this instant (epoch ms) Redis is skipped: a dead server must not add its timeout to every request.
-  let skipUntil = 0;
-
-  const failed = (err: unknown): void => {
-    skipUntil = opts.clock.now().getTime() + opts.retryAfterFailureMs;
-    opts.onError(err);
-  };
-  const redisUsable = (): boolean => opts.clock.now().getTime() >= skipUntil;
-
   const run = async (mode: 'take' | 'give', key: string, s: Spends): Promise<TakeResult> => {
     const [taken, requests, rows] = await client.tenantmlBuckets(
       `${opts.keyPrefix}:${key}`,
@@ -100,35 +90,16 @@ export function createRedisLimiter(opts: RedisLimiterOptions): TokenBuckets {
     return { taken: taken === 1, used: { requests: Number(requests), rows: Number(rows) } };
   };
 
-  /** Redis when usable, else (or when it fails) this process's memory. */
-  const apply = async (mode: 'take' | 'give', key: string, spends: Spends): Promise<TakeResult> => {
-    if (redisUsable()) {
-      try {
-        return await run(mode, key, spends);
-      } catch (err) {
-        failed(err);
-      }
-    }
-    if (mode === 'take') return fallback.take(key, spends);
-    await fallback.giveBack(key, spends);
-    return { taken: false, used: { requests: 0, rows: 0 } };
-  };
-
-  return {
-    capabilities: { sharedAcrossProcesses: true },
-    take: (key, spends) => apply('take', key, spends),
-    // Points may go back to the other store than they were taken from (Redis came back or went away
-    // between the two); that bucket then refills that much early or late, once.
-    async giveBack(key, spends) {
-      await apply('give', key, spends);
-    },
+  return withMemoryFallback(run, {
+    clock: opts.clock,
+    retryAfterFailureMs: opts.retryAfterFailureMs,
+    onError: opts.onError,
     async close() {
-      await fallback.close();
       if (client.status === 'ready') {
         await client.quit().catch(() => client.disconnect());
       } else {
         client.disconnect();
       }
     },
-  };
+  });
 }

@@ -5,7 +5,7 @@ import type { Config } from '../../core/config.ts';
 import type { AppError } from '../../core/errors.ts';
 import { TIER_WEIGHTS } from '../../core/tiers.ts';
 import type { Tenant } from '../../core/types.ts';
-import { type Admission, createAdmission } from '../../runtime/limits/admission.ts';
+import { type Admission, type AdmissionOptions, createAdmission } from '../../runtime/limits/admission.ts';
 import type { NativeHooks } from '../../runtime/loaded-model.ts';
 import { InferenceMetrics } from '../../runtime/metrics.ts';
 import type { BlobStore } from '../../store/artifacts/ports.ts';
@@ -60,6 +60,8 @@ export interface InferenceWiring {
   onQuotaChange?: (listener: (tenantId?: string) => void) => void;
   /** Admission to use instead of the default one (tests, benchmarks); `false`: none. */
   admission?: Admission | false;
+  /** The rate-limit buckets of the default admission when neither memory nor Redis (the serving pool's). */
+  limiter?: AdmissionOptions['limiter'];
   warn?: (obj: Record<string, unknown>, msg: string) => void;
   /** Info-level log: why a model version runs in ONNX Runtime (ids and reason). */
   info?: (obj: Record<string, unknown>, msg: string) => void;
@@ -102,6 +104,7 @@ export function createInference(w: InferenceWiring): {
           redisTimeoutMs: w.config.redisTimeoutMs,
           holdMs: w.config.rateLimitHoldMs,
           burstSeconds: w.config.rateLimitBurstSeconds,
+          limiter: w.limiter,
           clock: w.clock,
           onLimiterError: (err) =>
             w.warn?.({ err: String(err) }, 'rate-limit store failed; counting in memory'),
