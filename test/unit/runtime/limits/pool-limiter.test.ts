@@ -122,3 +122,75 @@ describe('pool limiter', () => {
     await l.close();
   });
 });
+
+describe('pool limiter leases', () => {
+  const big = (points = 1): Spends => ({
+    requests: { points, capacity: 160, refillPerMs: 0 },
+    rows: { points, capacity: 1600, refillPerMs: 0 },
+  });
+  const opts = (clock: ManualClock) => ({
+    timeoutMs: 1000,
+    retryAfterFailureMs: 1000,
+    clock,
+    onError: (err: unknown) => assert.fail(String(err)),
+  });
+
+  test('a lease of 1/16 of the bucket answers the next calls without a message; headers count down', async () => {
+    const clock = new ManualClock();
+    const primary = createMemoryBuckets({ clock });
+    const a = channelTo(primary);
+    const l = createPoolLimiter({ ...opts(clock), channel: a.channel });
+    const results = [];
+    for (let i = 0; i < 10; i++) results.push(await l.take('t1', big()));
+    assert.ok(results.every((r) => r.taken));
+    assert.equal(a.sent.length, 1, 'one lease (10 requests) for ten calls');
+    assert.deepEqual(
+      results.map((r) => r.used.requests),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    await l.take('t1', big());
+    assert.equal(a.sent.length, 2, 'the eleventh asks for a new lease');
+    // A give back goes into the live lease: no message.
+    await l.giveBack('t1', big(3));
+    assert.equal(a.sent.length, 2);
+    await l.close();
+  });
+
+  test("two processes never admit more than the bucket; a lease's points are its own process's", async () => {
+    const clock = new ManualClock();
+    const primary = createMemoryBuckets({ clock });
+    const a = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
+    const b = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
+    let taken = 0;
+    // a spends 1 of its lease of 10; then b takes everything the primary has left.
+    if ((await a.take('t1', big())).taken) taken++;
+    for (let i = 0; i < 400; i++) if ((await b.take('t1', big())).taken) taken++;
+    assert.equal(taken, 1 + 150, 'the 9 points of a’s lease are a’s');
+    for (let i = 0; i < 20; i++) if ((await a.take('t1', big())).taken) taken++;
+    assert.equal(taken, 160, 'never more than the bucket holds');
+    await a.close();
+    await b.close();
+  });
+
+  test('after leaseMs the unspent points return (the sweep), and another process can take them', async () => {
+    const clock = new ManualClock();
+    const primary = createMemoryBuckets({ clock });
+    const a = channelTo(primary);
+    const la = createPoolLimiter({ ...opts(clock), channel: a.channel, leaseMs: 20 });
+    const lb = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 20 });
+    assert.equal((await la.take('t1', big(5))).taken, true); // leases 10, keeps 5
+    let bTook = 0;
+    while ((await lb.take('t1', big())).taken) bTook++;
+    assert.equal(bTook, 150);
+    clock.advance(21);
+    await new Promise((r) => setTimeout(r, 60)); // the sweep runs every leaseMs
+    const give = a.sent.find((m) => m.pool === 'buckets' && m.calls.some((c) => c[0] === 0));
+    assert.ok(give, 'the rest was given back');
+    clock.advance(21); // b's own lease (if any) expires too
+    let more = 0;
+    while ((await lb.take('t1', big())).taken) more++;
+    assert.equal(more, 5, 'a’s 5 unspent points');
+    await la.close();
+    await lb.close();
+  });
+});
