@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -195,4 +196,37 @@ describe('serving pool (TENANTML_SERVE_PROCESSES=2)', () => {
     assert.equal(await exit, 0, output);
     for (const pid of children) assert.throws(() => process.kill(pid, 0), /ESRCH/);
   });
+});
+
+test('a pool whose API processes cannot listen (the port is taken) exits 1 and leaves no process behind', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-pool-taken-'));
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start'], {
+      cwd: dataDir,
+      env: cleanEnv({
+        TENANTML_DATA_DIR: dataDir,
+        TENANTML_HOST: '127.0.0.1',
+        TENANTML_PORT: String(port),
+        TENANTML_LOG_LEVEL: 'warn',
+        TENANTML_SERVE_PROCESSES: '2',
+        TENANTML_WORKER_SLOTS: '0',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    assert.equal(code, 1, err);
+    assert.match(err, /EADDRINUSE/);
+    assert.match(err, /API process \d exited \(code 1\) before it listened/);
+    assert.deepEqual(apiProcesses(child.pid!), []);
+  } finally {
+    taken.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });

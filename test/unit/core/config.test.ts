@@ -154,4 +154,15 @@ describe('configuration', () => {
   test('a port out of range', () => {
     assert.throws(() => loadConfig({ TENANTML_PORT: '70000' }, '/x'), /TENANTML_PORT must be between/);
   });
+
+  test('serve processes: 1 by default (no pool), a whole number from 1 to 64', () => {
+    assert.equal(loadConfig({}, '/x').serveProcesses, 1);
+    assert.equal(loadConfig({ TENANTML_SERVE_PROCESSES: '4' }, '/x').serveProcesses, 4);
+    for (const bad of ['0', '65', '2.5', 'many'])
+      assert.throws(
+        () => loadConfig({ TENANTML_SERVE_PROCESSES: bad }, '/x'),
+        /TENANTML_SERVE_PROCESSES must be/,
+        bad,
+      );
+  });
 });
