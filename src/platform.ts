@@ -535,6 +535,11 @@ export async function createPlatform(config: Config, opts: PlatformOptions = {})
 /** How long an API process of a pool waits for the primary's sum of the pool's metrics, ms. */
 const POOL_SCRAPE_TIMEOUT_MS = 5000;
 
+/** The URL a client uses for a server listening on `host` (any address: localhost) and `port`. */
+function serviceUrl(host: string, port: number): string {
+  return `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${port}`;
+}
+
 /** Serves the platform on the configured address (what `tenantml start` and `npm start` run). */
 export async function startPlatform(
   config: Config,
@@ -543,8 +548,7 @@ export async function startPlatform(
   const platform = await createPlatform(config, opts);
   await platform.app.listen({ host: config.host, port: config.port });
   const addr = platform.app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : config.port;
-  const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+  const url = serviceUrl(config.host, typeof addr === 'object' && addr ? addr.port : config.port);
   platform.app.log.info({ url, database: platform.store.dialect }, 'tenantml is serving');
   if (platform.adminKeyFile) {
     platform.app.log.info(
@@ -618,7 +622,7 @@ export async function startWorkerProcess(
 export async function startPoolPrimary(
   config: Config,
   log: WorkerLog & { info(obj: Record<string, unknown>, msg: string): void },
-): Promise<{ url: string; adminKeyFile?: string; pids(): number[]; close(): Promise<void> }> {
+): Promise<{ url: string; adminKeyFile?: string; close(): Promise<void> }> {
   const { adminKeyFile } = await secrets(config, cryptoRandom);
   // Migrations run here, once, before several processes open the store.
   const worker =
@@ -639,12 +643,9 @@ export async function startPoolPrimary(
     await worker?.close();
     throw err;
   }
-  const { address, port } = pool.address;
-  const host = address === '0.0.0.0' || address === '::' || address === '' ? 'localhost' : address;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: serviceUrl(config.host, pool.port),
     adminKeyFile,
-    pids: () => pool.pids(),
     async close() {
       await pool.close();
       await worker?.close();

@@ -1,29 +1,14 @@
 // The serving pool's adapter of the limiter port (docs/serving-pool.md): an API process of the pool asks
 // the primary, which holds every tenant's buckets in its memory, so that the pool's processes spend one
-// budget per tenant as replicas do through Redis.
-//
-// A message per request would cost more than the prediction's own work (measured: the pool's peak 21.9k
-// req/s against 29.3k with per-process buckets, bench/RESULTS.md), so a process takes a **lease**: a
-// slice of each bucket (1/16 of its capacity) that it spends locally, without a message, for at most
-// `leaseMs`; what is left then goes back to the primary. Points are taken from the primary's bucket when
-// leased, so the pool never admits more than the bucket holds; a lease only keeps its points from the
-// other processes for a moment. A bucket too small to slice (under 16 points) is asked call by call.
-// Calls made in one turn of the event loop travel as one message. A primary that does not answer within
-// the timeout (gone, or stalled) is left alone for a while and this process's memory answers instead, as
-// the Redis adapter does.
+// budget per tenant as replicas do through Redis. Through leases (leases.ts): a process spends a slice of
+// a bucket without a message. Calls made in one turn of the event loop travel as one message. A primary
+// that does not answer within the timeout (gone, or stalled) is left alone for a while and this process's
+// memory answers instead, as the Redis adapter does.
 import type { Clock } from '../../core/clock.ts';
-import {
-  type BucketAnswer,
-  type BucketCall,
-  type PoolChannel,
-  poolKind,
-  type ToChild,
-} from '../pool/protocol.ts';
-import { POINT_EPSILON, type Spends, type TakeResult, type TokenBuckets } from './limiter.ts';
+import { type PoolChannel, poolKind, type ToChild } from '../pool/protocol.ts';
+import { type BucketAnswer, type BucketCall, withLeases } from './leases.ts';
+import type { Spends, TokenBuckets } from './limiter.ts';
 import { withMemoryFallback } from './shared-buckets.ts';
-
-/** A lease is this share of a bucket's capacity (at least the call's own points). */
-export const LEASE_SHARE = 1 / 16;
 
 export interface PoolLimiterOptions {
   channel: PoolChannel;
@@ -42,27 +27,12 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-/** Points a process holds of one key's buckets, until `until` (epoch ms). */
-interface Lease {
-  requests: number;
-  rows: number;
-  until: number;
-  /** Points in use at the primary when the lease was granted (headers count down from there). */
-  usedAtGrant: { requests: number; rows: number };
-  /** The buckets' sizes, for giving the rest back. */
-  spends: Spends;
-}
-
-const NOTHING: TakeResult = { taken: false, used: { requests: 0, rows: 0 } };
-
 export function createPoolLimiter(opts: PoolLimiterOptions): TokenBuckets {
   const { channel, timeoutMs, clock } = opts;
-  const leaseMs = opts.leaseMs ?? 250;
   let nextId = 1;
   /** The calls of this turn of the event loop, sent together when it ends. */
   let batch: { calls: BucketCall[]; waiters: Waiter[] } | null = null;
   const pending = new Map<number, { waiters: Waiter[]; timer: ReturnType<typeof setTimeout> }>();
-  const leases = new Map<string, Lease>();
 
   const fail = (waiters: Waiter[], err: Error): void => {
     for (const w of waiters) w.reject(err);
@@ -111,94 +81,16 @@ export function createPoolLimiter(opts: PoolLimiterOptions): TokenBuckets {
       batch.waiters.push({ resolve, reject });
     });
 
-  const sizes = (s: Spends, mode: 0 | 1 | 2, key: string, points: [number, number]): BucketCall => [
-    mode,
-    key,
-    points[0],
-    s.requests.capacity,
-    s.requests.refillPerMs,
-    points[1],
-    s.rows.capacity,
-    s.rows.refillPerMs,
-  ];
+  const leased = withLeases(ask, { clock, leaseMs: opts.leaseMs ?? 250 });
 
-  /** A lease's unspent points go back to the primary (best effort: lost if the primary is gone). */
-  const giveBackLease = (key: string, l: Lease): void => {
-    if (l.requests <= POINT_EPSILON && l.rows <= POINT_EPSILON) return;
-    ask(sizes(l.spends, 0, key, [Math.max(0, l.requests), Math.max(0, l.rows)])).catch(() => {});
-  };
-  const liveLease = (key: string, now: number): Lease | undefined => {
-    const l = leases.get(key);
-    if (!l || l.until > now) return l;
-    leases.delete(key);
-    giveBackLease(key, l);
-    return undefined;
-  };
-  const sweep = setInterval(() => {
-    const now = clock.now().getTime();
-    for (const key of leases.keys()) liveLease(key, now);
-  }, leaseMs);
-  sweep.unref();
-
-  const usedOf = (l: Lease): TakeResult['used'] => ({
-    requests: Math.max(0, l.usedAtGrant.requests - l.requests),
-    rows: Math.max(0, l.usedAtGrant.rows - l.rows),
-  });
-
-  const call = async (mode: 'take' | 'give', key: string, s: Spends): Promise<TakeResult> => {
-    const now = clock.now().getTime();
-    const l = liveLease(key, now);
-    const points: [number, number] = [s.requests.points, s.rows.points];
-    if (mode === 'give') {
-      if (l) {
-        l.requests += points[0];
-        l.rows += points[1];
-      } else await ask(sizes(s, 0, key, points));
-      return NOTHING;
-    }
-    if (l && l.requests + POINT_EPSILON >= points[0] && l.rows + POINT_EPSILON >= points[1]) {
-      l.requests -= points[0];
-      l.rows -= points[1];
-      return { taken: true, used: usedOf(l) };
-    }
-    if (l) {
-      leases.delete(key);
-      giveBackLease(key, l);
-    }
-    const chunk: [number, number] = [
-      Math.max(points[0], Math.floor(s.requests.capacity * LEASE_SHARE)),
-      Math.max(points[1], Math.floor(s.rows.capacity * LEASE_SHARE)),
-    ];
-    // Only both buckets sliced make a lease worth holding: a call spends from both.
-    const leasing = chunk[0] > points[0] && chunk[1] > points[1];
-    const asked = sizes(s, leasing ? 2 : 1, key, points);
-    if (leasing) asked.push(chunk[0], chunk[1]);
-    const [granted, usedRequests, usedRows] = await ask(asked);
-    const used = { requests: usedRequests, rows: usedRows };
-    if (granted !== 2) return { taken: granted === 1, used };
-    // A lease: what the call did not spend is this process's until it expires (added to one that
-    // another call of the same turn was granted meanwhile).
-    const rest = { requests: chunk[0] - points[0], rows: chunk[1] - points[1] };
-    const held = liveLease(key, clock.now().getTime());
-    if (held) {
-      held.requests += rest.requests;
-      held.rows += rest.rows;
-      return { taken: true, used: usedOf(held) };
-    }
-    const lease: Lease = { ...rest, until: now + leaseMs, usedAtGrant: used, spends: s };
-    leases.set(key, lease);
-    return { taken: true, used: usedOf(lease) };
-  };
-
-  return withMemoryFallback(call, {
+  return withMemoryFallback(leased.call, {
     clock,
     retryAfterFailureMs: opts.retryAfterFailureMs,
     onError: opts.onError,
     async close() {
-      clearInterval(sweep);
-      for (const [key, l] of leases) giveBackLease(key, l);
-      leases.clear();
-      if (batch) flush();
+      const gaveBack = leased.close();
+      flush(); // the leases' rests, now
+      await gaveBack;
       stop();
       for (const [id, p] of pending) {
         clearTimeout(p.timer);

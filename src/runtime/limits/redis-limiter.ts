@@ -1,10 +1,12 @@
 // The shared adapter of the limiter port: each tenant's two buckets in one Redis hash, read and written by
-// one Lua script, so that every API replica spends one tenant budget. When Redis fails or is slow, the
-// buckets fall back to this process's memory (limits then hold per replica) rather than refusing every
-// prediction: availability wins (docs/limits.md).
+// one Lua script, so that every API replica spends one tenant budget — through leases (leases.ts): a
+// replica spends a slice of a bucket without a round trip. When Redis fails or is slow, the buckets fall
+// back to this process's memory (limits then hold per replica) rather than refusing every prediction:
+// availability wins (docs/limits.md).
 import { createRequire } from 'node:module';
 import type { Clock } from '../../core/clock.ts';
-import type { Spends, TakeResult, TokenBuckets } from './limiter.ts';
+import { type BucketAnswer, type BucketCall, withLeases } from './leases.ts';
+import type { TokenBuckets } from './limiter.ts';
 import { withMemoryFallback } from './shared-buckets.ts';
 
 // ioredis (~25 MB of resident memory) is required when a Redis limiter is made, not when this module is
@@ -13,10 +15,11 @@ const require = createRequire(import.meta.url);
 
 /**
  * `applySpends` (limiter.ts) in Lua, run atomically by Redis. KEYS[1]: the tenant's hash {at, requests,
- * rows} (points in use as of `at`, epoch ms). ARGV: "take" or "give", then points, capacity and refill
- * per ms of requests, then of rows. The time is Redis's own, so replicas whose clocks differ agree.
+ * rows} (points in use as of `at`, epoch ms). ARGV: "take", "give" or "lease", then points, capacity and
+ * refill per ms of requests, then of rows; a lease then the chunk it asks of each bucket, taken if both
+ * fit, else only the points (leases.ts). The time is Redis's own, so replicas whose clocks differ agree.
  * Numbers are stored and returned as %.17g strings: Redis would truncate a Lua number to an integer.
- * Returns {taken (0|1), requests in use, rows in use}.
+ * Returns {taken (0|1; 2: the lease's chunk), requests in use, rows in use}.
  */
 const SCRIPT = `
 local t = redis.call('TIME')
@@ -24,24 +27,29 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local s = redis.call('HMGET', KEYS[1], 'at', 'requests', 'rows')
 local elapsed = 0
 if s[1] then elapsed = math.max(0, now - tonumber(s[1])) end
-local used, points, cap, rate = {}, {}, {}, {}
-local fits = true
+local used, points, cap, rate, chunk = {}, {}, {}, {}, {}
 for i = 1, 2 do
   points[i] = tonumber(ARGV[3 * i - 1])
   cap[i] = tonumber(ARGV[3 * i])
   rate[i] = tonumber(ARGV[3 * i + 1])
+  chunk[i] = tonumber(ARGV[7 + i]) or points[i]
   used[i] = math.max(0, (tonumber(s[i + 1]) or 0) - elapsed * rate[i])
-  if used[i] + points[i] > cap[i] + 1e-9 then fits = false end
+end
+local fits = function(p)
+  return used[1] + p[1] <= cap[1] + 1e-9 and used[2] + p[2] <= cap[2] + 1e-9
 end
 local taken = 0
 if ARGV[1] == 'give' then
   for i = 1, 2 do used[i] = math.max(0, used[i] - points[i]) end
-elseif fits then
+elseif ARGV[1] == 'lease' and fits(chunk) then
+  taken = 2
+  for i = 1, 2 do used[i] = used[i] + chunk[i] end
+elseif fits(points) then
   taken = 1
   for i = 1, 2 do used[i] = used[i] + points[i] end
 end
 local f = function(x) return string.format('%.17g', x) end
-if ARGV[1] == 'give' or taken == 1 then
+if ARGV[1] == 'give' or taken > 0 then
   redis.call('HSET', KEYS[1], 'at', f(now), 'requests', f(used[1]), 'rows', f(used[2]))
   redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(used[1] / rate[1], used[2] / rate[2])) + 1)
 end
@@ -59,6 +67,8 @@ export interface RedisLimiterOptions {
   clock: Clock;
   /** Told of every failure (connection errors included), for a warning log or a metric. */
   onError: (err: unknown) => void;
+  /** A lease's unspent points go back to Redis after this long, ms. Default 250. */
+  leaseMs?: number;
 }
 
 type ScriptClient = import('ioredis').Redis & {
@@ -76,25 +86,23 @@ export function createRedisLimiter(opts: RedisLimiterOptions): TokenBuckets {
   client.on('error', (err) => opts.onError(err));
   // EVALSHA, falling back to EVAL once when Redis does not know the script yet (after a restart).
   client.defineCommand('tenantmlBuckets', { numberOfKeys: 1, lua: SCRIPT });
-  const run = async (mode: 'take' | 'give', key: string, s: Spends): Promise<TakeResult> => {
+  const MODES = ['give', 'take', 'lease'] as const;
+  const ask = async ([mode, key, ...numbers]: BucketCall): Promise<BucketAnswer> => {
     const [taken, requests, rows] = await client.tenantmlBuckets(
       `${opts.keyPrefix}:${key}`,
-      mode,
-      s.requests.points,
-      s.requests.capacity,
-      s.requests.refillPerMs,
-      s.rows.points,
-      s.rows.capacity,
-      s.rows.refillPerMs,
+      MODES[mode],
+      ...numbers,
     );
-    return { taken: taken === 1, used: { requests: Number(requests), rows: Number(rows) } };
+    return [taken as 0 | 1 | 2, Number(requests), Number(rows)];
   };
+  const leased = withLeases(ask, { clock: opts.clock, leaseMs: opts.leaseMs ?? 250 });
 
-  return withMemoryFallback(run, {
+  return withMemoryFallback(leased.call, {
     clock: opts.clock,
     retryAfterFailureMs: opts.retryAfterFailureMs,
     onError: opts.onError,
     async close() {
+      await leased.close();
       if (client.status === 'ready') {
         await client.quit().catch(() => client.disconnect());
       } else {

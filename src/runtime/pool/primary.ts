@@ -1,5 +1,5 @@
 // The primary of a serving pool (docs/serving-pool.md): forks the API processes (node:cluster: they share
-// one listening port, the kernel's connections handed out in turn), replaces one that dies, answers their
+// one listening port, whose connections the primary accepts and hands out in turn), replaces one that dies, answers their
 // calls to the shared rate-limit buckets and gathers their metrics for a scrape, and stops them on close
 // (each finishes its requests in flight). The processes run the same command as the primary; the primary
 // serves no HTTP itself.
@@ -18,8 +18,6 @@ export interface ServingPoolOptions {
   ownMetrics?: () => Promise<MetricsJson>;
   /** A scrape waits this long for each API process's series; one that is late is left out, ms. Default 2000. */
   collectTimeoutMs?: number;
-  /** Each API process's environment beyond this process's own. */
-  env?: Record<string, string>;
   /** First delay before a dead API process is replaced; doubles (to 30 s) while replacements die young, ms. Default 1000. */
   restartDelayMs?: number;
   /** How long close waits for the API processes to finish their requests before killing them, ms. Default 30,000. */
@@ -31,10 +29,8 @@ export interface ServingPoolOptions {
 }
 
 export interface ServingPool {
-  /** Where the pool listens, as its first API process reported it. */
-  readonly address: { address: string; port: number };
-  /** The API processes' pids now. */
-  pids(): number[];
+  /** The port the pool listens on, as its first API process reported it (the configured one, or the one port 0 got). */
+  readonly port: number;
   /** Stops every API process (SIGTERM: requests in flight finish), then releases the buckets. */
   close(): Promise<void>;
 }
@@ -52,7 +48,7 @@ export async function startServingPool(opts: ServingPoolOptions): Promise<Servin
   let restartDelay = baseDelay;
   let closing = false;
   let started = false;
-  let address: { address: string; port: number } | undefined;
+  let port: number | undefined;
 
   // A scrape in progress: the sets gathered so far and who has yet to answer.
   let nextCollect = 1;
@@ -132,12 +128,12 @@ export async function startServingPool(opts: ServingPoolOptions): Promise<Servin
   let allListening: (() => void) | undefined;
 
   const fork = (index: number): void => {
-    const worker = cluster.fork(opts.env);
+    const worker = cluster.fork();
     const entry = { worker, index, startedAt: Date.now() };
     workers.set(worker.id, entry);
     worker.on('message', (m) => onMessage(worker, m));
     worker.once('listening', (addr) => {
-      address ??= { address: addr.address ?? '', port: addr.port };
+      port ??= addr.port;
       opts.log.info({ index, apiPid: worker.process.pid }, 'serving pool: API process listening');
       if (!started && ++listening === opts.processes) allListening?.();
     });
@@ -200,10 +196,7 @@ export async function startServingPool(opts: ServingPoolOptions): Promise<Servin
   started = true;
 
   return {
-    get address() {
-      return address!;
-    },
-    pids: () => [...workers.values()].map((w) => w.worker.process.pid!).filter((p) => p !== undefined),
+    port: port!,
     close: stopAll,
   };
 }

@@ -2,18 +2,7 @@
 // forked, over Node's IPC channel. Every message carries `pool` (its kind), so that the other messages a
 // channel may carry (Node's own cluster messages, a test harness's) are told apart and ignored.
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-
-/**
- * One call to the pool's shared buckets: mode (0 give back, 1 take, 2 lease), key, then points, capacity
- * and refill per ms of requests, then of rows; a lease adds the chunk it asks of each bucket.
- */
-export type BucketCall = [mode: 0 | 1 | 2, key: string, ...numbers: number[]];
-
-/**
- * The answer to one call: taken (1; 2: the lease's whole chunk was taken) or not (0), then points in use
- * in the requests and rows buckets.
- */
-export type BucketAnswer = [taken: 0 | 1 | 2, requests: number, rows: number];
+import type { BucketAnswer, BucketCall } from '../limits/leases.ts';
 
 /** A scrape's series as prom-client hands them from process to process (`Registry.getMetricsAsJSON`). */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];

@@ -161,3 +161,68 @@ describe('runtime/limits on Redis: replicas share one budget', () => {
     }
   });
 });
+
+describe('runtime/limits on Redis: leases', () => {
+  /** EVAL and EVALSHA calls Redis has served so far (all clients: concurrent test files count too). */
+  async function scriptCalls(): Promise<number> {
+    const info = await admin.info('commandstats');
+    let n = 0;
+    for (const m of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) n += Number(m[1]);
+    return n;
+  }
+  const opts = { redisUrl: REDIS_URL, keyPrefix: prefix, burstSeconds: 10, redisTimeoutMs: 2000 };
+
+  test('replicas spend slices of a large bucket without a round trip each: 1,000 requests, a few dozen scripts', async () => {
+    // 160/s with a 10-s burst: buckets of 1,600 requests and 160,000 rows; a lease is 1/16 of each.
+    const q: AdmissionQuotas = {
+      requestsPerSecond: 160,
+      predictionsPerSecond: 16_000,
+      inFlightRequests: 100,
+    };
+    const one = createAdmission(opts);
+    const two = createAdmission(opts);
+    try {
+      const before = await scriptCalls();
+      let admitted = 0;
+      for (let i = 0; i < 1000; i++) {
+        const t = await (i % 2 === 0 ? one : two).admit('tenant-lease', 1, q);
+        t.release();
+        admitted++;
+      }
+      const calls = (await scriptCalls()) - before;
+      assert.equal(admitted, 1000);
+      assert.ok(calls < 200, `${calls} scripts for 1,000 requests (one per request without leases)`);
+      assert.equal(one.stats().limiterErrors + two.stats().limiterErrors, 0);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  test('leased or not, the replicas together never admit more than the bucket holds', async () => {
+    // 32/s with a 10-s burst: 320 requests; leases of 20.
+    const q: AdmissionQuotas = { requestsPerSecond: 32, predictionsPerSecond: 3200, inFlightRequests: 100 };
+    const one = createAdmission({ ...opts, holdMs: 0 });
+    const two = createAdmission({ ...opts, holdMs: 0 });
+    try {
+      const t0 = performance.now();
+      let admitted = 0;
+      for (let i = 0; i < 400; i++) {
+        try {
+          (await (i % 2 === 0 ? one : two).admit('tenant-lease-cap', 1, q)).release();
+          admitted++;
+        } catch (e) {
+          assert.ok(e instanceof AppError && e.code === 'rate_limited', String(e));
+        }
+      }
+      const earned = Math.ceil(((performance.now() - t0) / 1000) * 32);
+      assert.ok(
+        admitted >= 320 - 40 && admitted <= 320 + earned,
+        `${admitted} admitted of a bucket of 320 (+${earned} earned meanwhile)`,
+      );
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});
