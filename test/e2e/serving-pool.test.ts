@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -227,6 +227,53 @@ test('a pool whose API processes cannot listen (the port is taken) exits 1 and l
     assert.deepEqual(apiProcesses(child.pid!), []);
   } finally {
     taken.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a process forked by another node:cluster primary (pm2’s cluster mode) serves as a whole platform', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-pool-foreign-'));
+  const port = await freePort();
+  // A cluster primary that is not tenantml's: it forks `tenantml start` as its worker.
+  const primaryScript = join(dataDir, 'foreign-primary.mjs');
+  await writeFile(
+    primaryScript,
+    `import cluster from 'node:cluster';
+cluster.setupPrimary({ exec: ${JSON.stringify(MAIN)}, args: ['start'], execArgv: ['--import', ${JSON.stringify(TSX)}] });
+cluster.fork();
+process.on('SIGTERM', () => { for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM'); });
+`,
+  );
+  const child = spawn(process.execPath, [primaryScript], {
+    cwd: dataDir,
+    env: cleanEnv({
+      TENANTML_DATA_DIR: dataDir,
+      TENANTML_HOST: '127.0.0.1',
+      TENANTML_PORT: String(port),
+      TENANTML_LOG_LEVEL: 'warn',
+      TENANTML_SERVE_PROCESSES: '2',
+      TENANTML_WORKER_SLOTS: '0',
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  try {
+    await until('serving', 60_000, () => {
+      if (child.exitCode !== null) assert.fail(`exited: ${out}`);
+      return /tenantml is serving on http:\/\/127\.0\.0\.1:\d+\n/.test(out) || undefined;
+    });
+    assert.doesNotMatch(out, /API processes/);
+    const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const t0 = Date.now();
+    const r = await once(port, 'GET', '/metrics', { authorization: `Bearer ${adminKey}` });
+    assert.equal(r.status, 200, r.body);
+    assert.ok(Date.now() - t0 < 3000, 'answered from its own registry, not after waiting for a pool');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
     await rm(dataDir, { recursive: true, force: true });
   }
 });

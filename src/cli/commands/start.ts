@@ -19,8 +19,10 @@ export function registerStart(program: Command, ctx: CommandContext): void {
     .action(async (opts: { port?: string; host?: string; dataDir?: string }) => {
       const { io } = ctx;
       const config = await loadServerConfig(io, opts);
+      // Loaded here, not at the top: the client commands never pay for the server's modules.
+      const { isPoolProcess } = await import('../../runtime/pool/protocol.ts');
       if (config.serveProcesses > 1 && cluster.isPrimary) await startPrimary(io, config);
-      else await startApi(io, config, cluster.isWorker);
+      else await startApi(io, config, isPoolProcess());
       ctx.keepRunning = true;
     });
 }

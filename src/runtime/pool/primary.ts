@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { TokenBuckets } from '../limits/limiter.ts';
 import { answerBucketCalls } from '../limits/pool-limiter.ts';
 import { aggregateMetrics } from './metrics.ts';
-import { type MetricsJson, poolKind, type ToChild, type ToPrimary } from './protocol.ts';
+import { type MetricsJson, POOL_PROCESS_ENV, poolKind, type ToChild, type ToPrimary } from './protocol.ts';
 
 export interface ServingPoolOptions {
   /** API processes to keep running. */
@@ -128,7 +128,7 @@ export async function startServingPool(opts: ServingPoolOptions): Promise<Servin
   let allListening: (() => void) | undefined;
 
   const fork = (index: number): void => {
-    const worker = cluster.fork();
+    const worker = cluster.fork({ [POOL_PROCESS_ENV]: '1' });
     const entry = { worker, index, startedAt: Date.now() };
     workers.set(worker.id, entry);
     worker.on('message', (m) => onMessage(worker, m));

@@ -37,6 +37,17 @@ export function poolKind(message: unknown): string | undefined {
   return typeof kind === 'string' ? kind : undefined;
 }
 
+/**
+ * Set in the environment of the API processes a pool's primary forks: a process forked by another
+ * node:cluster primary (pm2's cluster mode, say) is not one of ours and serves as a whole platform.
+ */
+export const POOL_PROCESS_ENV = 'TML_POOL_API_PROCESS';
+
+/** This process is an API process of a serving pool (forked by tenantml's primary). */
+export function isPoolProcess(): boolean {
+  return process.env[POOL_PROCESS_ENV] === '1' && typeof process.send === 'function';
+}
+
 /** This process's own IPC channel to its parent (an API process's side of the pool). */
 export function parentChannel(): PoolChannel {
   if (!process.send) throw new Error('this process has no IPC channel to a serving pool');
