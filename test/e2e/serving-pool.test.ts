@@ -56,6 +56,41 @@ function once(
   });
 }
 
+/**
+ * Runs node with `argv` (the CLI's `start`, or a script of the test's) on `dataDir` and `port` with a pool
+ * of 2 and no training workers unless `env` says otherwise; its standard output and error in one string.
+ */
+function launch(
+  argv: string[],
+  dataDir: string,
+  port: number,
+  env: Record<string, string> = {},
+): { child: ChildProcess; output(): string } {
+  const child = spawn(process.execPath, argv, {
+    cwd: dataDir,
+    env: cleanEnv({
+      TENANTML_DATA_DIR: dataDir,
+      TENANTML_HOST: '127.0.0.1',
+      TENANTML_PORT: String(port),
+      TENANTML_LOG_LEVEL: 'warn',
+      TENANTML_SERVE_PROCESSES: '2',
+      TENANTML_WORKER_SLOTS: '0',
+      ...env,
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  return { child, output: () => out };
+}
+
+const START = ['--import', TSX, MAIN, 'start'];
+
 async function until<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
@@ -72,7 +107,7 @@ describe('serving pool (TENANTML_SERVE_PROCESSES=2)', () => {
   let adminKey: string;
   let predictKey: string;
   let primary: ChildProcess;
-  let output = '';
+  let output: () => string = () => '';
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'tenantml-pool-'));
@@ -103,31 +138,19 @@ describe('serving pool (TENANTML_SERVE_PROCESSES=2)', () => {
     await platform.close();
 
     port = await freePort();
-    primary = spawn(process.execPath, ['--import', TSX, MAIN, 'start'], {
-      cwd: dataDir,
-      env: cleanEnv({
-        TENANTML_DATA_DIR: dataDir,
-        TENANTML_HOST: '127.0.0.1',
-        TENANTML_PORT: String(port),
-        TENANTML_LOG_LEVEL: 'info', // the primary's lines say when an API process listens
-        TENANTML_SERVE_PROCESSES: '2',
-        TENANTML_WORKER_SLOTS: '1',
-        TENANTML_RATE_LIMIT_HOLD_MS: '0',
-        TENANTML_RATE_LIMIT_BURST_SECONDS: '5',
-        // Generous: on a busy machine (the whole suite at once) a late answer would be counted in memory.
-        TENANTML_REDIS_TIMEOUT_MS: '5000',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const launched = launch(START, dataDir, port, {
+      TENANTML_LOG_LEVEL: 'info', // the primary's lines say when an API process listens
+      TENANTML_WORKER_SLOTS: '1',
+      TENANTML_RATE_LIMIT_HOLD_MS: '0',
+      TENANTML_RATE_LIMIT_BURST_SECONDS: '5',
+      // Generous: on a busy machine (the whole suite at once) a late answer would be counted in memory.
+      TENANTML_REDIS_TIMEOUT_MS: '5000',
     });
-    primary.stdout!.on('data', (d) => {
-      output += d;
-    });
-    primary.stderr!.on('data', (d) => {
-      output += d;
-    });
+    primary = launched.child;
+    output = launched.output;
     await until('the pool serving', 60_000, () => {
-      if (primary.exitCode !== null) assert.fail(`the primary exited (${primary.exitCode}):\n${output}`);
-      return /serving on http:\/\/127\.0\.0\.1:\d+ \(2 API processes\)/.test(output) || undefined;
+      if (primary.exitCode !== null) assert.fail(`the primary exited (${primary.exitCode}):\n${output()}`);
+      return /serving on http:\/\/127\.0\.0\.1:\d+ \(2 API processes\)/.test(output()) || undefined;
     });
   });
 
@@ -175,7 +198,7 @@ describe('serving pool (TENANTML_SERVE_PROCESSES=2)', () => {
     // Once the primary has seen the exit (a connection handed to the process in the instant it died is
     // lost with it: node:cluster's round robin), every connection goes to the survivor.
     await until('the exit noticed', 20_000, () =>
-      /API process exited; replacing/.test(output) ? true : undefined,
+      /API process exited; replacing/.test(output()) ? true : undefined,
     );
     for (let i = 0; i < 4; i++) assert.equal((await once(port, 'GET', '/healthz', {})).status, 200);
     const now = await until('a replacement', 20_000, () => {
@@ -184,7 +207,7 @@ describe('serving pool (TENANTML_SERVE_PROCESSES=2)', () => {
     });
     assert.ok(now.includes(survivor!));
     await until('the replacement listening', 30_000, () =>
-      (output.match(/serving pool: API process listening/g) ?? []).length === 3 ? true : undefined,
+      (output().match(/serving pool: API process listening/g) ?? []).length === 3 ? true : undefined,
     );
     for (let i = 0; i < 4; i++) assert.equal((await once(port, 'GET', '/healthz', {})).status, 200);
   });
@@ -193,7 +216,7 @@ describe('serving pool (TENANTML_SERVE_PROCESSES=2)', () => {
     const children = apiProcesses(primary.pid!);
     const exit = new Promise<number | null>((r) => primary.once('exit', (code) => r(code)));
     primary.kill('SIGTERM');
-    assert.equal(await exit, 0, output);
+    assert.equal(await exit, 0, output());
     for (const pid of children) assert.throws(() => process.kill(pid, 0), /ESRCH/);
   });
 });
@@ -204,26 +227,11 @@ test('a pool whose API processes cannot listen (the port is taken) exits 1 and l
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
   const port = (taken.address() as { port: number }).port;
   try {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, 'start'], {
-      cwd: dataDir,
-      env: cleanEnv({
-        TENANTML_DATA_DIR: dataDir,
-        TENANTML_HOST: '127.0.0.1',
-        TENANTML_PORT: String(port),
-        TENANTML_LOG_LEVEL: 'warn',
-        TENANTML_SERVE_PROCESSES: '2',
-        TENANTML_WORKER_SLOTS: '0',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stderr!.on('data', (d) => {
-      err += d;
-    });
+    const { child, output: err } = launch(START, dataDir, port);
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    assert.equal(code, 1, err);
-    assert.match(err, /EADDRINUSE/);
-    assert.match(err, /API process \d exited \(code 1\) before it listened/);
+    assert.equal(code, 1, err());
+    assert.match(err(), /EADDRINUSE/);
+    assert.match(err(), /API process \d exited \(code 1\) before it listened/);
     assert.deepEqual(apiProcesses(child.pid!), []);
   } finally {
     taken.close();
@@ -244,28 +252,13 @@ cluster.fork();
 process.on('SIGTERM', () => { for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM'); });
 `,
   );
-  const child = spawn(process.execPath, [primaryScript], {
-    cwd: dataDir,
-    env: cleanEnv({
-      TENANTML_DATA_DIR: dataDir,
-      TENANTML_HOST: '127.0.0.1',
-      TENANTML_PORT: String(port),
-      TENANTML_LOG_LEVEL: 'warn',
-      TENANTML_SERVE_PROCESSES: '2',
-      TENANTML_WORKER_SLOTS: '0',
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
+  const { child, output: out } = launch([primaryScript], dataDir, port);
   try {
     await until('serving', 60_000, () => {
-      if (child.exitCode !== null) assert.fail(`exited: ${out}`);
-      return /tenantml is serving on http:\/\/127\.0\.0\.1:\d+\n/.test(out) || undefined;
+      if (child.exitCode !== null) assert.fail(`exited: ${out()}`);
+      return /tenantml is serving on http:\/\/127\.0\.0\.1:\d+\n/.test(out()) || undefined;
     });
-    assert.doesNotMatch(out, /API processes/);
+    assert.doesNotMatch(out(), /API processes/);
     const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     const t0 = Date.now();
     const r = await once(port, 'GET', '/metrics', { authorization: `Bearer ${adminKey}` });
