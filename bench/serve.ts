@@ -25,14 +25,15 @@ import {
   trainBenchModel,
   zipf,
 } from './serve/rig.ts';
-import { ServerProcess, settingsFromEnvironment, startAnchor } from './serve/server-process.ts';
+import { ServerProcess, settingsFromEnvironment, startAnchor, startPool } from './serve/server-process.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 const USAGE = `npm run bench -- serve [flags]
   --only LIST        a,b,c,m (default all; m: the cost of metering on the predict path)
-  --processes N      (a): also serve predict from a serving pool of N API processes, the verdict's
-                     reading (default: this machine's cores; 1: one process only)
+  --processes N      (a) and (c): also serve predict from a serving pool of N API processes — (a)'s
+                     verdict reads it, (c) is measured on both (default: this machine's cores; 1: one
+                     process only)
   --rounds N         rounds of (a) hello-world/predict peaks, of (c) alone/flooded and of (m) on/off,
                      each read in alternation; verdicts on the medians (default 3)
   --duration S       measured seconds of each load step (default 8)
@@ -43,7 +44,8 @@ const USAGE = `npm run bench -- serve [flags]
   --density-depth N  density: depth of those trees (default 4)
   --density-snapshot F  density: write the server's heap snapshot to file F after the run
   --density-node-flags "F…"  density: node/V8 flags of the server process (e.g. "--max-semi-space-size=2")
-  --capacity N       noisy neighbour: capacity in req/s when (a) is not run (default: measured by a short closed loop)
+  --capacity N       noisy neighbour: capacity in req/s of one process and of the pool when (a) is not
+                     run (default: measured by a short closed loop)
   --engine E         auto|onnxruntime: the inference engine of every server started (sets
                      TENANTML_INFERENCE_ENGINE; default: that variable, else auto)
   --record           append the report to bench/RESULTS.md`;
@@ -202,7 +204,7 @@ async function partA(
   rounds: number,
   processes: number,
   out: string[],
-): Promise<number> {
+): Promise<{ single: number; pool?: number }> {
   const trained = trainBenchModel(100, 6);
   const def = defaultWindowMs();
   const windowEnv = { TENANTML_INFERENCE_BATCH_WINDOW_MS: String(def) };
@@ -295,7 +297,7 @@ async function partA(
     `- target p99 ≤ 5 ms at half of peak: ${f2(served.half.p99)} ms (${served.what}${q ? `; one process: ${f2(pHalf.p99)} ms` : ''}; default window, ${def} ms) → ${served.half.p99 <= 5 ? 'met' : 'MISSED'}`,
     '',
   );
-  return p.rps;
+  return { single: p.rps, pool: q?.rps };
 }
 
 async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promise<void> {
@@ -414,9 +416,25 @@ async function partB(lg: LoadGen, o: Opts, args: string[], out: string[]): Promi
   }
 }
 
-async function partC(o: Opts, capacity: number, rounds: number, out: string[]): Promise<void> {
+/** Where (c) runs: one process, or a serving pool; its capacity in req/s sizes the flood and the quotas. */
+interface NoisyTarget {
+  label: string;
+  capacity: number;
+  /** Suffix of its tenants' ids (each target has tenants of its own, with quotas from its capacity). */
+  suffix: string;
+}
+
+async function partC(
+  o: Opts,
+  targets: NoisyTarget[],
+  processes: number,
+  rounds: number,
+  out: string[],
+): Promise<void> {
   const trained = trainBenchModel(100, 6);
-  const s = await ServerProcess.start();
+  const dataDir = await mkdtemp(join(tmpdir(), 'tenantml-bench-noisy-'));
+  let s: ServerProcess | undefined = await ServerProcess.start({}, { dataDir });
+  let pool: Awaited<ReturnType<typeof startPool>> | undefined;
   // Each client in a generator process of its own (in A's, B's sends would wait behind the flood's 64
   // sockets). The measured flood's generator runs at the lowest scheduling priority: on this machine the
   // generators share the CPUs with the server, and a flood client at full priority takes CPU time from the
@@ -426,100 +444,139 @@ async function partC(o: Opts, capacity: number, rounds: number, out: string[]): 
   const lgA = new LoadGen({ nice: 19 });
   const lgAFull = new LoadGen();
   try {
-    // A's own budget is half of the server's capacity: its flood is refused by its limits, not served.
-    const aQuota = Math.max(1, Math.round(capacity / 2));
-    const keyA = await s.tenant('noisy-a', { requestsPerSecond: aQuota, predictionsPerSecond: aQuota });
-    const keyB = await s.tenant('quiet-b', BIG_QUOTAS);
-    await s.register('noisy-a', 'm100', trained);
-    await s.register('quiet-b', 'm100', trained);
-    const job = (key: string) => ({
-      method: 'POST' as const,
-      path: '/v1/models/m100/predict',
-      headers: { Authorization: `Bearer ${key}` },
-      body: JSON.stringify({ instances: [instance(2)] }),
-    });
-    for (const key of [keyA, keyB]) {
-      await s.inject({
-        method: 'POST',
-        url: '/v1/models/m100/predict',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        payload: job(key).body,
+    // Tenants of every target first (through the one process), then each target measured in turn.
+    const keys: { a: string; b: string }[] = [];
+    for (const t of targets) {
+      // A's own budget is half of the target's capacity: its flood is refused by its limits, not served.
+      const aQuota = Math.max(1, Math.round(t.capacity / 2));
+      const a = await s.tenant(`noisy-a${t.suffix}`, {
+        requestsPerSecond: aQuota,
+        predictionsPerSecond: aQuota,
       });
+      const b = await s.tenant(`quiet-b${t.suffix}`, BIG_QUOTAS);
+      await s.register(`noisy-a${t.suffix}`, 'm100', trained);
+      await s.register(`quiet-b${t.suffix}`, 'm100', trained);
+      keys.push({ a, b });
     }
-    const bRate = Math.max(1, Math.round(capacity * 0.05));
-    const bJob = {
-      ...job(keyB),
-      mode: 'open' as const,
-      rate: bRate,
-      connections: 4,
-      durationMs: o.durationMs + 1000,
-      warmupMs: 1000,
-    };
-    const aJob = {
-      ...job(keyA),
-      name: 'A flood',
-      mode: 'open' as const,
-      rate: Math.round(capacity * 3),
-      connections: 64,
-      durationMs: o.durationMs + 1000,
-      warmupMs: 1000,
-    };
-    const flood = async (gen: LoadGen, name: string) => {
-      const [[a], [b]] = await Promise.all([
-        gen.run(s.port, [{ ...aJob, name: `A ${name}` }]),
-        lgB.run(s.port, [{ ...bJob, name: `B ${name}` }]),
-      ]);
-      return { a, b };
-    };
-    // Each round: B alone, then with A's flood (A's generator at nice 19), then with the flood at normal
-    // priority; B's p99 is compared with its p99 alone in the same round, and the verdict takes the median
-    // of the rounds' ratios (on this shared machine one reading of a tail moves by ±30%).
-    const readings: {
-      alone: JobResult;
-      nice: { a: JobResult; b: JobResult };
-      full: { a: JobResult; b: JobResult };
-    }[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const [alone] = await lgB.run(s.port, [{ ...bJob, name: `B alone #${i + 1}` }]);
-      const nice = await flood(lgA, `#${i + 1}`);
-      const full = await flood(lgAFull, `#${i + 1} (A at normal priority)`);
-      readings.push({ alone, nice, full });
+    for (const [i, t] of targets.entries()) {
+      let port = s?.port;
+      if (t.suffix) {
+        // The pool serves the same data folder, once the one process has let go of it.
+        await s?.close();
+        s = undefined;
+        pool ??= await startPool(processes, dataDir);
+        port = pool.port;
+      }
+      const readings = await noisyRounds(o, port!, keys[i]!, t.capacity, rounds, { lgA, lgAFull, lgB });
+      out.push(...noisySection(o, t, rounds, readings));
     }
-    const ratioNice = median(readings.map((x) => x.nice.b.p99 / x.alone.p99));
-    const ratioFull = median(readings.map((x) => x.full.b.p99 / x.alone.p99));
-    const sum = (f: (x: (typeof readings)[number]) => number) => readings.reduce((n, x) => n + f(x), 0);
-    const b429 = sum((x) => (x.nice.b.statuses['429'] ?? 0) + (x.full.b.statuses['429'] ?? 0));
-    const a429 = sum((x) => x.nice.a.statuses['429'] ?? 0);
-    const row = (step: string, r: JobResult) =>
-      `| ${step} | ${r.sent} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${statuses(r)} |`;
-    out.push(
-      '### (c) noisy neighbour',
-      '',
-      `Capacity ${f1(capacity)} req/s (median peak of (a) with the default batch window, or --capacity). A: open loop at 3× capacity (${Math.round(capacity * 3)} req/s offered, 64 connections), its quota ${aQuota} requests/s (token buckets, burst 1 s). B: open loop at 5% (${bRate} req/s, 4 connections). Each from a generator process of its own; A's at nice 19 for the verdict, at normal priority for reference (its generator then takes CPU time from the server and B's generator on this machine's shared cores). ${rounds} rounds of: B alone, B with A's flood (nice 19), B with A's flood (normal priority); ${o.durationMs / 1000} s measured after 1 s warm-up each. A's latency is mostly its own generator's queue (3× capacity offered on 64 connections); its answered req/s counts only answers within the measured window.`,
-      '',
-      '| step | sent | answered req/s | p50 (ms) | p99 (ms) | statuses |',
-      '|---|---|---|---|---|---|',
-      ...readings.flatMap((x, i) => [
-        row(`B alone #${i + 1}`, x.alone),
-        row(`B with A flooding (A at nice 19) #${i + 1} — ${f2(x.nice.b.p99 / x.alone.p99)}×`, x.nice.b),
-        row(`A flooding (nice 19) #${i + 1}`, x.nice.a),
-        row(
-          `B with A flooding (A at normal priority) #${i + 1} — ${f2(x.full.b.p99 / x.alone.p99)}×`,
-          x.full.b,
-        ),
-        row(`A flooding (normal priority) #${i + 1}`, x.full.a),
-      ]),
-      '',
-      `- B's p99 within 2× alone: median of the rounds' ratios ${f2(ratioNice)}× (${readings.map((x) => f2(x.nice.b.p99 / x.alone.p99)).join(', ')}) → ${ratioNice <= 2 ? 'met' : 'MISSED'} (with A's generator at normal priority: ${f2(ratioFull)}×)`,
-      `- B gets no 429: ${b429} → ${b429 === 0 ? 'met' : 'MISSED'}; A does: ${a429} → ${a429 > 0 ? 'met' : 'MISSED'}`,
-      '',
-    );
   } finally {
     lgA.close();
     lgAFull.close();
     lgB.close();
-    await s.close();
+    await s?.close();
+    await pool?.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+interface NoisyReading {
+  alone: JobResult;
+  nice: { a: JobResult; b: JobResult };
+  full: { a: JobResult; b: JobResult };
+}
+
+/**
+ * `rounds` rounds of: B alone, B with A's flood (A's generator at nice 19), B with the flood at normal
+ * priority. B's p99 is compared with its p99 alone in the same round; the verdict takes the median of the
+ * rounds' ratios (on this shared machine one reading of a tail moves by ±30%).
+ */
+async function noisyRounds(
+  o: Opts,
+  port: number,
+  keys: { a: string; b: string },
+  capacity: number,
+  rounds: number,
+  gens: { lgA: LoadGen; lgAFull: LoadGen; lgB: LoadGen },
+): Promise<NoisyReading[]> {
+  const job = (key: string) => ({
+    method: 'POST' as const,
+    path: '/v1/models/m100/predict',
+    headers: { Authorization: `Bearer ${key}` },
+    body: JSON.stringify({ instances: [instance(2)] }),
+  });
+  const bJob = {
+    ...job(keys.b),
+    mode: 'open' as const,
+    rate: Math.max(1, Math.round(capacity * 0.05)),
+    connections: 4,
+    durationMs: o.durationMs + 1000,
+    warmupMs: 1000,
+  };
+  const aJob = {
+    ...job(keys.a),
+    name: 'A flood',
+    mode: 'open' as const,
+    rate: Math.round(capacity * 3),
+    connections: 64,
+    durationMs: o.durationMs + 1000,
+    warmupMs: 1000,
+  };
+  // Both models loaded (in every process of a pool: a few requests each) before anything is measured.
+  for (const key of [keys.a, keys.b])
+    await gens.lgB.run(port, [
+      { ...job(key), name: 'warm', mode: 'closed', connections: 4, durationMs: 500, warmupMs: 0 },
+    ]);
+  const flood = async (gen: LoadGen, name: string) => {
+    const [[a], [b]] = await Promise.all([
+      gen.run(port, [{ ...aJob, name: `A ${name}` }]),
+      gens.lgB.run(port, [{ ...bJob, name: `B ${name}` }]),
+    ]);
+    return { a, b };
+  };
+  const readings: NoisyReading[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const [alone] = await gens.lgB.run(port, [{ ...bJob, name: `B alone #${i + 1}` }]);
+    const nice = await flood(gens.lgA, `#${i + 1}`);
+    const full = await flood(gens.lgAFull, `#${i + 1} (A at normal priority)`);
+    readings.push({ alone, nice, full });
+  }
+  return readings;
+}
+
+/** The report of (c) on one target: its setup, every step, the verdicts. */
+function noisySection(o: Opts, t: NoisyTarget, rounds: number, readings: NoisyReading[]): string[] {
+  const aQuota = Math.max(1, Math.round(t.capacity / 2));
+  const bRate = Math.max(1, Math.round(t.capacity * 0.05));
+  const ratioNice = median(readings.map((x) => x.nice.b.p99 / x.alone.p99));
+  const ratioFull = median(readings.map((x) => x.full.b.p99 / x.alone.p99));
+  const sum = (f: (x: NoisyReading) => number) => readings.reduce((n, x) => n + f(x), 0);
+  const b429 = sum((x) => (x.nice.b.statuses['429'] ?? 0) + (x.full.b.statuses['429'] ?? 0));
+  const a429 = sum((x) => x.nice.a.statuses['429'] ?? 0);
+  const row = (step: string, r: JobResult) =>
+    `| ${step} | ${r.sent} | ${f1(r.rps)} | ${f2(r.p50)} | ${f2(r.p99)} | ${statuses(r)} |`;
+  return [
+    `### (c) noisy neighbour — ${t.label}`,
+    '',
+    `Capacity ${f1(t.capacity)} req/s (median peak of (a) for ${t.label} with the default batch window, or --capacity / a short closed loop). A: open loop at 3× capacity (${Math.round(t.capacity * 3)} req/s offered, 64 connections), its quota ${aQuota} requests/s (token buckets, burst 1 s). B: open loop at 5% (${bRate} req/s, 4 connections). Each from a generator process of its own; A's at nice 19 for the verdict, at normal priority for reference (its generator then takes CPU time from the server and B's generator on this machine's shared cores). ${rounds} rounds of: B alone, B with A's flood (nice 19), B with A's flood (normal priority); ${o.durationMs / 1000} s measured after 1 s warm-up each. A's latency is mostly its own generator's queue (3× capacity offered on 64 connections); its answered req/s counts only answers within the measured window.`,
+    '',
+    '| step | sent | answered req/s | p50 (ms) | p99 (ms) | statuses |',
+    '|---|---|---|---|---|---|',
+    ...readings.flatMap((x, i) => [
+      row(`B alone #${i + 1}`, x.alone),
+      row(`B with A flooding (A at nice 19) #${i + 1} — ${f2(x.nice.b.p99 / x.alone.p99)}×`, x.nice.b),
+      row(`A flooding (nice 19) #${i + 1}`, x.nice.a),
+      row(
+        `B with A flooding (A at normal priority) #${i + 1} — ${f2(x.full.b.p99 / x.alone.p99)}×`,
+        x.full.b,
+      ),
+      row(`A flooding (normal priority) #${i + 1}`, x.full.a),
+    ]),
+    '',
+    `- B's p99 within 2× alone: median of the rounds' ratios ${f2(ratioNice)}× (${readings.map((x) => f2(x.nice.b.p99 / x.alone.p99)).join(', ')}) → ${ratioNice <= 2 ? 'met' : 'MISSED'} (with A's generator at normal priority: ${f2(ratioFull)}×)`,
+    `- B gets no 429: ${b429} → ${b429 === 0 ? 'met' : 'MISSED'}; A does: ${a429} → ${a429 > 0 ? 'met' : 'MISSED'}`,
+    '',
+  ];
 }
 
 /** (m) the cost of metering: the same predict server with TENANTML_METERING on and off, in alternation. */
@@ -587,20 +644,30 @@ export async function main(args: string[]): Promise<void> {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds needs a whole number ≥ 1\n${USAGE}`);
   const lg = new LoadGen();
   try {
-    let capacity = numberOption(args, '--capacity', 0, USAGE);
-    if (want('a')) capacity = await partA(lg, o, rounds, processes, out);
+    const given = numberOption(args, '--capacity', 0, USAGE);
+    let peaks: { single: number; pool?: number } = { single: given, pool: given || undefined };
+    if (want('a')) peaks = await partA(lg, o, rounds, processes, out);
     if (want('b')) await partB(lg, o, args, out);
     if (want('c')) {
-      if (!capacity) {
-        const r = await predictPeak(
-          lg,
-          { ...o, durationMs: 3000 },
-          defaultWindowMs(),
-          trainBenchModel(100, 6),
-        );
-        capacity = r.peak.rps;
+      const short = { ...o, durationMs: 3000 };
+      const trained = trainBenchModel(100, 6);
+      if (!peaks.single) peaks.single = (await predictPeak(lg, short, defaultWindowMs(), trained)).peak.rps;
+      if (processes > 1 && !peaks.pool) {
+        const p = await predictPool(processes, {}, 'bench-c-peak', trained);
+        try {
+          peaks.pool = (await closedPeak(lg, p.pool.port, { ...p.job, name: 'pool peak' }, short)).rps;
+        } finally {
+          await p.close();
+        }
       }
-      await partC(o, capacity, rounds, out);
+      const targets: NoisyTarget[] = [{ label: 'one process', capacity: peaks.single, suffix: '' }];
+      if (processes > 1 && peaks.pool)
+        targets.push({
+          label: `serving pool of ${processes} API processes`,
+          capacity: peaks.pool,
+          suffix: '-pool',
+        });
+      await partC(o, targets, processes, rounds, out);
     }
     if (want('m')) await partM(lg, o, rounds, out);
   } finally {
