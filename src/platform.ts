@@ -624,13 +624,10 @@ export async function startPoolPrimary(
   log: WorkerLog & { info(obj: Record<string, unknown>, msg: string): void },
 ): Promise<{ url: string; adminKeyFile?: string; close(): Promise<void> }> {
   const { adminKeyFile } = await secrets(config, cryptoRandom);
-  // Migrations run here, once, before several processes open the store.
-  const worker =
-    config.workerSlots > 0
-      ? await startWorkerProcess(config, { log })
-      : await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl }).then((s) =>
-          s.close().then(() => null),
-        );
+  // Migrations run here, once, before several processes open the store (the worker role opens it too).
+  let worker: Awaited<ReturnType<typeof startWorkerProcess>> | null = null;
+  if (config.workerSlots > 0) worker = await startWorkerProcess(config, { log });
+  else await (await openStore({ url: config.databaseUrl, adminUrl: config.databaseAdminUrl })).close();
   let pool: ServingPool;
   try {
     pool = await startServingPool({

@@ -325,32 +325,7 @@ export class BudgetService {
     month: string,
     kept: KeptState | undefined,
   ): Promise<AppError | undefined> {
-    let hit = kept;
-    if (!hit) {
-      const scope = mintTenantScope(tenantId, SYSTEM);
-      // Only a budget that can block predictions costs a usage read.
-      const full = this.deps.repo
-        .get(scope)
-        .then((b) =>
-          !b
-            ? null
-            : b.hardLimit && b.blockPredictions
-              ? this.freshState(scope, b, month)
-              : budgetState(b, 0, month),
-        );
-      const entry: KeptState = { at: now, month, state: full };
-      hit = entry;
-      if (this.states.size >= 10_000) this.states.clear();
-      this.states.set(tenantId, entry);
-      full.then(
-        (state) => {
-          entry.settled = { state };
-        },
-        () => {
-          if (this.states.get(tenantId) === entry) this.states.delete(tenantId);
-        },
-      );
-    }
+    const hit = kept ?? this.keepState(tenantId, now, month);
     let state: BudgetState | null;
     try {
       state = await hit.state;
@@ -359,6 +334,36 @@ export class BudgetService {
       return undefined;
     }
     return this.blockOf(state);
+  }
+
+  /**
+   * Starts reading the tenant's state and keeps it: settled once read, forgotten if the read fails (and no
+   * newer read replaced it).
+   */
+  private keepState(tenantId: string, now: number, month: string): KeptState {
+    const scope = mintTenantScope(tenantId, SYSTEM);
+    // Only a budget that can block predictions costs a usage read.
+    const state = this.deps.repo
+      .get(scope)
+      .then((b) =>
+        !b
+          ? null
+          : b.hardLimit && b.blockPredictions
+            ? this.freshState(scope, b, month)
+            : budgetState(b, 0, month),
+      );
+    const entry: KeptState = { at: now, month, state };
+    if (this.states.size >= 10_000) this.states.clear();
+    this.states.set(tenantId, entry);
+    state.then(
+      (settled) => {
+        entry.settled = { state: settled };
+      },
+      () => {
+        if (this.states.get(tenantId) === entry) this.states.delete(tenantId);
+      },
+    );
+    return entry;
   }
 
   private async freshState(scope: TenantScope, budget: Budget, month: string): Promise<BudgetState> {
