@@ -76,10 +76,11 @@ export const SESSION_OPTIONS = {
 
 /**
  * Fixed cost of one native model beyond its typed arrays and featurizer: the plan's step closures, the
- * micro-batcher, the spec and the cache entry. `bench/serve/session-memory.ts` (engine rows) measured a
- * 100-tree depth-4 GBDT (37 KB of typed arrays) at 43.8 KiB of JS heap and array buffers and 27.8 KiB of
- * RSS per model, featurizer included, against an estimate of 55.6 KiB with this fixed part: the estimate
- * errs on the high side, so the budget still bounds the cache. No ONNX bytes are kept after compiling.
+ * micro-batcher, the spec and the cache entry. `bench/serve/session-memory.ts` (engine rows, 500 models)
+ * measured a 100-tree depth-4 GBDT (24 KB of typed arrays) at 29.3 KiB of JS heap and array buffers and
+ * 37.2 KiB of RSS per model, featurizer included, against an estimate of 41.1 KiB with this fixed part:
+ * the estimate errs on the high side, so the budget still bounds the cache. No ONNX bytes are kept after
+ * compiling.
  */
 export const NATIVE_OVERHEAD_BYTES = 8 * 1024;
 

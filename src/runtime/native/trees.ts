@@ -13,16 +13,21 @@ export interface TreePlan {
   nTargets: number;
   /** Index of each tree's root node, in evaluation order. */
   roots: Int32Array;
-  /** Feature index per node; -1 marks a leaf. */
-  feature: Int32Array;
+  /**
+   * One word per node: -1 for a leaf; for a branch, its feature index in the low bits (`featureMask`),
+   * then one bit set when NaN takes the true branch (`missingBit`), then the distance from the branch to
+   * its true child (`>>> offsetShift`); its false child is the next node. Feature, missing-value track and
+   * child in one 4-byte word keep a node at 8 bytes with its value (13 as separate arrays) and cost the
+   * walk one load a step.
+   */
+  link: Int32Array;
+  featureMask: number;
+  missingBit: number;
+  offsetShift: number;
   /** Branch threshold, or (one target) the leaf's weight. */
   value: Float32Array;
   /** Branch modes (MODE); null when every branch is BRANCH_LT (the trainers' export: the tight loop). */
   mode: Uint8Array | null;
-  /** Index of a branch's true child; its false child is the next node. */
-  trueNode: Int32Array;
-  /** 1 where NaN takes the true branch; null when no node says so. */
-  missingTrue: Uint8Array | null;
   /** Several targets: leaf node → its weights wTarget/wValue[leafStart[n] .. leafStart[n + 1]). */
   leafStart: Int32Array | null;
   wTarget: Int32Array | null;
@@ -31,6 +36,11 @@ export interface TreePlan {
   base: Float32Array | null;
   /** Largest feature index read. */
   maxFeature: number;
+}
+
+/** Bits a node word gives the feature index: enough for `maxFeature`, at least one. */
+function featureBits(maxFeature: number): number {
+  return maxFeature < 1 ? 1 : 32 - Math.clz32(maxFeature);
 }
 
 const ALLOWED = new Set([
@@ -124,7 +134,6 @@ export function compileTrees(node: DecodedNode): TreePlan {
   const mode = new Uint8Array(n);
   const trueNode = new Int32Array(n);
   const falseNode = new Int32Array(n);
-  let anyMissing = false;
   let allLt = true;
   let maxFeature = -1;
   for (let i = 0; i < n; i++) {
@@ -150,7 +159,6 @@ export function compileTrees(node: DecodedNode): TreePlan {
     falseNode[i] = fn;
     if (missing && missing[i] !== 0) {
       if (missing[i] !== 1) throw new Unsupported('a missing-value track other than 0 or 1');
-      anyMissing = true;
     }
   }
   // Leaf weights.
@@ -203,21 +211,28 @@ export function compileTrees(node: DecodedNode): TreePlan {
     }
   });
   const size = order.length;
-  const fFeature = new Int32Array(size);
+  const fBits = featureBits(maxFeature);
+  if (fBits > 24) throw new Unsupported('a feature index too large for the native layout');
+  const offsetShift = fBits + 1;
+  // The word's sign bit stays clear for branches: distances up to 2^(30 - fBits) nodes (2^26 for 10
+  // features, 2^14 for 65,536). A tree whose true child lies farther is left to ONNX Runtime.
+  const maxOffset = 2 ** (31 - offsetShift) - 1;
+  const link = new Int32Array(size);
   const fValue = new Float32Array(size);
-  const fTrue = new Int32Array(size);
   const fMode = allLt ? null : new Uint8Array(size);
-  const fMissing = anyMissing ? new Uint8Array(size) : null;
   for (let k = 0; k < size; k++) {
     const old = order[k];
-    fFeature[k] = feature[old];
     fValue[k] = value[old];
-    if (mode[old] !== LEAF) {
-      fTrue[k] = at[trueNode[old]];
-      if (at[falseNode[old]] !== k + 1) throw new Error('layout: the false child must follow its branch');
-    }
     if (fMode) fMode[k] = mode[old];
-    if (fMissing && missing) fMissing[k] = missing[old];
+    if (mode[old] === LEAF) {
+      link[k] = -1;
+      continue;
+    }
+    if (at[falseNode[old]] !== k + 1) throw new Error('layout: the false child must follow its branch');
+    const offset = at[trueNode[old]] - k;
+    if (offset < 1 || offset > maxOffset) throw new Unsupported('a tree too large for the native layout');
+    const miss = missing && missing[old] === 1 ? 1 << fBits : 0;
+    link[k] = feature[old] | miss | (offset << offsetShift);
   }
   let leafStart: Int32Array | null = null;
   let wTarget: Int32Array | null = null;
@@ -247,11 +262,12 @@ export function compileTrees(node: DecodedNode): TreePlan {
   return {
     nTargets,
     roots,
-    feature: fFeature,
+    link,
+    featureMask: (1 << fBits) - 1,
+    missingBit: 1 << fBits,
+    offsetShift,
     value: fValue,
     mode: fMode,
-    trueNode: fTrue,
-    missingTrue: fMissing,
     leafStart,
     wTarget,
     wValue,
@@ -262,8 +278,7 @@ export function compileTrees(node: DecodedNode): TreePlan {
 
 /** Typed-array bytes the plan holds. */
 export function treeBytes(p: TreePlan): number {
-  let b = p.roots.byteLength + p.feature.byteLength + p.value.byteLength + (p.mode?.byteLength ?? 0);
-  b += p.trueNode.byteLength + (p.missingTrue?.byteLength ?? 0);
+  let b = p.roots.byteLength + p.link.byteLength + p.value.byteLength + (p.mode?.byteLength ?? 0);
   b += (p.leafStart?.byteLength ?? 0) + (p.wTarget?.byteLength ?? 0) + (p.wValue?.byteLength ?? 0);
   return b + (p.base?.byteLength ?? 0);
 }
@@ -285,16 +300,16 @@ function branch(mode: number, v: number, t: number): boolean {
   }
 }
 
-/** The leaf row `o` of `x` reaches from `root`, for any modes and missing-value tracks. */
+/** The leaf row `o` of `x` reaches from `root`, for any modes (and missing-value tracks). */
 function leafOf(p: TreePlan, x: Float32Array, o: number, root: number): number {
-  const { feature, value, trueNode, missingTrue, mode } = p;
+  const { link, value, mode, featureMask, missingBit, offsetShift } = p;
   let n = root;
-  for (let fi = feature[n]; fi >= 0; fi = feature[n]) {
-    const v = x[o + fi];
+  for (let w = link[n]; w >= 0; w = link[n]) {
+    const v = x[o + (w & featureMask)];
     const yes =
       (mode === null ? v < value[n] : branch(mode[n], v, value[n])) ||
-      (missingTrue !== null && missingTrue[n] === 1 && Number.isNaN(v));
-    n = yes ? trueNode[n] : n + 1;
+      ((w & missingBit) !== 0 && Number.isNaN(v));
+    n = yes ? n + (w >>> offsetShift) : n + 1;
   }
   return n;
 }
@@ -303,17 +318,21 @@ function leafOf(p: TreePlan, x: Float32Array, o: number, root: number): number {
 export function runTrees(p: TreePlan, x: Float32Array, rows: number, cols: number): Float32Array {
   const K = p.nTargets;
   const out = new Float32Array(rows * K);
-  const { roots, feature, value, trueNode } = p;
+  const { roots, link, value, featureMask, missingBit, offsetShift } = p;
   const nTrees = roots.length;
   if (K === 1) {
     // Tree by tree over all rows (one tree's nodes stay in cache); each row still sums the trees in
-    // order, in float32: storing into the Float32Array rounds every partial sum.
-    if (p.mode === null && p.missingTrue === null) {
+    // order, in float32: storing into the Float32Array rounds every partial sum. NaN fails `v < t` and
+    // then takes the true branch only where the node's missing bit says so.
+    if (p.mode === null) {
       for (let t = 0; t < nTrees; t++) {
         const root = roots[t];
         for (let r = 0, o = 0; r < rows; r++, o += cols) {
           let n = root;
-          for (let fi = feature[n]; fi >= 0; fi = feature[n]) n = x[o + fi] < value[n] ? trueNode[n] : n + 1;
+          for (let w = link[n]; w >= 0; w = link[n]) {
+            const v = x[o + (w & featureMask)];
+            n = v < value[n] || ((w & missingBit) !== 0 && Number.isNaN(v)) ? n + (w >>> offsetShift) : n + 1;
+          }
           out[r] += value[n];
         }
       }

@@ -212,6 +212,107 @@ describe('hand-written tree ensembles: native ≡ ORT bit for bit', () => {
   }
 });
 
+/**
+ * One tree of `chain` branches, each with a leaf as its true child and the next branch as its false child
+ * (the last one's false child a leaf): the root's true child lies 2 × chain nodes after it in the native
+ * layout. Branch i reads feature `feature(i)` against a threshold rising from -1.9 (rows leave the chain
+ * one by one), NaN going the
+ * true way on odd i.
+ */
+function chainTree(chain: number, feature: (i: number) => number): Node {
+  const ids: number[] = [];
+  const feats: number[] = [];
+  const modes: string[] = [];
+  const values: number[] = [];
+  const trues: number[] = [];
+  const falses: number[] = [];
+  const missing: number[] = [];
+  const leaves: number[] = [];
+  const leaf = (id: number) => {
+    ids.push(id);
+    feats.push(0);
+    modes.push('LEAF');
+    values.push(0);
+    trues.push(0);
+    falses.push(0);
+    missing.push(0);
+    leaves.push(id);
+  };
+  for (let i = 0; i < chain; i++) {
+    ids.push(2 * i);
+    feats.push(feature(i));
+    modes.push('BRANCH_LT');
+    values.push(Math.fround(-1.9 + i * 0.05));
+    trues.push(2 * i + 1);
+    falses.push(2 * i + 2);
+    missing.push(i % 2);
+    leaf(2 * i + 1);
+  }
+  leaf(2 * chain);
+  const n = ids.length;
+  return node(
+    'TreeEnsembleRegressor',
+    ['input'],
+    ['value'],
+    [
+      attrInt('n_targets', 1),
+      attrInts('nodes_treeids', Array(n).fill(0)),
+      attrInts('nodes_nodeids', ids),
+      attrInts('nodes_featureids', feats),
+      attrStrings('nodes_modes', modes),
+      attrFloats('nodes_values', values),
+      attrInts('nodes_truenodeids', trues),
+      attrInts('nodes_falsenodeids', falses),
+      attrInts('nodes_missing_value_tracks_true', missing),
+      attrInts('target_treeids', Array(leaves.length).fill(0)),
+      attrInts('target_nodeids', leaves),
+      attrInts('target_ids', Array(leaves.length).fill(0)),
+      attrFloats(
+        'target_weights',
+        leaves.map((_, k) => Math.fround(k * 0.125 - 3)),
+      ),
+    ],
+    'ai.onnx.ml',
+  );
+}
+
+describe('the native layout: feature, missing track and child distance in one word per node', () => {
+  test('a true child 140 nodes away (beyond 7 bits) with missing tracks: native ≡ ORT bit for bit', async () => {
+    const F = 4;
+    const bytes = model(treeOut(chainTree(70, (i) => i % F)));
+    const rows = 3000;
+    const x = inputsOnLevels(rows, F, 9);
+    const ref = await ortValues(bytes, x, rows, F);
+    const mine = compileOnnx(bytes, F).run(x, rows).value.data as Float32Array;
+    let differ = 0;
+    for (let i = 0; i < ref.length; i++) if (!Object.is(ref[i], mine[i])) differ++;
+    assert.equal(differ, 0, `${differ} of ${ref.length} values differ`);
+    assert.ok(new Set(ref).size > 10, 'rows reach many leaves');
+  });
+
+  test('a child farther than the word holds beside a 23-bit feature index goes to ONNX Runtime', () => {
+    // 23 bits of feature and one missing bit leave 7 bits of distance: 127 nodes, and 140 are needed.
+    const F = 2 ** 23;
+    const bytes = model(treeOut(chainTree(70, (i) => (i === 0 ? F - 1 : 0))), { F });
+    assert.throws(
+      () => compileOnnx(bytes, F),
+      (e: unknown) => e instanceof Unsupported && /a tree too large for the native layout/.test(e.reason),
+    );
+    // 60 branches: the root's true child 120 nodes away fits.
+    const fits = model(treeOut(chainTree(60, (i) => (i === 0 ? F - 1 : 0))), { F });
+    assert.doesNotThrow(() => compileOnnx(fits, F));
+  });
+
+  test('a feature index beyond 24 bits goes to ONNX Runtime', () => {
+    const F = 2 ** 24 + 1;
+    const bytes = model(treeOut(chainTree(3, (i) => (i === 0 ? F - 1 : 0))), { F });
+    assert.throws(
+      () => compileOnnx(bytes, F),
+      (e: unknown) => e instanceof Unsupported && /a feature index too large/.test(e.reason),
+    );
+  });
+});
+
 /** Encodes a one-input graph with explicit opsets (the builders always write opset 17 / ml 3). */
 function model(
   parts: GraphParts,
