@@ -20,14 +20,16 @@ export function settingsFromEnvironment(): Record<string, string> {
   return out;
 }
 
-/** A bench server's environment: loopback, port 0, silent logs, no training workers, then the bench's TENANTML_* and `env`. */
+/**
+ * A bench server's environment: loopback, port 0, no training workers, then the bench's TENANTML_* and
+ * `env`. Logs at the default level (info), as `npm start` writes them; their standard output is dropped.
+ */
 function serverEnv(dataDir: string, env: Record<string, string>): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     TENANTML_DATA_DIR: dataDir,
     TENANTML_HOST: '127.0.0.1',
     TENANTML_PORT: '0',
-    TENANTML_LOG_LEVEL: 'silent',
     TENANTML_WORKER_SLOTS: '0',
     // As `npm start` runs the server (package.json): glibc's malloc with two arenas, not one per thread.
     MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
@@ -97,7 +99,7 @@ export class ServerProcess {
     const child = fork(join(here, 'server-child.mjs'), [], {
       execArgv: nodeArgs,
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: serverEnv(dataDir, env),
     });
     const ready = await new Promise<{ port: number; adminKey: string }>((resolve, reject) => {
@@ -253,7 +255,7 @@ export async function startPool(
 ): Promise<{ port: number; metricSum(name: string): Promise<number>; close(): Promise<void> }> {
   ensureBuilt();
   const child = spawn(process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'start'], {
-    stdio: ['ignore', 'inherit', 'pipe'],
+    stdio: ['ignore', 'ignore', 'pipe'],
     env: serverEnv(dataDir, { ...env, TENANTML_SERVE_PROCESSES: String(processes) }),
   });
   let stderr = '';

@@ -75,9 +75,18 @@ export function problemBody(e: AppError, req: FastifyRequest): Record<string, un
   };
 }
 
+/**
+ * Refusals a flood repeats on every request (rate limits, shedding, an exhausted budget): logged at debug,
+ * so that a tenant over its limits cannot fill the log or spend the server's time writing it; they are
+ * counted in /metrics (tenantml_admission_rate_limited_total, tenantml_admission_shed_total,
+ * tenantml_http_requests_total by status).
+ */
+const FLOOD_REFUSALS: ReadonlySet<string> = new Set(['rate_limited', 'overloaded', 'budget_exceeded']);
+
 export function sendProblem(reply: FastifyReply, req: FastifyRequest, err: unknown): FastifyReply {
   const e = toAppError(err);
   if (e.code === 'internal') req.log.error({ err }, 'internal error');
+  else if (FLOOD_REFUSALS.has(e.code)) req.log.debug({ code: e.code, status: e.status }, 'request refused');
   else req.log.info({ code: e.code, status: e.status }, 'request refused');
   for (const [k, v] of Object.entries(e.headers ?? {})) reply.header(k, v);
   return reply.code(e.status).type(PROBLEM_TYPE).send(problemBody(e, req));

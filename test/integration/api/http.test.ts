@@ -1,8 +1,12 @@
 // The HTTP surface itself: request ids, the OpenAPI document and its offline viewer, readiness, and logs
-// that carry ids but never the tenants' data values.
+// that carry ids but never the tenants' data values — one line per request at debug only, and refusals a
+// flood repeats (429, shedding) at debug too.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTestPlatform, type TestPlatform } from '../../helpers/platform.ts';
+
+/** A well-formed predict body (a missing model answers 404 after admission). */
+const body = { instances: [{ x: 1 }] };
 
 describe('HTTP surface', () => {
   let tp: TestPlatform;
@@ -97,5 +101,70 @@ describe('HTTP surface', () => {
     assert.equal(all.includes(secretCell), false, 'a data value reached the log');
     assert.equal(all.includes(t.admin), false, 'a key reached the log');
     assert.equal(all.includes(tp.adminKey), false, 'the operator key reached the log');
+  });
+
+  test('at debug every request gets one "request completed" line; a 429 is logged at debug', async () => {
+    const t = await tp.tenant('logged-debug', { quotaOverrides: { requestsPerSecond: 1 } });
+    const before = lines.length;
+    const first = await tp.call({
+      method: 'POST',
+      url: '/v1/models/nope/predict',
+      key: t.predict,
+      json: body,
+    });
+    const second = await tp.call({
+      method: 'POST',
+      url: '/v1/models/nope/predict',
+      key: t.predict,
+      json: body,
+    });
+    assert.deepEqual([first.status, second.status], [404, 429]);
+    const mine = lines.slice(before).map((l) => JSON.parse(l));
+    const done = mine.filter((l) => l.msg === 'request completed');
+    assert.equal(done.length, 2, JSON.stringify(mine));
+    assert.deepEqual(
+      done.map((l) => [l.level, l.reqId, l.req.route, l.res.statusCode]),
+      [
+        [20, first.headers['x-request-id'], '/v1/models/:name/predict', 404],
+        [20, second.headers['x-request-id'], '/v1/models/:name/predict', 429],
+      ],
+    );
+    assert.ok(done.every((l) => typeof l.ms === 'number'));
+    const refused = mine.filter((l) => l.msg === 'request refused').map((l) => [l.level, l.code]);
+    assert.deepEqual(refused, [
+      [30, 'not_found'],
+      [20, 'rate_limited'],
+    ]);
+  });
+});
+
+describe('HTTP logs at info (the default level)', () => {
+  let tp: TestPlatform;
+  const lines: string[] = [];
+  before(async () => {
+    tp = await createTestPlatform('sqlite', {
+      env: { TENANTML_LOG_LEVEL: 'info', TENANTML_RATE_LIMIT_HOLD_MS: '0' },
+      logStream: { write: (l: string) => lines.push(l) },
+    });
+  });
+  after(() => tp.cleanup());
+
+  test('no line per request; a refusal is logged, a 429 repeated by a flood is not', async () => {
+    const t = await tp.tenant('quiet', { quotaOverrides: { requestsPerSecond: 1 } });
+    const before = lines.length;
+    assert.equal((await tp.call({ method: 'GET', url: '/healthz' })).status, 200);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await tp.call({ method: 'POST', url: '/v1/models/nope/predict', key: t.predict, json: body }))
+          .status,
+      );
+    assert.deepEqual(statuses, [404, 429, 429, 429, 429]);
+    const mine = lines.slice(before).map((l) => JSON.parse(l));
+    assert.deepEqual(
+      mine.map((l) => [l.level, l.msg, l.code]),
+      [[30, 'request refused', 'not_found']],
+      'one line: the 404; no incoming/completed lines, no 429 lines',
+    );
   });
 });
