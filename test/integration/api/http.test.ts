@@ -153,17 +153,19 @@ describe('HTTP logs at info (the default level)', () => {
     const t = await tp.tenant('quiet', { quotaOverrides: { requestsPerSecond: 1 } });
     const before = lines.length;
     assert.equal((await tp.call({ method: 'GET', url: '/healthz' })).status, 200);
-    const statuses: number[] = [];
+    const answers = [];
     for (let i = 0; i < 5; i++)
-      statuses.push(
-        (await tp.call({ method: 'POST', url: '/v1/models/nope/predict', key: t.predict, json: body }))
-          .status,
+      answers.push(
+        await tp.call({ method: 'POST', url: '/v1/models/nope/predict', key: t.predict, json: body }),
       );
-    assert.deepEqual(statuses, [404, 429, 429, 429, 429]);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [404, 429, 429, 429, 429],
+    );
     const mine = lines.slice(before).map((l) => JSON.parse(l));
     assert.deepEqual(
-      mine.map((l) => [l.level, l.msg, l.code]),
-      [[30, 'request refused', 'not_found']],
+      mine.map((l) => [l.level, l.msg, l.code, l.reqId]),
+      [[30, 'request refused', 'not_found', answers[0].headers['x-request-id']]],
       'one line: the 404; no incoming/completed lines, no 429 lines',
     );
   });
