@@ -157,9 +157,8 @@ export function compileTrees(node: DecodedNode): TreePlan {
     if (tn === undefined || fn === undefined) throw new Unsupported('a branch to a node outside its tree');
     trueNode[i] = tn;
     falseNode[i] = fn;
-    if (missing && missing[i] !== 0) {
-      if (missing[i] !== 1) throw new Unsupported('a missing-value track other than 0 or 1');
-    }
+    if (missing && missing[i] !== 0 && missing[i] !== 1)
+      throw new Unsupported('a missing-value track other than 0 or 1');
   }
   // Leaf weights.
   const tTree = get(a, 'target_treeids', 'ints', true) as Float64Array;
