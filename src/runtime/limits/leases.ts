@@ -6,6 +6,7 @@
 // shared bucket when leased, so all processes together never admit more than the bucket holds; a lease
 // only keeps its points from the other processes for a moment. A bucket too small to slice (under
 // 1/LEASE_SHARE points) is asked call by call, and a refusal is always the shared store's own answer.
+// One lease call per key at a time: the calls that find none while it is on its way wait for it.
 import type { Clock } from '../../core/clock.ts';
 import { POINT_EPSILON, type Spends, type TakeResult } from './limiter.ts';
 import type { SharedCall } from './shared-buckets.ts';
@@ -92,39 +93,68 @@ export function withLeases(
     rows: Math.max(0, l.usedAtGrant.rows - l.rows),
   });
 
+  /** Spends `points` from the key's live lease if it holds them. */
+  const spendFromLease = (key: string, points: [number, number], now: number) => {
+    const l = liveLease(key, now);
+    if (!l || l.requests + POINT_EPSILON < points[0] || l.rows + POINT_EPSILON < points[1]) return undefined;
+    l.requests -= points[0];
+    l.rows -= points[1];
+    return { taken: true, used: usedOf(l) };
+  };
+  /** A key's lease call on its way: the calls meanwhile wait for it instead of each asking for a lease. */
+  const leasing = new Map<string, Promise<unknown>>();
+
   const call: SharedCall = async (mode, key, s) => {
     const now = clock.now().getTime();
-    const l = liveLease(key, now);
     const points: [number, number] = [s.requests.points, s.rows.points];
     if (mode === 'give') {
+      const l = liveLease(key, now);
       if (l) {
         l.requests += points[0];
         l.rows += points[1];
       } else await ask(bucketCall(0, key, s, points));
       return NOTHING;
     }
-    if (l && l.requests + POINT_EPSILON >= points[0] && l.rows + POINT_EPSILON >= points[1]) {
-      l.requests -= points[0];
-      l.rows -= points[1];
-      return { taken: true, used: usedOf(l) };
-    }
-    if (l) {
+    const spent = spendFromLease(key, points, now);
+    if (spent) return spent;
+    const short = liveLease(key, now);
+    if (short) {
       leases.delete(key);
-      giveBackLease(key, l);
+      giveBackLease(key, short);
+    }
+    const inFlight = leasing.get(key);
+    if (inFlight) {
+      // Every call of a busy turn would otherwise ask for a lease of its own at once — as many slices of
+      // the shared bucket as calls, enough to empty it and have this process refuse its own tenant (seen
+      // on the serving pool: 429s at 7,000 req/s of a 1,000,000 req/s quota). They wait for the one lease
+      // instead, and whoever it cannot serve takes its own points.
+      await inFlight;
+      const fromNew = spendFromLease(key, points, clock.now().getTime());
+      if (fromNew) return fromNew;
+      const [taken, requests, rows] = await ask(bucketCall(1, key, s, points));
+      return { taken: taken === 1, used: { requests, rows } };
     }
     const chunk: [number, number] = [
       Math.max(points[0], Math.floor(s.requests.capacity * LEASE_SHARE)),
       Math.max(points[1], Math.floor(s.rows.capacity * LEASE_SHARE)),
     ];
     // Only both buckets sliced make a lease worth holding: a call spends from both.
-    const leasing = chunk[0] > points[0] && chunk[1] > points[1];
-    const asked = bucketCall(leasing ? 2 : 1, key, s, points);
-    if (leasing) asked.push(chunk[0], chunk[1]);
-    const [granted, usedRequests, usedRows] = await ask(asked);
+    const slicing = chunk[0] > points[0] && chunk[1] > points[1];
+    const asked = bucketCall(slicing ? 2 : 1, key, s, points);
+    if (slicing) asked.push(chunk[0], chunk[1]);
+    const answer = ask(asked);
+    if (slicing) {
+      const settled = answer.catch(() => undefined);
+      leasing.set(key, settled);
+      void settled.finally(() => {
+        if (leasing.get(key) === settled) leasing.delete(key);
+      });
+    }
+    const [granted, usedRequests, usedRows] = await answer;
     const used = { requests: usedRequests, rows: usedRows };
     if (granted !== 2) return { taken: granted === 1, used };
-    // A lease: what the call did not spend is this process's until it expires (added to one that
-    // another call of the same turn was granted meanwhile).
+    // A lease: what the call did not spend is this process's until it expires (added to the lease the key
+    // holds, should it hold one by now).
     const rest = { requests: chunk[0] - points[0], rows: chunk[1] - points[1] };
     const held = liveLease(key, clock.now().getTime());
     if (held) {

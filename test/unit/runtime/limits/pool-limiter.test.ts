@@ -193,4 +193,40 @@ describe('pool limiter leases', () => {
     await la.close();
     await lb.close();
   });
+
+  /** Lets the batched calls of this turn reach the primary and its answers come back. */
+  const settle = async () => {
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+  };
+  const calls = (sent: ToPrimary[]) => sent.flatMap((m) => (m.pool === 'buckets' ? m.calls : []));
+
+  test('two busy processes calling at once never admit more than the bucket', async () => {
+    const clock = new ManualClock();
+    const primary = createMemoryBuckets({ clock });
+    const a = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
+    const b = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
+    let taken = 0;
+    for (let i = 0; i < 200; i++) {
+      const [x, y] = await Promise.all([a.take('t1', big()), b.take('t1', big())]);
+      taken += Number(x.taken) + Number(y.taken);
+      if (i % 7 === 0) await settle();
+    }
+    assert.equal(taken, 160);
+    await a.close();
+    await b.close();
+  });
+
+  test('the calls of one busy turn ask for one lease between them, not one each', async () => {
+    // A bug fixed: 64 calls arriving together with no lease each asked for one (64 slices of 10 for a
+    // bucket of 160): the first 16 emptied the bucket and the process refused its own tenant.
+    const clock = new ManualClock();
+    const primary = createMemoryBuckets({ clock });
+    const a = channelTo(primary);
+    const l = createPoolLimiter({ ...opts(clock), channel: a.channel, leaseMs: 60_000 });
+    const results = await Promise.all(Array.from({ length: 64 }, () => l.take('t1', big())));
+    assert.equal(results.filter((r) => r.taken).length, 64, 'all 64 fit in the bucket of 160');
+    const leaseCalls = calls(a.sent).filter((c) => c[0] === 2);
+    assert.equal(leaseCalls.length, 1, 'one lease call; the calls it cannot serve take their own points');
+    await l.close();
+  });
 });
