@@ -156,11 +156,17 @@ describe('pool limiter leases', () => {
     await l.close();
   });
 
-  test("two processes never admit more than the bucket; a lease's points are its own process's", async () => {
+  /** Two API processes' limiters on one primary, with leases of a minute. */
+  const twoProcesses = () => {
     const clock = new ManualClock();
     const primary = createMemoryBuckets({ clock });
     const a = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
     const b = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
+    return { a, b };
+  };
+
+  test("two processes never admit more than the bucket; a lease's points are its own process's", async () => {
+    const { a, b } = twoProcesses();
     let taken = 0;
     // a spends 1 of its lease of 10; then b takes everything the primary has left.
     if ((await a.take('t1', big())).taken) taken++;
@@ -201,10 +207,7 @@ describe('pool limiter leases', () => {
   const calls = (sent: ToPrimary[]) => sent.flatMap((m) => (m.pool === 'buckets' ? m.calls : []));
 
   test('two busy processes calling at once never admit more than the bucket', async () => {
-    const clock = new ManualClock();
-    const primary = createMemoryBuckets({ clock });
-    const a = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
-    const b = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
+    const { a, b } = twoProcesses();
     let taken = 0;
     for (let i = 0; i < 200; i++) {
       const [x, y] = await Promise.all([a.take('t1', big()), b.take('t1', big())]);
