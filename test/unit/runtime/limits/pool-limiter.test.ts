@@ -134,35 +134,42 @@ describe('pool limiter leases', () => {
     clock,
     onError: (err: unknown) => assert.fail(String(err)),
   });
-
-  test('a lease of 1/16 of the bucket answers the next calls without a message; headers count down', async () => {
+  /**
+   * A primary's memory buckets under a manual clock, and `process(leaseMs)`: an API process's limiter on
+   * it (leaseMs absent: the default) with the messages its channel sent.
+   */
+  const primaryOf = () => {
     const clock = new ManualClock();
     const primary = createMemoryBuckets({ clock });
-    const a = channelTo(primary);
-    const l = createPoolLimiter({ ...opts(clock), channel: a.channel });
+    const process = (leaseMs?: number) => {
+      const { channel, sent } = channelTo(primary);
+      return { limiter: createPoolLimiter({ ...opts(clock), channel, leaseMs }), sent };
+    };
+    return { clock, process };
+  };
+
+  test('a lease of 1/16 of the bucket answers the next calls without a message; headers count down', async () => {
+    const { limiter: l, sent } = primaryOf().process();
     const results = [];
     for (let i = 0; i < 10; i++) results.push(await l.take('t1', big()));
     assert.ok(results.every((r) => r.taken));
-    assert.equal(a.sent.length, 1, 'one lease (10 requests) for ten calls');
+    assert.equal(sent.length, 1, 'one lease (10 requests) for ten calls');
     assert.deepEqual(
       results.map((r) => r.used.requests),
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
     );
     await l.take('t1', big());
-    assert.equal(a.sent.length, 2, 'the eleventh asks for a new lease');
+    assert.equal(sent.length, 2, 'the eleventh asks for a new lease');
     // A give back goes into the live lease: no message.
     await l.giveBack('t1', big(3));
-    assert.equal(a.sent.length, 2);
+    assert.equal(sent.length, 2);
     await l.close();
   });
 
   /** Two API processes' limiters on one primary, with leases of a minute. */
   const twoProcesses = () => {
-    const clock = new ManualClock();
-    const primary = createMemoryBuckets({ clock });
-    const a = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
-    const b = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 60_000 });
-    return { a, b };
+    const { process } = primaryOf();
+    return { a: process(60_000).limiter, b: process(60_000).limiter };
   };
 
   test("two processes never admit more than the bucket; a lease's points are its own process's", async () => {
@@ -179,11 +186,10 @@ describe('pool limiter leases', () => {
   });
 
   test('after leaseMs the unspent points return (the sweep), and another process can take them', async () => {
-    const clock = new ManualClock();
-    const primary = createMemoryBuckets({ clock });
-    const a = channelTo(primary);
-    const la = createPoolLimiter({ ...opts(clock), channel: a.channel, leaseMs: 20 });
-    const lb = createPoolLimiter({ ...opts(clock), channel: channelTo(primary).channel, leaseMs: 20 });
+    const { clock, process } = primaryOf();
+    const a = process(20);
+    const la = a.limiter;
+    const lb = process(20).limiter;
     assert.equal((await la.take('t1', big(5))).taken, true); // leases 10, keeps 5
     let bTook = 0;
     while ((await lb.take('t1', big())).taken) bTook++;
@@ -222,13 +228,10 @@ describe('pool limiter leases', () => {
   test('the calls of one busy turn ask for one lease between them, not one each', async () => {
     // A bug fixed: 64 calls arriving together with no lease each asked for one (64 slices of 10 for a
     // bucket of 160): the first 16 emptied the bucket and the process refused its own tenant.
-    const clock = new ManualClock();
-    const primary = createMemoryBuckets({ clock });
-    const a = channelTo(primary);
-    const l = createPoolLimiter({ ...opts(clock), channel: a.channel, leaseMs: 60_000 });
+    const { limiter: l, sent } = primaryOf().process(60_000);
     const results = await Promise.all(Array.from({ length: 64 }, () => l.take('t1', big())));
     assert.equal(results.filter((r) => r.taken).length, 64, 'all 64 fit in the bucket of 160');
-    const leaseCalls = calls(a.sent).filter((c) => c[0] === 2);
+    const leaseCalls = calls(sent).filter((c) => c[0] === 2);
     assert.equal(leaseCalls.length, 1, 'one lease call; the calls it cannot serve take their own points');
     await l.close();
   });
